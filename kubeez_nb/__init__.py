@@ -1,0 +1,74 @@
+"""kubeez-nb: the Kubeez AI-media API as a first-class citizen of Jupyter.
+
+>>> import kubeez_nb as kz
+>>> client = kz.connect(demo=True)          # local emulator, no credits spent
+>>> job = client.generate_media(model="nano-banana-2", prompt="a red fox in snow")
+>>> job.wait()                               # or just display `job`: it updates itself
+
+Heavy libraries (pandas, Pillow, matplotlib, ipywidgets) load on first use, never on import.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+logging.getLogger(__name__).addHandler(logging.NullHandler())
+
+# public name -> module that defines it; resolved lazily (PEP 562) to keep import cheap
+_LAZY: dict[str, str] = {
+    "Client": "kubeez_nb.client",
+    "connect": "kubeez_nb.client",
+    "Emulator": "kubeez_nb.emulator",
+    "Job": "kubeez_nb.jobs",
+    "JobGroup": "kubeez_nb.jobs",
+    "Output": "kubeez_nb.jobs",
+    "Model": "kubeez_nb.catalog",
+    "Catalog": "kubeez_nb.catalog",
+    "Estimate": "kubeez_nb.pricing",
+    "KubeezError": "kubeez_nb.errors",
+    "ValidationError": "kubeez_nb.errors",
+    "studio": "kubeez_nb.widgets",
+    "panel": "kubeez_nb.widgets",
+    "cost_report": "kubeez_nb.report",
+    "jobs": "kubeez_nb.ledger",
+    "resume": "kubeez_nb.ledger",
+    "batch": "kubeez_nb.batch",
+}
+
+__all__ = [*sorted(_LAZY), "__version__", "load_ipython_extension"]
+
+if TYPE_CHECKING:  # pragma: no cover
+    from kubeez_nb.batch import batch
+    from kubeez_nb.catalog import Catalog, Model
+    from kubeez_nb.client import Client, connect
+    from kubeez_nb.emulator import Emulator
+    from kubeez_nb.errors import KubeezError, ValidationError
+    from kubeez_nb.jobs import Job, JobGroup, Output
+    from kubeez_nb.ledger import jobs, resume
+    from kubeez_nb.pricing import Estimate
+    from kubeez_nb.report import cost_report
+    from kubeez_nb.widgets import panel, studio
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'kubeez_nb' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext kubeez_nb``: register ``%kubeez`` / ``%%kubeez`` (nothing heavy is imported)."""
+    from kubeez_nb.magics import register
+
+    register(ipython)

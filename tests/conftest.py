@@ -1,0 +1,64 @@
+"""Shared fixtures: a session emulator on port 0, a client bound to it, a bare IPython shell."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if os.path.exists("/usr/bin/chromium") else None)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _kubeez_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Keep every ledger and media cache of the run in a temp folder; no real key leaks in."""
+    home = tmp_path_factory.mktemp("kubeez-home")
+    saved = {k: os.environ.get(k) for k in ("KUBEEZ_HOME", "KUBEEZ_API_KEY", "KUBEEZ_BASE_URL", "KUBEEZ_DEMO")}
+    os.environ["KUBEEZ_HOME"] = str(home)
+    for k in ("KUBEEZ_API_KEY", "KUBEEZ_BASE_URL", "KUBEEZ_DEMO"):
+        os.environ.pop(k, None)
+    yield home
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+
+
+@pytest.fixture(scope="session")
+def emulator() -> Iterator[object]:
+    """One fast emulator for the whole run (speed 200: an image job takes a fraction of a second)."""
+    from kubeez_nb import Emulator
+
+    with Emulator(speed=200.0, credits=10_000_000) as emu:
+        yield emu
+
+
+@pytest.fixture
+def fresh_emulator() -> Iterator[object]:
+    """A private emulator for tests that turn knobs, move the clock or drain credits."""
+    from kubeez_nb import Emulator
+
+    with Emulator(speed=200.0) as emu:
+        yield emu
+
+
+@pytest.fixture
+def client(emulator: object, tmp_path: Path) -> object:
+    """A client bound to the session emulator, with its own ledger and cache."""
+    from kubeez_nb import Client
+
+    return Client(api_key=emulator.api_key, base_url=emulator.url, home=tmp_path)  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def shell() -> Iterator[object]:
+    """A bare IPython shell (no kernel) for magic tests."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    sh = InteractiveShell.instance()
+    yield sh
+    InteractiveShell.clear_instance()
