@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 
 lab: $(STAMP)
 	KUBEEZ_DEMO=1 $(BIN)/jupyter lab --no-browser --ip=127.0.0.1 --port=$${PORT:-8888} \
-	  --ServerApp.token='' --notebook-dir=notebooks notebooks/01-quickstart.ipynb
+	  --ServerApp.token='' --ServerApp.root_dir=notebooks 01-quickstart.ipynb
 
 test: $(STAMP)
 	$(BIN)/ruff check .
