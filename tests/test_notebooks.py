@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
@@ -42,7 +41,6 @@ def test_notebook_runs_in_demo_mode(path: Path, tmp_path: Path, monkeypatch: pyt
     assert "Traceback" not in text
     # media reached the notebook through files the Jupyter server can serve, never a loopback URL
     assert "127.0.0.1" not in _html_src_attributes(nb), "an output points the browser at the kernel's loopback"
-    os.environ.pop("KUBEEZ_DEMO", None)
 
 
 def _html_src_attributes(nb: object) -> str:
