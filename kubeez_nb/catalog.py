@@ -594,8 +594,12 @@ class Source:
     declared: bool = False
 
 
-def _source_items(value: Any) -> tuple[list[Source], list[Any]]:
-    """Split ``source_media_urls`` into readable sources and entries that are not URLs."""
+def split_sources(value: Any) -> tuple[list[Source], list[Any]]:
+    """Split ``source_media_urls`` into readable sources and entries that are not URLs.
+
+    Entries may be URL strings, ``{"url": ..., "type": "image"}`` dicts, or objects with a
+    ``url`` (and ``media_type``) attribute such as a job ``Output``; one bare string is a list of one.
+    """
     if value is None:
         return [], []
     if isinstance(value, (str, Mapping)) or hasattr(value, "url"):
@@ -940,7 +944,7 @@ def _check_sources(c: _Checker, fld: str = "source_media_urls") -> None:
     m = c.model
     assert m is not None
     raw = c.params.get(fld)
-    sources, bad = _source_items(raw)
+    sources, bad = split_sources(raw)
     for item in bad:
         c.add(
             fld,
@@ -1228,7 +1232,7 @@ def normalize(
             matched = _match_option(value, model.voice_allowlist)
             value = matched if matched is not None else value
         elif key == "source_media_urls":
-            sources, _ = _source_items(value)
+            sources, _ = split_sources(value)
             value = [s.url for s in sources]
         elif key == "variant_count" and _is_number(value):
             value = int(value)
@@ -1367,6 +1371,7 @@ __all__ = [
     "media_kind",
     "normalize",
     "parse_seconds",
+    "split_sources",
     "suggest",
     "validate",
 ]
