@@ -250,6 +250,8 @@ _FLAG_OF = {
     "source_media_urls": "--ref",
     "voice": "--voice",
     "extend_model": "--extend-model",
+    "source_task_id": "JOB",
+    "media_url": "URL",
     "vocal_gender": "--vocal-gender",
 }
 _MEDIA_FIELDS = ("aspect_ratio", "duration", "resolution", "quality", "sound", "negative_prompt")
@@ -330,7 +332,11 @@ class _Parsed:
     line: str  # the (interpolated) line, to rebuild a corrected command
     option_spans: dict[str, tuple[int, int]] = field(default_factory=dict)  # dest -> span of its value
     cell: str | None = None  # the %%kubeez cell body, interpolated
-    problems: list[Any] = field(default_factory=list)  # the client's Problem records, for "Try:"
+
+    @property
+    def prompt(self) -> str:
+        """The cell body in ``%%kubeez``, else the free text of the line."""
+        return self.cell if self.cell is not None else self.text
 
     def text_after(self, n_words: int) -> str:
         """The free text without its first ``n_words`` words (e.g. after ``extend JOB``)."""
@@ -489,6 +495,7 @@ class DryRun:
     estimate: Any
     count: int = 1
     endpoint: str = "/v1/generate/media"
+    label: str = ""
 
     @property
     def credits(self) -> float | None:
@@ -500,7 +507,8 @@ class DryRun:
         times = f"{self.count} × " if self.count > 1 else ""
         return (
             f"Dry run: nothing sent. Would POST {times}{self.endpoint}\n"
-            f"{json.dumps(self.body, indent=2, ensure_ascii=False)}\n{_estimate_line(self.estimate, self.count)}"
+            f"{json.dumps(self.body, indent=2, ensure_ascii=False)}\n"
+            f"{self.label + ': ' if self.label else ''}{_estimate_line(self.estimate, self.count)}"
         )
 
     def __repr__(self) -> str:
@@ -522,18 +530,14 @@ def _credits(estimate: Any) -> float | None:
 
 
 def _estimate_line(estimate: Any, count: int = 1) -> str:
-    """``≈ 56 credits (4 × 14; flat price per generation)`` from an Estimate."""
+    """``14 credits (flat price per generation)``, or ``56 credits for 4 jobs (14 … each)``."""
     one = _credits(estimate)
     if one is None:
-        return "≈ price known after the job (billed by the server on the actual media)"
-    how = ""
-    for attr in ("formula", "explanation", "note", "breakdown"):
-        value = getattr(estimate, attr, None)
-        if isinstance(value, str) and value:
-            how = value
-            break
-    detail = "; ".join(p for p in (f"{count} × {one:g}" if count > 1 else "", how) if p)
-    return f"≈ {one * count:g} credits" + (f" ({detail})" if detail else "")
+        return "price known after the job (the server measures the media)"
+    text = str(estimate) if hasattr(estimate, "breakdown") else f"{one:g} credits"
+    if count == 1:
+        return text
+    return f"{one * count:g} credits for {count} jobs ({text} each)"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -607,44 +611,37 @@ class KubeezMagics(Magics):
 
     def _cmd_generate(self, p: _Parsed, *, estimate_only: bool = False) -> Any:
         a = p.args
-        prompt = p.cell if p.cell is not None else p.text
         problems = _common_problems(a)
-        if not prompt and not a.ref:
+        if not p.prompt and not a.ref:
             self._no_prompt(p)
-        if a.variants < 1 or a.variants > 100:
-            problems.append(f"-n: {a.variants} variants; give a number from 1 to 100")
-        client = self.client
+        if not 1 <= a.variants <= 100:
+            problems.append(_problem("-n", a.variants, "1-100", f"{a.variants} variants; give a number from 1 to 100"))
         video = bool(a.video or a.duration or a.sound is not None)
         model_id = a.model or self._default_model("video" if video else "image")
         params: dict[str, Any] = {k: getattr(a, k) for k in _MEDIA_FIELDS if getattr(a, k) is not None}
-        model = _model_or_none(client, model_id)
-        if model is not None and "duration" in params:
-            params["duration"] = _catalog_duration(model, params["duration"])
-        refs, local = self._resolve_refs(a.ref, problems, upload=False)
+        if p.prompt:
+            params["prompt"] = p.prompt
+        refs, local = self._resolve_refs(a.ref, problems)
         if refs:
             params["source_media_urls"] = refs
-        problems += _validation_problems(client, model_id, "media", p, prompt=prompt or None, **params)
-        if problems:
-            raise UsageError(_problem_text(problems, p))
-        estimate = client.estimate(model=model_id, kind="media", **params)
-        body = {"model": model_id, **({"prompt": prompt} if prompt else {}), **params}
-        if estimate_only or getattr(a, "dry_run", False):
-            return DryRun(body, estimate, a.variants)
-        print(f"{model_id}: {_estimate_line(estimate, a.variants)}")
-        self._confirm(_credits(estimate), a.variants, a.yes, p)
-        if local:
-            params["source_media_urls"] = self._upload_refs(refs, local)
-        jobs: list[Any] = []
-        try:
-            for _ in range(a.variants):
-                jobs.append(client.generate_media(model_id, prompt=prompt or None, **params))
-        except Exception as err:
-            if jobs:  # some credits are already committed: say so and keep the handles
-                self.shell.user_ns["_kubeez_partial"] = _group(jobs)
-                _add_note(err, f"{len(jobs)} of {a.variants} jobs were submitted before this error; "
-                          "they are in _kubeez_partial (and kz.jobs()).")
-            raise
-        return self._finish(_group(jobs), a)
+
+        def submit(body: dict[str, Any]) -> Any:
+            if local:
+                params["source_media_urls"] = self._upload_refs(refs, local)
+            send = {k: v for k, v in params.items() if k != "prompt"}
+            jobs: list[Any] = []
+            try:
+                for _ in range(a.variants):
+                    jobs.append(self.client.generate_media(model_id, prompt=p.prompt or None, **send))
+            except Exception as err:
+                if jobs:  # credits are committed for these: keep the handles and say where they are
+                    self.shell.user_ns["_kubeez_partial"] = _group(jobs)
+                    _add_note(err, f"{len(jobs)} of {a.variants} jobs were submitted before this error; "
+                              "they are in _kubeez_partial (and in %kubeez jobs).")
+                raise
+            return _group(jobs)
+
+        return self._run(p, "media", model_id, params, problems, submit, count=a.variants, estimate_only=estimate_only)
 
     def _cmd_estimate(self, p: _Parsed) -> Any:
         return self._cmd_generate(p, estimate_only=True)
@@ -652,123 +649,171 @@ class KubeezMagics(Magics):
     def _cmd_music(self, p: _Parsed) -> Any:
         a = p.args
         problems = _common_problems(a)
-        text = p.text
         params: dict[str, Any] = {
             k: getattr(a, k)
             for k in ("title", "style", "lyrics", "song_description", "vocal_gender", "instrumental")
             if getattr(a, k) is not None
         }
+        text = p.text
         if p.cell is not None:
             if "lyrics" in params:
-                problems.append("--lyrics: the cell body already holds the lyrics; give them once")
+                problems.append(_problem("--lyrics", a.lyrics, None, "the cell body already holds the lyrics; give them once"))
             params["lyrics"] = p.cell
             if not (a.title and a.style):
-                problems.append(
+                problems.append(_problem(
+                    "lyrics", None, None,
                     "lyrics need advanced mode: add --title and --style on the %%kubeez music line "
-                    "(e.g. %%kubeez music --title Dawn --style 'lo-fi, warm')"
-                )
+                    "(e.g. %%kubeez music --title Dawn --style 'lo-fi, warm')",
+                ))
         elif text and ("title" in params or "style" in params):
+            # advanced mode: the free text describes the song
             if "lyrics" in params or "song_description" in params:
-                problems.append("give the song as --lyrics/--description or as free text, not both")
+                problems.append(_problem("prompt", text, None, "give the song as --lyrics / --description or as text, not both"))
             else:
                 params["song_description"] = text
             text = ""
-        if not text and not params.get("lyrics") and not params.get("song_description"):
+        if text:
+            params["prompt"] = text
+        if not any(params.get(k) for k in ("prompt", "lyrics", "song_description")):
             self._no_prompt(p)
         model_id = a.model or self._default_model("music")
-        client = self.client
-        prompt = text or None
-        problems += _validation_problems(client, model_id, "music", p, prompt=prompt, **params)
-        if problems:
-            raise UsageError(_problem_text(problems, p))
-        estimate = client.estimate(model=model_id, kind="music", **params)
-        if a.dry_run:
-            body = {"model": model_id, **({"prompt": prompt} if prompt else {}), **params}
-            return DryRun(body, estimate, endpoint="/v1/generate/music")
-        print(f"{model_id}: {_estimate_line(estimate)}")
-        self._confirm(_credits(estimate), 1, a.yes, p)
-        return self._finish(client.generate_music(model_id, prompt=prompt, **params), a)
+
+        def submit(body: dict[str, Any]) -> Any:
+            send = {k: v for k, v in params.items() if k != "prompt"}
+            return self.client.generate_music(model_id, prompt=params.get("prompt"), **send)
+
+        return self._run(p, "music", model_id, params, problems, submit)
 
     def _cmd_say(self, p: _Parsed) -> Any:
         a = p.args
-        text = p.cell if p.cell is not None else p.text
         problems = _common_problems(a)
-        if not text:
+        if not p.prompt:
             self._no_prompt(p)
-        client = self.client
+        model = self._catalog().endpoint_model("dialogue")
+        if model is None:
+            raise UsageError("The catalog has no speech model; %kubeez models speech lists what there is.")
+        params: dict[str, Any] = {
+            k: getattr(a, k) for k in ("language_code", "speed", "stability") if getattr(a, k) is not None
+        }
         voice = a.voice or self.settings.default_voice or None
-        params = {k: getattr(a, k) for k in ("language_code", "speed", "stability") if getattr(a, k) is not None}
-        model_id = _dialogue_model(client)
-        problems += _validation_problems(client, model_id, "dialogue", p, text=text, voice=voice, **params)
-        if problems:
-            raise UsageError(_problem_text(problems, p))
-        estimate = client.estimate(model=model_id, kind="dialogue", text=text, **params)
-        if a.dry_run:
-            body = {"text": text, **({"voice": voice} if voice else {}), **params}
-            return DryRun(body, estimate, endpoint="/v1/generate/dialogue")
-        print(f"{model_id}: {_estimate_line(estimate)}")
-        self._confirm(_credits(estimate), 1, a.yes, p)
-        return self._finish(client.generate_dialogue(text, voice=voice, **params), a)
+        params = {"text": p.prompt, **({"voice": voice} if voice else {}), **params}
 
-    def _cmd_captions(self, p: _Parsed) -> Any:
-        a = p.args
-        url = self._one_media(p)
-        if a.quality == "best" and not a.language:
-            raise UsageError("--quality best needs the language: add --language en (or the right code)")
-        extra = {"language": a.language} if a.language else {}
-        captions = self.client.captions(url, quality=a.quality, **extra)
-        if a.srt:
-            to_srt = getattr(captions, "to_srt", None) or getattr(captions, "srt", None)
-            print(to_srt() if callable(to_srt) else to_srt)
-        return captions
+        def submit(body: dict[str, Any]) -> Any:
+            send = {k: v for k, v in body.items() if k not in ("text", "voice", "model")}
+            return self.client.generate_dialogue(body["text"], voice=body.get("voice"), **send)
+
+        return self._run(p, "dialogue", model.id, params, problems, submit)
 
     def _cmd_separate(self, p: _Parsed) -> Any:
         a = p.args
-        url = self._one_media(p, upload=not a.dry_run)
-        client = self.client
-        if a.dry_run:
-            return DryRun({"media_url": url}, None, endpoint="/v1/generate/separation")
-        return self._finish(client.separate(url), a)
+        problems = _common_problems(a)
+        url, local = self._one_media(p, problems)
+        model = self._catalog().endpoint_model("separation")
+
+        def submit(body: dict[str, Any]) -> Any:
+            media_url = self._upload_refs([url], local)[0] if local else url
+            return self.client.separate(media_url)
+
+        model_id = model.id if model is not None else ""
+        return self._run(p, "separation", model_id, {"media_url": url}, problems, submit)
 
     def _cmd_extend(self, p: _Parsed) -> Any:
         a = p.args
+        problems = _common_problems(a)
         if not p.words:
             raise UsageError(f"Name the clip to extend: {p.command.usage}\n(e.g. %kubeez extend _ the fox turns around)")
         prompt = p.cell if p.cell is not None else p.text_after(1)
         if not prompt:
             raise UsageError(f"Say how the clip continues: {p.command.usage}")
         source = self._job_ref(p.words[0].text)
-        from kubeez_nb import _config
+        from kubeez_nb.catalog import extend_problems
 
-        price = _config.EXTEND_PRICES.get(a.extend_model)
-        source_id = getattr(source, "source_task_id", None) or getattr(source, "id", source)
-        if a.dry_run:
-            body = {"source_task_id": source_id, "prompt": prompt, "extend_model": a.extend_model}
-            return DryRun(body, price, endpoint="/v1/generate/media/extend")
-        print(f"extend ({a.extend_model}): {_estimate_line(price)}")
-        self._confirm(price, 1, a.yes, p)
-        return self._finish(self.client.extend(source, prompt, extend_model=a.extend_model), a)
+        raw = getattr(source, "raw", None) or {}
+        if isinstance(raw, dict):
+            row = {**raw, "id": getattr(source, "id", None), "model": getattr(source, "model", None),
+                   "status": getattr(source, "status", None),
+                   "source_task_id": getattr(source, "source_task_id", None) or raw.get("source_task_id")}
+            problems += extend_problems(row, a.extend_model, catalog=self._catalog())
+        params = {"source_task_id": getattr(source, "source_task_id", None) or getattr(source, "id", None),
+                  "prompt": prompt, "extend_model": a.extend_model}
+
+        def submit(body: dict[str, Any]) -> Any:
+            return self.client.extend(source, prompt, extend_model=a.extend_model)
+
+        return self._run(p, "extend", "", params, problems, submit)
+
+    def _run(
+        self,
+        p: _Parsed,
+        kind: str,
+        model_id: str,
+        params: dict[str, Any],
+        problems: list[Any],
+        submit: Callable[[dict[str, Any]], Any],
+        *,
+        count: int = 1,
+        estimate_only: bool = False,
+    ) -> Any:
+        """The shared pipeline: check everything → estimate → dry run / confirm → submit → wait."""
+        from kubeez_nb import catalog as cat
+
+        catalog = self._catalog()
+        model = catalog.get(model_id) if model_id else None
+        if model_id and model is None:
+            near = cat.suggest(model_id, list(catalog))
+            hint = f"; did you mean {', '.join(near)}?" if near else ""
+            problems.append(_problem("model", model_id, near, f"no model {model_id!r} in the catalog{hint} (%kubeez models lists them)"))
+        else:
+            problems += cat.validate(model, kind, params)
+        if problems:
+            raise UsageError(_problem_text(problems, p))
+        body = cat.normalize(model, kind, params)
+        estimate = self.client.estimate(model=model_id or None, kind=kind, **{k: v for k, v in body.items() if k != "model"})
+        label = model_id or kind
+        if estimate_only or getattr(p.args, "dry_run", False):
+            return DryRun(body, estimate, count, _ENDPOINTS[kind], label)
+        print(f"{label}: {_estimate_line(estimate, count)}")
+        self._confirm(_credits(estimate), count, p)
+        return self._finish(submit(body), p.args)
+
+    # -- captions (synchronous) -------------------------------------------------------------
+
+    def _cmd_captions(self, p: _Parsed) -> Any:
+        a = p.args
+        problems = _common_problems(a)
+        url, local = self._one_media(p, problems)
+        if a.quality == "best" and not a.language:
+            problems.append(_problem("--language", None, None, "--quality best needs the language: add --language en (or the right code)"))
+        if problems:
+            raise UsageError(_problem_text(problems, p))
+        if local:
+            url = self._upload_refs([url], local)[0]
+        extra = {"language": a.language} if a.language else {}
+        captions = self.client.captions(url, quality=a.quality, **extra)
+        if a.srt:
+            srt = getattr(captions, "to_srt", None)
+            print(srt() if callable(srt) else srt)
+        return captions
 
     # -- account and catalog ----------------------------------------------------------------
 
     def _cmd_models(self, p: _Parsed) -> Any:
-        catalog = self.client.catalog()
-        models = list(catalog)
+        catalog = self._catalog()
         query = p.text.strip()
-        types = sorted({_model_type(m) for m in models})
+        found = catalog
         if query:
-            if query.lower() in types:
-                models = [m for m in models if _model_type(m) == query.lower()]
+            if query.lower() in catalog.types:
+                found = catalog.filter(model_type=query.lower())
             else:
-                q = query.lower()
-                models = [m for m in models if q in _model_haystack(m)]
-            if not models:
+                found = catalog.filter(search=query)
+            if not found:
                 raise UsageError(
-                    f"No model matches {query!r}. Types: {', '.join(types)}; or search a word of a "
+                    f"No model matches {query!r}. Types: {', '.join(catalog.types)}; or search words of a "
                     "model id, name or provider (%kubeez models kling). A prompt that starts with "
                     f"'models' goes after --: %kubeez -- models {query}"
                 )
-        return _models_frame(models)
+        frame = found.to_dataframe()
+        return frame[list(_MODEL_COLUMNS)].rename(columns=_MODEL_COLUMNS)
 
     def _cmd_balance(self, p: _Parsed) -> Any:
         return self.client.balance()
@@ -787,7 +832,10 @@ class KubeezMagics(Magics):
         return cost_report(self.client.history())
 
     def _cmd_assets(self, p: _Parsed) -> Any:
-        return _assets_frame(self.client.assets())
+        import pandas as pd
+
+        cols = ["name", "kind", "size_bytes", "mime_type", "id", "url"]
+        return pd.DataFrame([{c: getattr(x, c, None) for c in cols} for x in self.client.assets()], columns=cols)
 
     def _cmd_jobs(self, p: _Parsed) -> Any:
         from kubeez_nb.ledger import jobs
@@ -819,39 +867,37 @@ class KubeezMagics(Magics):
 
     # -- helpers ----------------------------------------------------------------------------
 
+    def _catalog(self) -> Any:
+        return self.client.catalog()
+
     def _no_prompt(self, p: _Parsed) -> None:
-        name = p.command.name
         raise UsageError(
-            f"Nothing to {name or 'generate'}: give the text, e.g.\n  {p.command.usage}\n"
+            f"Nothing to {p.command.name or 'generate'}: give the text, e.g.\n  {p.command.usage}\n"
             "%kubeez? lists every option and subcommand."
         )
 
     def _default_model(self, kind: str) -> str:
-        """The configured default for ``kind``, or the catalog's first model of that kind."""
-        configured = {
-            "image": self.settings.default_model,
-            "video": self.settings.default_video_model,
-            "music": self.settings.default_music_model,
-        }[kind]
-        catalog = self.client.catalog()
-        if _model_or_none(self.client, configured) is not None:
-            return configured
-        wanted = f"text-to-{kind}"
-        for m in catalog:
-            if _model_type(m) == kind and wanted in (_attr(m, "generation_types") or ()):
-                print(f"({configured!r} is not in the catalog; using {_model_id(m)}. "
-                      f"%config Kubeez.default_{'' if kind == 'image' else kind + '_'}model = ... picks another.)")
-                return _model_id(m)
-        raise UsageError(f"The catalog has no {kind} model; choose one with -m (%kubeez models).")
+        """The configured default for ``kind``, or the catalog's first text-to-``kind`` model."""
+        trait = "default_model" if kind == "image" else f"default_{kind}_model"
+        configured = getattr(self.settings, trait)
+        catalog = self._catalog()
+        if configured in catalog:
+            return str(configured)
+        found = catalog.filter(model_type=kind, generation_type=f"text-to-{kind}").models
+        if not found:
+            raise UsageError(f"The catalog has no text-to-{kind} model; choose one with -m (%kubeez models {kind}).")
+        print(f"({configured!r} is not in the catalog; using {found[0].id}. %config Kubeez.{trait} = ... picks another.)")
+        return str(found[0].id)
 
-    def _confirm(self, one: float | None, count: int, yes: bool, p: _Parsed) -> None:
+    def _confirm(self, one: float | None, count: int, p: _Parsed) -> None:
         threshold = self.settings.confirm_above
-        if yes or threshold is None or one is None or one * count <= threshold:
+        if p.args.yes or threshold is None or one is None or one * count <= threshold:
             return
+        rest = p.line.strip()[len(p.command.name):].strip()
         raise UsageError(
             f"This costs ≈ {one * count:g} credits, above your confirm threshold of {threshold:g} "
             f"(%config Kubeez.confirm_above). Nothing was sent. To go ahead, add --yes:\n"
-            f"  %kubeez {(p.command.name + ' ') if p.command.name else ''}--yes {p.line[len(p.command.name):].strip()}"
+            f"  %kubeez {(p.command.name + ' ') if p.command.name else ''}--yes {rest}"
         )
 
     def _finish(self, result: Any, a: argparse.Namespace) -> Any:
@@ -871,8 +917,9 @@ class KubeezMagics(Magics):
             print("Stopped waiting; the job keeps running on Kubeez. _ holds it: _.wait(), or %kubeez resume later.")
         return result
 
-    def _resolve_refs(self, refs: Sequence[str], problems: list[str], *, upload: bool) -> tuple[list[str], dict[int, str]]:
-        """URLs for ``--ref`` values; local files are uploaded (or left as placeholders)."""
+    def _resolve_refs(self, refs: Sequence[str], problems: list[Any]) -> tuple[list[str], dict[int, str]]:
+        """URLs for ``--ref`` values. Local files get an ``upload://name`` placeholder (and their
+        index in ``local``) so nothing is uploaded before the request is known to be valid."""
         urls: list[str] = []
         local: dict[int, str] = {}
         assets: dict[str, Any] | None = None
@@ -885,18 +932,16 @@ class KubeezMagics(Magics):
                 urls.append(f"upload://{os.path.basename(path)}")
             else:
                 if assets is None:
-                    assets = {str(_attr(x, "name")): x for x in self.client.assets()}
+                    assets = {str(getattr(x, "name", "")): x for x in self.client.assets()}
                 if ref in assets:
-                    urls.append(str(_attr(assets[ref], "url")))
+                    urls.append(str(assets[ref].url))
                 else:
                     near = difflib.get_close_matches(ref, list(assets), n=1)
                     hint = f" (did you mean the asset {near[0]!r}?)" if near else ""
-                    problems.append(
-                        f"--ref {ref}: not a URL, an existing file or an asset name{hint}; "
-                        "%kubeez assets lists your assets"
-                    )
-        if upload and local:
-            urls = self._upload_refs(urls, local)
+                    problems.append(_problem(
+                        "--ref", ref, list(assets),
+                        f"{ref!r} is not a URL, an existing file or an asset name{hint}; %kubeez assets lists your assets",
+                    ))
         return urls, local
 
     def _upload_refs(self, urls: list[str], local: dict[int, str]) -> list[str]:
@@ -906,14 +951,11 @@ class KubeezMagics(Magics):
             urls[index] = self.client.upload(path)[0]
         return urls
 
-    def _one_media(self, p: _Parsed, *, upload: bool = True) -> str:
+    def _one_media(self, p: _Parsed, problems: list[Any]) -> tuple[str, dict[int, str]]:
         if len(p.words) != 1:
             raise UsageError(f"Give exactly one media URL, asset name or file: {p.command.usage}")
-        problems: list[str] = []
-        urls, _ = self._resolve_refs([p.words[0].text], problems, upload=upload)
-        if problems:
-            raise UsageError(problems[0].replace("--ref ", ""))
-        return urls[0]
+        urls, local = self._resolve_refs([p.words[0].text], problems)
+        return (urls[0] if urls else p.words[0].text), local
 
     def _job_ref(self, ref: str) -> Any:
         """A Job from a variable name (``_``, ``clip``) or a job id."""
@@ -922,8 +964,8 @@ class KubeezMagics(Magics):
             value = ns[ref]
             if hasattr(value, "id") and hasattr(value, "status"):
                 return value
-            raise UsageError(f"{ref} holds {type(value).__name__}, not a Job; give the clip's Job or its id")
-        if ref in ("_", "__") or (_IDENT_RE.match(ref) and "-" not in ref and len(ref) < 16):
+            raise UsageError(f"{ref} holds {type(value).__name__}, not a Job; give the clip's Job variable or its id")
+        if _IDENT_RE.match(ref) and "-" not in ref and len(ref) < 16:
             raise UsageError(f"No variable {ref!r} holds a job; give the clip's Job variable or its id")
         return self.client.job(ref)
 
@@ -931,6 +973,21 @@ class KubeezMagics(Magics):
 # ---------------------------------------------------------------------------------------------
 # Error translation and module helpers
 # ---------------------------------------------------------------------------------------------
+
+_ENDPOINTS = {
+    "media": "/v1/generate/media",
+    "music": "/v1/generate/music",
+    "dialogue": "/v1/generate/dialogue",
+    "separation": "/v1/generate/separation",
+    "extend": "/v1/generate/media/extend",
+}
+_MODEL_COLUMNS = {
+    "model_id": "model_id",
+    "model_type": "type",
+    "cost_per_generation": "credits",
+    "cost_note": "pricing",
+    "generation_types": "generation_types",
+}
 
 
 @contextlib.contextmanager
@@ -941,7 +998,7 @@ def _user_errors(p: _Parsed) -> Iterator[None]:
     try:
         yield
     except ValidationError as err:
-        raise UsageError(_problem_text([_problem_line(x) for x in err.problems], p, err.problems)) from None
+        raise UsageError(_problem_text(err.problems, p)) from None
     except ConfirmationRequired as err:
         raise UsageError(f"{err.message}. Nothing was sent; add --yes to go ahead.") from None
     except KubeezError as err:
@@ -954,49 +1011,37 @@ def _add_note(err: BaseException, note: str) -> None:
     if callable(add):
         add(note)
     else:
-        err.__notes__ = [*getattr(err, "__notes__", []), note]
+        err.__notes__ = [*getattr(err, "__notes__", []), note]  # type: ignore[attr-defined]
 
 
-def _common_problems(a: argparse.Namespace) -> list[str]:
+def _problem(field_: str, value: Any, allowed: Any, message: str) -> Any:
+    from kubeez_nb.errors import Problem
+
+    return Problem(field_, value, allowed, message)
+
+
+def _common_problems(a: argparse.Namespace) -> list[Any]:
     out = getattr(a, "out", None)
     if out and (not _IDENT_RE.match(out) or out.startswith("__")):
-        return [f"-o {out}: not a valid variable name; use letters, digits and _ (e.g. -o foxes)"]
+        return [_problem("-o", out, None, f"{out!r} is not a valid variable name; use letters, digits and _ (e.g. -o foxes)")]
     return []
 
 
-def _validation_problems(client: Any, model_id: str, kind: str, p: _Parsed, **params: Any) -> list[str]:
-    """Problems the client's catalog check finds, as lines naming the option to change."""
-    from kubeez_nb.errors import ValidationError
-
-    try:
-        client.validate(model_id, kind, **{k: v for k, v in params.items() if v is not None})
-    except ValidationError as err:
-        p.problems = list(err.problems)
-        return [_problem_line(x) for x in err.problems]
-    return []
-
-
-def _problem_line(problem: Any) -> str:
-    flag = _FLAG_OF.get(getattr(problem, "field", ""), "")
-    text = str(problem)
-    return f"{flag} ({text})" if flag else text
-
-
-def _problem_text(lines: list[str], p: _Parsed, problems: Sequence[Any] | None = None) -> str:
-    problems = problems if problems is not None else getattr(p, "problems", [])
-    n = len(lines)
-    head = f"{n} problem{'s' if n != 1 else ''} with this request; nothing was sent:"
-    text = "\n".join([head, *[f"  - {line}" for line in lines]])
+def _problem_text(problems: Sequence[Any], p: _Parsed) -> str:
+    """Every problem, one per line, named by the option to change; then the corrected command."""
+    n = len(problems)
+    lines = [f"{n} problem{'s' if n != 1 else ''} with this request; nothing was sent:"]
+    for prob in problems:
+        name = getattr(prob, "field", "")
+        lines.append(f"  {_FLAG_OF.get(name, name)}: {getattr(prob, 'message', prob)}")
     fixed = _corrected_command(p, problems)
     if fixed:
-        text += f"\nTry:\n  {fixed}"
-    return text
+        lines.append(f"Try:\n  {fixed}")
+    return "\n".join(lines)
 
 
 def _corrected_command(p: _Parsed, problems: Sequence[Any]) -> str | None:
     """The user's line with each wrong option value replaced by the nearest allowed one."""
-    if not problems:
-        return None
     edits: list[tuple[int, int, str]] = []
     for prob in problems:
         dest = getattr(prob, "field", "")
@@ -1007,9 +1052,10 @@ def _corrected_command(p: _Parsed, problems: Sequence[Any]) -> str | None:
         best = _nearest(str(getattr(prob, "value", "")), [str(x) for x in allowed])
         if best is None:
             return None
-        flag = _FLAG_OF.get(dest, "")
-        tok = p.line[span[0] : span[1]]
-        edits.append((span[0], span[1], f"{flag}={best}" if tok.startswith("-") else best))
+        token = p.line[span[0] : span[1]]
+        edits.append((span[0], span[1], f"{_FLAG_OF.get(dest, dest)}={best}" if token.startswith("-") else best))
+    if not edits:
+        return None
     line = p.line
     for start, end, new in sorted(edits, reverse=True):
         line = line[:start] + new + line[end:]
@@ -1028,7 +1074,7 @@ def _nearest(value: str, allowed: list[str]) -> str | None:
 
     v = number(value)
     numeric = [(number(a), a) for a in allowed]
-    if v is not None and all(n is not None for n, _ in numeric):
+    if v is not None and numeric and all(n is not None for n, _ in numeric):
         return min(numeric, key=lambda na: abs(na[0] - v))[1]  # type: ignore[operator]
     near = difflib.get_close_matches(value, allowed, n=1, cutoff=0.3)
     return near[0] if near else None
@@ -1040,69 +1086,6 @@ def _group(jobs: list[Any]) -> Any:
     from kubeez_nb.jobs import JobGroup
 
     return JobGroup(jobs)
-
-
-def _attr(obj: Any, name: str) -> Any:
-    return obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
-
-
-def _model_id(m: Any) -> str:
-    return str(_attr(m, "model_id") or _attr(m, "id"))
-
-
-def _model_type(m: Any) -> str:
-    return str(_attr(m, "model_type") or "").lower()
-
-
-def _model_haystack(m: Any) -> str:
-    return " ".join(str(_attr(m, k) or "") for k in ("model_id", "display_name", "provider", "model_type")).lower()
-
-
-def _model_or_none(client: Any, model_id: str) -> Any:
-    catalog = client.catalog()
-    try:
-        return catalog[model_id]
-    except (KeyError, LookupError):
-        return None
-
-
-def _catalog_duration(model: Any, duration: str) -> str:
-    """``5`` → ``5s`` when the catalog spells durations with a unit (the form the API expects)."""
-    caps = _attr(model, "capabilities")
-    options = _attr(caps, "duration_options") if caps is not None else None
-    if options and duration not in options and f"{duration}s" in options:
-        return f"{duration}s"
-    return duration
-
-
-def _dialogue_model(client: Any) -> str:
-    for m in client.catalog():
-        if _attr(m, "voice_allowlist"):
-            return _model_id(m)
-    raise UsageError("The catalog has no speech model with voices; %kubeez models speech lists what there is.")
-
-
-def _models_frame(models: list[Any]) -> Any:
-    import pandas as pd
-
-    rows = [
-        {
-            "model_id": _model_id(m),
-            "type": _model_type(m),
-            "credits": _attr(m, "cost_per_generation"),
-            "pricing": _attr(m, "cost_note") or "",
-            "generation_types": ", ".join(_attr(m, "generation_types") or ()),
-        }
-        for m in models
-    ]
-    return pd.DataFrame(rows, columns=["model_id", "type", "credits", "pricing", "generation_types"])
-
-
-def _assets_frame(assets: list[Any]) -> Any:
-    import pandas as pd
-
-    cols = ["name", "kind", "size_bytes", "mime_type", "id", "url"]
-    return pd.DataFrame([{c: _attr(x, c) for c in cols} for x in assets], columns=cols)
 
 
 def register(ipython: Any) -> None:
