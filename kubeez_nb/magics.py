@@ -25,6 +25,7 @@ import string
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
@@ -54,7 +55,7 @@ class Kubeez(Configurable):
         config=True
     )
     confirm_above = Float(
-        100.0,
+        200.0,
         allow_none=True,
         help="A request estimated above this many credits needs --yes (None: never ask).",
     ).tag(config=True)
@@ -330,7 +331,8 @@ class _Parsed:
     words: list[_Token]  # free-text tokens, in order
     text: str  # the free text, verbatim from the line
     line: str  # the (interpolated) line, to rebuild a corrected command
-    option_spans: dict[str, tuple[int, int]] = field(default_factory=dict)  # dest -> span of its value
+    #: dest -> (start, end) of the whole option in ``line``, then (start, end) of its value
+    option_spans: dict[str, tuple[int, int, int, int]] = field(default_factory=dict)
     cell: str | None = None  # the %%kubeez cell body, interpolated
 
     @property
@@ -379,7 +381,7 @@ def _parse(line: str) -> _Parsed:
     argv: list[str] = []
     words: list[_Token] = []
     unknown: list[str] = []
-    spans: dict[str, tuple[int, int]] = {}
+    spans: dict[str, tuple[int, int, int, int]] = {}
     i = 0
     while i < len(toks):
         tok = toks[i]
@@ -402,10 +404,10 @@ def _parse(line: str) -> _Parsed:
             continue
         if eq:
             argv += [flag, value]
-            spans[action.dest] = (tok.start, tok.end)
+            spans[action.dest] = (tok.start, tok.end, tok.start, tok.end)
         elif i < len(toks):
             argv += [flag, toks[i].text]
-            spans[action.dest] = (toks[i].start, toks[i].end)
+            spans[action.dest] = (tok.start, toks[i].end, toks[i].start, toks[i].end)
             i += 1
         else:
             argv.append(flag)  # argparse reports "expected one argument"
@@ -626,9 +628,9 @@ class KubeezMagics(Magics):
             params["source_media_urls"] = refs
 
         def submit(body: dict[str, Any]) -> Any:
+            send = {k: v for k, v in body.items() if k not in ("model", "prompt")}
             if local:
-                params["source_media_urls"] = self._upload_refs(refs, local)
-            send = {k: v for k, v in params.items() if k != "prompt"}
+                send["source_media_urls"] = self._upload_refs(send["source_media_urls"], local)
             jobs: list[Any] = []
             try:
                 for _ in range(a.variants):
@@ -679,8 +681,8 @@ class KubeezMagics(Magics):
         model_id = a.model or self._default_model("music")
 
         def submit(body: dict[str, Any]) -> Any:
-            send = {k: v for k, v in params.items() if k != "prompt"}
-            return self.client.generate_music(model_id, prompt=params.get("prompt"), **send)
+            send = {k: v for k, v in body.items() if k not in ("model", "prompt")}
+            return self.client.generate_music(model_id, prompt=body.get("prompt"), **send)
 
         return self._run(p, "music", model_id, params, problems, submit)
 
@@ -929,7 +931,7 @@ class KubeezMagics(Magics):
                 urls.append(ref)
             elif os.path.isfile(path):
                 local[len(urls)] = path
-                urls.append(f"upload://{os.path.basename(path)}")
+                urls.append(_PENDING_UPLOAD + quote(os.path.basename(path)))
             else:
                 if assets is None:
                     assets = {str(getattr(x, "name", "")): x for x in self.client.assets()}
@@ -981,6 +983,8 @@ _ENDPOINTS = {
     "separation": "/v1/generate/separation",
     "extend": "/v1/generate/media/extend",
 }
+#: Stands in for a local file's URL until the request is known to be valid (shown by --dry-run).
+_PENDING_UPLOAD = "https://uploaded-on-submit.invalid/"
 _MODEL_COLUMNS = {
     "model_id": "model_id",
     "model_type": "type",
@@ -1041,25 +1045,34 @@ def _problem_text(problems: Sequence[Any], p: _Parsed) -> str:
 
 
 def _corrected_command(p: _Parsed, problems: Sequence[Any]) -> str | None:
-    """The user's line with each wrong option value replaced by the nearest allowed one."""
+    """The user's line with each wrong option fixed: a value replaced by the nearest allowed one,
+    an option the model does not take at all removed. None when a problem has no obvious fix."""
     edits: list[tuple[int, int, str]] = []
     for prob in problems:
         dest = getattr(prob, "field", "")
         allowed = getattr(prob, "allowed", None)
         span = p.option_spans.get(dest)
-        if span is None or not isinstance(allowed, (list, tuple)) or not allowed:
+        if span is None:
+            return None
+        start, end, vstart, vend = span
+        if allowed in (None, [], ()):  # nothing is allowed: the fix is to leave the option out
+            edits.append((start, end, ""))
+            continue
+        if not isinstance(allowed, (list, tuple)):
             return None
         best = _nearest(str(getattr(prob, "value", "")), [str(x) for x in allowed])
         if best is None:
             return None
-        token = p.line[span[0] : span[1]]
-        edits.append((span[0], span[1], f"{_FLAG_OF.get(dest, dest)}={best}" if token.startswith("-") else best))
+        if vstart == start:  # --ar=7:3
+            edits.append((start, end, f"{p.line[start:end].partition('=')[0]}={best}"))
+        else:
+            edits.append((vstart, vend, best))
     if not edits:
         return None
     line = p.line
     for start, end, new in sorted(edits, reverse=True):
         line = line[:start] + new + line[end:]
-    return f"%kubeez {line.strip()}"
+    return "%kubeez " + " ".join(line.split())
 
 
 def _nearest(value: str, allowed: list[str]) -> str | None:
@@ -1073,10 +1086,10 @@ def _nearest(value: str, allowed: list[str]) -> str | None:
         return float(m.group(1)) if m else None
 
     v = number(value)
-    numeric = [(number(a), a) for a in allowed]
-    if v is not None and numeric and all(n is not None for n, _ in numeric):
-        return min(numeric, key=lambda na: abs(na[0] - v))[1]  # type: ignore[operator]
-    near = difflib.get_close_matches(value, allowed, n=1, cutoff=0.3)
+    numeric = [(n, a) for a in allowed if (n := number(a)) is not None]
+    if v is not None and numeric:
+        return min(numeric, key=lambda na: abs(na[0] - v))[1]
+    near = difflib.get_close_matches(value, allowed, n=1, cutoff=0.6)
     return near[0] if near else None
 
 
