@@ -1,0 +1,559 @@
+"""The local ledger: a SQLite record of every job from the moment it is submitted.
+
+Kubeez never refunds, signed URLs expire within the hour and kernels restart, so the ledger is
+what makes sure nothing paid for is lost. The client writes a row *before* the POST returns
+(``record_submit``), then every status change (``record_status``) and every cached file
+(``record_local``). ``kz.jobs()`` lists the rows, ``kz.resume()`` re-attaches to unfinished jobs
+in a new kernel and fetches their outputs into the media cache.
+
+Durability: WAL journal, one commit per write, so a killed process loses at most the write in
+flight. Thread safety: one connection shared behind a lock (writes are tiny; a connection per
+thread would only add "database is locked" retries between threads of the same process).
+Several processes may open the same file at once (WAL + busy timeout).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import fields, is_dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from kubeez_nb._config import TERMINAL_FAILED, TERMINAL_OK
+
+if TYPE_CHECKING:  # pragma: no cover
+    from kubeez_nb.client import Client
+    from kubeez_nb.jobs import Job
+
+LEDGER_FILE = "ledger.sqlite3"
+#: Status of a row whose POST has not answered yet (or never did: the process died mid-POST).
+SUBMITTING = "submitting"
+#: Status of a row whose POST was refused (validation, credits, scope): nothing was charged.
+REJECTED = "rejected"
+#: Status of a row the server no longer knows (404 on re-attach long after submit).
+LOST = "lost"
+
+_FINAL = TERMINAL_OK | TERMINAL_FAILED | {REJECTED, LOST}
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    local_id     INTEGER PRIMARY KEY AUTOINCREMENT,
+    job_id       TEXT UNIQUE,
+    kind         TEXT NOT NULL DEFAULT 'media',
+    model        TEXT,
+    origin       TEXT,
+    status       TEXT NOT NULL,
+    request      TEXT,
+    estimate     REAL,
+    estimate_note TEXT,
+    cost         REAL,
+    error        TEXT,
+    outputs      TEXT,
+    submitted_at REAL NOT NULL,
+    created_at   REAL,
+    updated_at   REAL NOT NULL,
+    completed_at REAL
+);
+CREATE TABLE IF NOT EXISTS events (
+    local_id INTEGER NOT NULL REFERENCES jobs(local_id),
+    at       REAL NOT NULL,
+    status   TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS local_files (
+    job_id TEXT NOT NULL,
+    idx    INTEGER NOT NULL,
+    path   TEXT NOT NULL,
+    PRIMARY KEY (job_id, idx)
+);
+CREATE INDEX IF NOT EXISTS jobs_status ON jobs(status);
+CREATE INDEX IF NOT EXISTS events_job ON events(local_id);
+"""
+
+
+class Ledger:
+    """SQLite ledger at ``path`` (created with its schema on open).
+
+    ``origin`` (the API base URL) is stored on each new row, so ``resume()`` only re-attaches
+    jobs to the server that made them (a demo emulator's jobs are never polled on the live API).
+    """
+
+    def __init__(self, path: str | Path, *, origin: str | None = None) -> None:
+        self.path = Path(path)
+        self.origin = origin
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        self._conn = sqlite3.connect(
+            str(self.path), timeout=30.0, check_same_thread=False, isolation_level=None
+        )
+        self._conn.row_factory = sqlite3.Row
+        with self._lock:
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            # NORMAL in WAL mode survives a process kill (not a power cut) and keeps writes cheap.
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._conn.executescript(_SCHEMA)
+
+    def __repr__(self) -> str:
+        return f"Ledger({str(self.path)!r})"
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    # -- writes (called by the client) ---------------------------------------------------------
+
+    def record_submit(
+        self, job: Job | Any, request: Mapping[str, Any], estimate: Any = None
+    ) -> int:
+        """Write the row for a job about to be POSTed; return its local key.
+
+        The key is also set as ``job.local_id`` so a later ``record_status(job)`` finds the row
+        even when the generation id was unknown at submit time.
+        """
+        now = time.time()
+        job_id = _attr(job, "id")
+        est = _float(estimate)
+        note = (
+            str(estimate)
+            if estimate is not None and not isinstance(estimate, (int, float))
+            else None
+        )
+        with self._tx() as db:
+            if job_id is not None:
+                row = db.execute("SELECT local_id FROM jobs WHERE job_id=?", (job_id,)).fetchone()
+                if row is not None:  # the same job recorded twice: keep one row
+                    _set_local_id(job, row[0])
+                    return int(row[0])
+            cur = db.execute(
+                "INSERT INTO jobs (job_id, kind, model, origin, status, request, estimate, estimate_note,"
+                " submitted_at, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    job_id,
+                    _attr(job, "kind") or "media",
+                    _attr(job, "model") or request.get("model"),
+                    self.origin,
+                    SUBMITTING if job_id is None else (_attr(job, "status") or "queued"),
+                    _dumps(dict(request)),
+                    est,
+                    note,
+                    now,
+                    _ts(_attr(job, "created_at")),
+                    now,
+                ),
+            )
+            key = int(cur.lastrowid or 0)
+            db.execute("INSERT INTO events VALUES (?,?,?)", (key, now, SUBMITTING))
+        _set_local_id(job, key)
+        return key
+
+    def record_status(self, job: Job | Any) -> None:
+        """Store the job's id, status, outputs, error, cost and completion time.
+
+        A job the ledger has not seen (re-attached with ``client.job(id)``) gets a row here.
+        """
+        now = time.time()
+        job_id = _attr(job, "id")
+        key = _attr(job, "local_id")
+        status = str(_attr(job, "status") or "unknown")
+        outputs = _outputs_json(job)
+        completed = _ts(_attr(job, "completed_at"))
+        if completed is None and status in TERMINAL_OK | TERMINAL_FAILED:
+            completed = now
+        with self._tx() as db:
+            row = None
+            if job_id is not None:
+                row = db.execute(
+                    "SELECT local_id, status FROM jobs WHERE job_id=?", (job_id,)
+                ).fetchone()
+            if row is None and key is not None:
+                row = db.execute(
+                    "SELECT local_id, status FROM jobs WHERE local_id=?", (key,)
+                ).fetchone()
+            if row is None:
+                cur = db.execute(
+                    "INSERT INTO jobs (job_id, kind, model, origin, status, request, estimate, submitted_at,"
+                    " created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                    (
+                        job_id,
+                        _attr(job, "kind") or "media",
+                        _attr(job, "model"),
+                        self.origin,
+                        status,
+                        _dumps(_attr(job, "request")),
+                        _float(_attr(job, "estimate")),
+                        _ts(_attr(job, "created_at")) or now,
+                        _ts(_attr(job, "created_at")),
+                        now,
+                    ),
+                )
+                local_id, old = int(cur.lastrowid or 0), None
+            else:
+                local_id, old = int(row[0]), row[1]
+            db.execute(
+                "UPDATE jobs SET job_id=COALESCE(?, job_id), status=?, outputs=COALESCE(?, outputs),"
+                " error=COALESCE(?, error), cost=COALESCE(?, cost), model=COALESCE(model, ?),"
+                " created_at=COALESCE(created_at, ?), completed_at=COALESCE(?, completed_at),"
+                " updated_at=? WHERE local_id=?",
+                (
+                    job_id,
+                    status,
+                    outputs,
+                    _attr(job, "error"),
+                    _float(_attr(job, "cost")),
+                    _attr(job, "model"),
+                    _ts(_attr(job, "created_at")),
+                    completed,
+                    now,
+                    local_id,
+                ),
+            )
+            if status != old:
+                db.execute("INSERT INTO events VALUES (?,?,?)", (local_id, now, status))
+        _set_local_id(job, local_id)
+
+    def record_rejected(self, key: int, error: str) -> None:
+        """Mark a submitted row whose POST was refused (nothing charged, nothing to resume)."""
+        now = time.time()
+        with self._tx() as db:
+            db.execute(
+                "UPDATE jobs SET status=?, error=?, updated_at=?, completed_at=? WHERE local_id=? AND job_id IS NULL",
+                (REJECTED, str(error), now, now, key),
+            )
+            db.execute("INSERT INTO events VALUES (?,?,?)", (key, now, REJECTED))
+
+    def record_local(self, job_id: str, index: int, path: str | Path) -> None:
+        """Remember that output ``index`` of ``job_id`` is cached at ``path``."""
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO local_files VALUES (?,?,?)", (job_id, int(index), str(path))
+            )
+
+    # -- reads ---------------------------------------------------------------------------------
+
+    def get(self, job_id: str) -> dict[str, Any] | None:
+        """The row of ``job_id`` as a dict (request/outputs decoded, ``local_paths`` by index)."""
+        with self._lock:
+            row = self._conn.execute("SELECT * FROM jobs WHERE job_id=?", (job_id,)).fetchone()
+            return self._decode(row) if row is not None else None
+
+    def jobs(self, unfinished: bool = False, origin: str | None = None) -> list[dict[str, Any]]:
+        """Every row, newest first; ``unfinished=True`` keeps the jobs still worth polling."""
+        sql = "SELECT * FROM jobs"
+        args: list[Any] = []
+        where = []
+        if unfinished:
+            where.append(f"status NOT IN ({','.join('?' * len(_FINAL))})")
+            args += sorted(_FINAL)
+        if origin is not None:
+            where.append("(origin IS NULL OR origin=?)")
+            args.append(origin)
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY submitted_at DESC, local_id DESC"
+        with self._lock:
+            return [self._decode(r) for r in self._conn.execute(sql, args).fetchall()]
+
+    def events(self, job_id: str) -> list[tuple[float, str]]:
+        """The status changes of ``job_id`` as ``(epoch seconds, status)``, oldest first."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT e.at, e.status FROM events e JOIN jobs j ON j.local_id=e.local_id"
+                " WHERE j.job_id=? ORDER BY e.at, e.rowid",
+                (job_id,),
+            ).fetchall()
+        return [(float(a), str(s)) for a, s in rows]
+
+    def _decode(self, row: sqlite3.Row) -> dict[str, Any]:
+        d = dict(row)
+        d["request"] = _loads(d.get("request")) or {}
+        d["outputs"] = _loads(d.get("outputs")) or []
+        d["local_paths"] = {}
+        if d.get("job_id"):
+            files = self._conn.execute(
+                "SELECT idx, path FROM local_files WHERE job_id=?", (d["job_id"],)
+            ).fetchall()
+            d["local_paths"] = {int(i): str(p) for i, p in files}
+        return d
+
+
+# -- the ledger of a home folder, shared per process -----------------------------------------------
+
+_OPEN: dict[Path, Ledger] = {}
+_OPEN_LOCK = threading.Lock()
+
+
+def ledger_for(home: str | Path | None = None) -> Ledger:
+    """The process-wide :class:`Ledger` of ``home`` (default ``KUBEEZ_HOME``)."""
+    from kubeez_nb._config import kubeez_home
+
+    path = (Path(home).expanduser().resolve() if home is not None else kubeez_home()) / LEDGER_FILE
+    with _OPEN_LOCK:
+        if path not in _OPEN:
+            _OPEN[path] = Ledger(path)
+        return _OPEN[path]
+
+
+def jobs(
+    home: str | Path | None = None, *, unfinished: bool = False, limit: int | None = None
+) -> Any:
+    """``kz.jobs()``: the ledger as a table, newest first (a pandas DataFrame when pandas is present).
+
+    Columns: ``job_id, kind, model, status, prompt, estimate, cost, submitted, completed,
+    outputs`` (count), ``cached`` (outputs saved locally), ``error``.
+    """
+    rows = ledger_for(home).jobs(unfinished=unfinished)
+    if limit is not None:
+        rows = rows[:limit]
+    table = [
+        {
+            "job_id": r["job_id"],
+            "kind": r["kind"],
+            "model": r["model"],
+            "status": r["status"],
+            "prompt": _prompt(r["request"]),
+            "estimate": r["estimate"],
+            "cost": r["cost"],
+            "submitted": _dt(r["submitted_at"]),
+            "completed": _dt(r["completed_at"]),
+            "outputs": len(r["outputs"]),
+            "cached": sum(1 for p in r["local_paths"].values() if Path(p).exists()),
+            "error": r["error"],
+        }
+        for r in rows
+    ]
+    try:
+        import pandas as pd
+    except ImportError:  # pragma: no cover - pandas is a dependency, but keep the list form working
+        return table
+    return pd.DataFrame(table, columns=list(_JOBS_COLUMNS))
+
+
+_JOBS_COLUMNS = (
+    "job_id",
+    "kind",
+    "model",
+    "status",
+    "prompt",
+    "estimate",
+    "cost",
+    "submitted",
+    "completed",
+    "outputs",
+    "cached",
+    "error",
+)
+
+
+def resume(
+    client: Client | None = None,
+    home: str | Path | None = None,
+    wait: bool = True,
+    progress: bool = True,
+) -> list[Job]:
+    """``kz.resume()``: re-attach to every unfinished job of the ledger and fetch its outputs.
+
+    Also re-downloads the outputs of completed jobs whose cached files are missing, while their
+    URLs are still valid. Returns the re-attached jobs (``wait=True``: finished). Jobs made by a
+    different server (another base URL) are left alone; a job the server no longer knows is
+    marked ``lost``. Nothing is submitted again, so nothing is paid twice.
+    """
+    from kubeez_nb.errors import NotFoundError
+
+    if client is None:
+        from kubeez_nb.client import connect
+
+        client = connect()
+    ledger = getattr(client, "ledger", None) if home is None else None
+    if not isinstance(ledger, Ledger):
+        ledger = ledger_for(home)
+    origin = getattr(client, "base_url", None)
+    rows = [r for r in ledger.jobs(origin=origin) if r["job_id"] and _needs_resume(r)]
+    attached: list[Job] = []
+    for row in reversed(rows):  # oldest first: the order they were paid for
+        try:
+            job = client.job(row["job_id"], kind=row["kind"] or "media")
+        except NotFoundError:
+            if row["status"] not in TERMINAL_OK | TERMINAL_FAILED:
+                ledger.record_status(_Lost(row))
+            continue
+        _set_local_id(job, row["local_id"])
+        attached.append(job)
+    if wait and attached:
+        _wait_all(attached, progress=progress)
+    from kubeez_nb.cache import cache_for_client
+
+    cache = cache_for_client(client, home)
+    for job in attached:
+        if str(_attr(job, "status")) in TERMINAL_OK:
+            try:
+                cache.fetch(job, ledger=ledger)
+            except Exception:  # one expired URL must not stop the others
+                continue
+        ledger.record_status(job)
+    return attached
+
+
+def _needs_resume(row: Mapping[str, Any]) -> bool:
+    if row["status"] not in _FINAL:
+        return True
+    if row["status"] in TERMINAL_OK:  # completed, but some output has no file on disk
+        have = {i for i, p in row["local_paths"].items() if Path(p).exists()}
+        wanted = {
+            i for i, o in enumerate(row["outputs"]) if isinstance(o, Mapping) and o.get("url")
+        }
+        return bool(wanted - have)
+    return False
+
+
+def _wait_all(jobs_: list[Job], progress: bool) -> None:
+    """Wait for several jobs at once, one progress bar, each polled on its own schedule."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from kubeez_nb.progress import track
+
+    bar = track(f"Resuming {len(jobs_)} job(s)") if progress else None
+    done = 0
+    lock = threading.Lock()
+
+    def one(job: Job) -> None:
+        nonlocal done
+        try:
+            job.wait(progress=False)
+        except Exception:  # a failed job is recorded by its status; keep waiting for the others
+            pass
+        with lock:
+            done += 1
+            if bar is not None:
+                bar.update(f"{done}/{len(jobs_)} done", done / len(jobs_))
+
+    with ThreadPoolExecutor(max_workers=min(16, len(jobs_))) as pool:
+        list(pool.map(one, jobs_))
+    if bar is not None:
+        bar.close(ok=all(str(_attr(j, "status")) in TERMINAL_OK for j in jobs_))
+
+
+class _Lost:
+    """A stand-in job for ``record_status`` when the server answers 404 for an old id."""
+
+    def __init__(self, row: Mapping[str, Any]) -> None:
+        self.id = row["job_id"]
+        self.local_id = row["local_id"]
+        self.status = LOST
+        self.error = "The server no longer knows this job (404 on re-attach)."
+
+
+# -- small helpers -----------------------------------------------------------------------------
+
+
+def _attr(obj: Any, name: str) -> Any:
+    try:
+        return getattr(obj, name, None)
+    except Exception:  # a property that raises must not break the ledger
+        return None
+
+
+def _set_local_id(job: Any, key: int) -> None:
+    try:
+        job.local_id = key
+    except Exception:  # slotted or frozen job objects: the id lookup still works
+        pass
+
+
+def _float(value: Any) -> float | None:
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _ts(value: Any) -> float | None:
+    """Epoch seconds from a datetime, an ISO string or a number (None when unreadable)."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value.timestamp()
+    if isinstance(value, (int, float)):
+        return float(value) / (1000.0 if value > 1e11 else 1.0)  # milliseconds seen in some APIs
+    if isinstance(value, str):
+        try:
+            return _ts(datetime.fromisoformat(value.replace("Z", "+00:00")))
+        except ValueError:
+            return None
+    return None
+
+
+def _dt(value: float | None) -> datetime | None:
+    return datetime.fromtimestamp(value, tz=timezone.utc) if value is not None else None
+
+
+def _record(obj: Any) -> dict[str, Any]:
+    """The public fields of a dataclass / mapping / plain object (no deep copy, no private state)."""
+    if isinstance(obj, Mapping):
+        return dict(obj)
+    if is_dataclass(obj) and not isinstance(obj, type):
+        names = [f.name for f in fields(obj)]
+    else:
+        names = list(vars(obj))
+    return {n: getattr(obj, n, None) for n in names if not n.startswith("_")}
+
+
+def _jsonable(obj: Any) -> Any:
+    if is_dataclass(obj) and not isinstance(obj, type):
+        return _record(obj)
+    if isinstance(obj, Path):
+        return str(obj)
+    if isinstance(obj, (datetime,)):
+        return obj.isoformat()
+    if hasattr(obj, "__float__"):
+        return float(obj)
+    return str(obj)
+
+
+def _dumps(value: Any) -> str | None:
+    if value is None:
+        return None
+    return json.dumps(value, default=_jsonable, ensure_ascii=False)
+
+
+def _loads(text: str | None) -> Any:
+    if not text:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
+def _outputs_json(job: Any) -> str | None:
+    outputs = _attr(job, "outputs")
+    if not outputs:
+        return None
+    return _dumps([_record(o) for o in outputs])
+
+
+def _prompt(request: Mapping[str, Any]) -> str | None:
+    for key in ("prompt", "text", "song_description", "style", "media_url", "reference_ad_url"):
+        value = request.get(key)
+        if value:
+            return str(value)
+    return None
