@@ -137,10 +137,15 @@ def _rebuild(cls: type[KubeezError], state: dict[str, Any]) -> KubeezError:
 
 
 def _cap_body(body: Any) -> Any:
+    """The body as kept on the error: text capped, key-like tokens masked at any depth."""
     if isinstance(body, bytes):
         body = body.decode("utf-8", "replace")
     if isinstance(body, str):
         return redact(body[:_KEPT_BODY_CHARS])
+    if isinstance(body, Mapping):
+        return {k: _cap_body(v) for k, v in body.items()}
+    if isinstance(body, list):
+        return [_cap_body(v) for v in body]
     return body
 
 
@@ -206,7 +211,9 @@ class MissingScopeError(PermissionDeniedError):
         self.scope = scope
         if kw.get("hint") is None:
             need = f"the scope {scope!r}" if scope else "the scope named above"
-            kw["hint"] = f"This key needs {need}: create a key with it at {KEYS_URL} and use that one."
+            kw["hint"] = (
+                f"This key needs {need}: create a key with it at {KEYS_URL} and use that one."
+            )
         super().__init__(message, **kw)
 
 
@@ -219,7 +226,9 @@ class NotFoundError(APIError):
 class ModelNotFoundError(NotFoundError):
     """404 ``model_not_found``: the model id is unknown or disabled."""
 
-    default_hint = "Pick a model id from client.catalog() (ids are case-sensitive and change over time)."
+    default_hint = (
+        "Pick a model id from client.catalog() (ids are case-sensitive and change over time)."
+    )
 
 
 class ConflictError(APIError):
@@ -243,7 +252,9 @@ class PayloadTooLargeError(APIError):
 class FileTooLargeError(PayloadTooLargeError):
     """413 ``file_too_large``: over the 500 MB per-file limit."""
 
-    default_hint = "Files are limited to 500 MB: compress or trim the file, or pass a public URL instead."
+    default_hint = (
+        "Files are limited to 500 MB: compress or trim the file, or pass a public URL instead."
+    )
 
 
 class QuotaExceededError(PayloadTooLargeError):
@@ -261,7 +272,9 @@ class RateLimitError(APIError):
         if kw.get("hint") is None:
             ra = kw.get("retry_after")
             wait = f"wait {ra:g} s" if isinstance(ra, (int, float)) else "wait a little"
-            kw["hint"] = f"Too many requests: {wait} and retry (the client paces itself per documented group)."
+            kw["hint"] = (
+                f"Too many requests: {wait} and retry (the client paces itself per documented group)."
+            )
         super().__init__(message, **kw)
 
 
@@ -288,13 +301,17 @@ class APIConnectionError(KubeezError, ConnectionError):
     """The server could not be reached (DNS, refused, reset, dropped connection)."""
 
     retryable = True
-    default_hint = "Check the network and base_url; the request may be retried safely only if it was a read."
+    default_hint = (
+        "Check the network and base_url; the request may be retried safely only if it was a read."
+    )
 
 
 class APITimeoutError(APIConnectionError, TimeoutError):
     """No answer within the timeout."""
 
-    default_hint = "The server did not answer in time: retry, or raise the timeout (Client(timeout=(5, 120)))."
+    default_hint = (
+        "The server did not answer in time: retry, or raise the timeout (Client(timeout=(5, 120)))."
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -308,9 +325,13 @@ class ValidationError(KubeezError, ValueError):
     ``.problems`` lists every problem at once (field, value given, values allowed).
     """
 
-    default_hint = "Fix the fields listed above; client.model(<id>).capabilities shows what the model accepts."
+    default_hint = (
+        "Fix the fields listed above; client.model(<id>).capabilities shows what the model accepts."
+    )
 
-    def __init__(self, problems: list[Problem] | Problem | str, *, model: str | None = None, **kw: Any) -> None:
+    def __init__(
+        self, problems: list[Problem] | Problem | str, *, model: str | None = None, **kw: Any
+    ) -> None:
         if isinstance(problems, Problem):
             problems = [problems]
         if isinstance(problems, str):
@@ -318,7 +339,9 @@ class ValidationError(KubeezError, ValueError):
         self.problems: list[Problem] = list(problems)
         self.model = model
         n = len(self.problems)
-        head = f"{n} problem{'s' if n != 1 else ''} with the request" + (f" for {model}" if model else "")
+        head = f"{n} problem{'s' if n != 1 else ''} with the request" + (
+            f" for {model}" if model else ""
+        )
         lines = [f"{head}:"] + [f"  - {p}" for p in self.problems]
         kw.setdefault("code", self.problems[0].code if n == 1 else "invalid_request")
         super().__init__("\n".join(lines), **kw)
@@ -332,9 +355,18 @@ class ValidationError(KubeezError, ValueError):
 class JobFailedError(KubeezError):
     """A job ended ``failed`` / ``cancelled`` (moderation, provider error). Kubeez does not refund."""
 
-    default_hint = "Change the prompt or inputs and submit again (moderation failures look like this)."
+    default_hint = (
+        "Change the prompt or inputs and submit again (moderation failures look like this)."
+    )
 
-    def __init__(self, message: str = "", *, job_id: str | None = None, job_status: str | None = None, **kw: Any) -> None:
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        job_id: str | None = None,
+        job_status: str | None = None,
+        **kw: Any,
+    ) -> None:
         self.job_id = job_id
         self.job_status = job_status
         if not message:
@@ -371,7 +403,12 @@ class ConfirmationRequired(KubeezError):
     default_hint = "Pass confirm=True to submit it anyway, or raise Client(confirm_above=...)."
 
     def __init__(
-        self, message: str = "", *, estimate: float | None = None, threshold: float | None = None, **kw: Any
+        self,
+        message: str = "",
+        *,
+        estimate: float | None = None,
+        threshold: float | None = None,
+        **kw: Any,
     ) -> None:
         self.estimate, self.threshold = estimate, threshold
         if not message:
@@ -438,7 +475,9 @@ _CODE_PHRASES: tuple[tuple[str, str], ...] = (
 _CODE_TOKEN = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
-def error_from_response(status: int, body: Any, headers: Mapping[str, str] | None = None) -> APIError:
+def error_from_response(
+    status: int, body: Any, headers: Mapping[str, str] | None = None
+) -> APIError:
     """Build the typed exception for an HTTP error answer.
 
     ``body`` is the decoded JSON when there was some, else the text (``str`` / ``bytes``) or None.
@@ -544,7 +583,11 @@ def _detail_list(items: list[Any]) -> str:
     for item in items:
         if isinstance(item, Mapping):
             loc = item.get("loc")
-            where = ".".join(str(p) for p in loc if p != "body") if isinstance(loc, (list, tuple)) else ""
+            where = (
+                ".".join(str(p) for p in loc if p != "body")
+                if isinstance(loc, (list, tuple))
+                else ""
+            )
             msg = str(item.get("msg") or item.get("message") or item)
             parts.append(f"{where}: {msg}" if where else msg)
         else:
@@ -626,7 +669,9 @@ def response_format_error(status: int | None, body: Any, what: str = "JSON") -> 
     text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
     shown = _text_message(text) if isinstance(text, str) else repr(text)[:_SHOWN_BODY_CHARS]
     return ResponseFormatError(
-        f"Expected {what} from the server but got: {shown or '(empty body)'}", status=status, body=body
+        f"Expected {what} from the server but got: {shown or '(empty body)'}",
+        status=status,
+        body=body,
     )
 
 
