@@ -1,0 +1,933 @@
+"""The emulator's state and verbs: keys, credits, jobs, files, assets, history. No HTTP here.
+
+Verbs are named like the API (``create_media``, ``get_generation``, ``add_asset`` ...). They take
+already-parsed values, raise the small error classes of ``errors.py`` and return plain records;
+``responses.py`` turns those into wire JSON.
+
+Jobs advance lazily: a job stores when it was created and when it will change state, and its
+status is computed from the emulator clock whenever someone looks. Output files are made the
+first time a finished job is observed (or fetched), so nothing runs in the background.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import re
+import secrets
+import shutil
+import tempfile
+import threading
+import uuid
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from kubeez_nb._config import ASSET_QUOTA_BYTES, EXTEND_PRICES, MAX_UPLOAD_BYTES
+from kubeez_nb.emulator.clock import Clock
+from kubeez_nb.emulator.errors import (
+    FetchFailed,
+    FileTooLarge,
+    Forbidden,
+    InsufficientCredits,
+    InvalidRequest,
+    ModelNotFound,
+    NameTaken,
+    NotFound,
+    QuotaExceeded,
+)
+from kubeez_nb.emulator.files import FileStore, StoredFile, mime_for
+from kubeez_nb.emulator.ratelimit import RateLimiter
+
+ALL_SCOPES = (
+    "generate:media",
+    "generate:music",
+    "generate:speech",
+    "generate:ads",
+    "read:balance",
+    "read:generations",
+)
+TERMINAL = frozenset({"completed", "failed", "cancelled"})
+ASSET_NAME = re.compile(r"^[a-z0-9_-]{1,64}$")
+DEFAULT_VIDEO_SECONDS = 8.0  #: Veo-style "automatic" duration
+SONG_SECONDS = 30.0  #: emulator songs are short so demos stay light
+EXTEND_ADDS_SECONDS = 7.0
+FAILURE_MESSAGES = (
+    "Content moderation: the prompt was flagged by the provider's safety filter.",
+    "Upstream provider error: the generation did not finish.",
+)
+
+
+@dataclass
+class Knobs:
+    """Fault and behaviour switches. Defaults behave like the guide says the service does."""
+
+    error_rate: float = 0.0  #: share of /v1 requests answered 500 before any work
+    error_after_accept_rate: float = 0.0  #: share of generate POSTs that create + bill, then answer 500
+    burst_429: int = 0  #: the next N /v1 requests answer 429
+    latency: float = 0.0  #: seconds added to every request
+    drop_rate: float = 0.0  #: share of /v1 requests whose connection is closed without an answer
+    job_failure_rate: float = 0.0  #: share of jobs that end ``failed``
+    not_found_window: float = 0.0  #: seconds after create during which a status poll answers 404
+    mime_media_type: bool = False  #: outputs say ``image/png`` instead of ``image``
+    detail_errors: bool = False  #: FastAPI-style ``{"detail": ...}`` error bodies
+    credits_error_status: int = 402  #: 402 (guide) or 400 (seen live) when credits are short
+    pending_status: bool = False  #: first status ``pending`` instead of ``queued``
+    cdn_delay: float = 0.0  #: seconds a completed job's outputs have ``url: null``
+    rate_limit_scale: float = 1.0  #: divides the 60 s rate-limit window
+    max_upload_bytes: int = MAX_UPLOAD_BYTES  #: upload cap (413 file_too_large above)
+    asset_quota_bytes: int = ASSET_QUOTA_BYTES  #: per-key asset library quota
+    seed: int | None = None  #: seeds the fault dice (reproducible runs)
+
+    @classmethod
+    def names(cls) -> list[str]:
+        return [f.name for f in fields(cls)]
+
+    def update(self, **changes: Any) -> None:
+        """Set knobs by name; unknown names raise ``ValueError`` listing the known ones."""
+        unknown = sorted(set(changes) - set(self.names()))
+        if unknown:
+            raise ValueError(f"unknown knob(s) {unknown}; known knobs: {self.names()}")
+        for name, value in changes.items():
+            default = getattr(type(self), name, None)
+            if isinstance(default, bool):
+                value = value if isinstance(value, bool) else str(value).lower() in {"1", "true", "yes", "on"}
+            elif isinstance(default, int) and name != "seed":
+                value = int(value)
+            elif isinstance(default, float):
+                value = float(value)
+            if name == "credits_error_status" and value not in (400, 402):
+                raise ValueError("credits_error_status must be 402 or 400")
+            setattr(self, name, value)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {n: getattr(self, n) for n in self.names()}
+
+
+@dataclass
+class Account:
+    """An API key with its scopes, balance and rate-limit overrides (one key = one account)."""
+
+    key: str
+    scopes: frozenset[str]
+    credits: float
+    rate_limits: dict[str, int] = field(default_factory=dict)
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "key_prefix": self.key[:8] + "…",
+            "scopes": sorted(self.scopes),
+            "credits": self.credits,
+            "rate_limits": dict(self.rate_limits),
+        }
+
+
+@dataclass
+class Output:
+    """One produced file of a job."""
+
+    file: StoredFile
+    media_type: str
+    width: int | None = None
+    height: int | None = None
+    duration: float | None = None
+    thumbnail: StoredFile | None = None
+    label: str | None = None  #: song title, "vocals", "instrumental"
+    cover: StoredFile | None = None
+
+
+@dataclass
+class Job:
+    """One generation. Status is derived from the clock; see ``Backend.status_of``."""
+
+    id: str
+    owner: str
+    kind: str  #: media | extend | music | dialogue | separation | ad-copy
+    model: str
+    model_type: str
+    prompt: str | None
+    generation_type: str
+    params: dict[str, Any]
+    created: float
+    start_at: float
+    done_at: float
+    credits: float
+    fail_message: str | None = None
+    first_status: str = "queued"
+    outputs: list[Output] | None = None
+    source_task_id: str | None = None  #: set on completed Veo 3.1 jobs
+    extends: str | None = None  #: the source job id of an extend
+    project_id: str | None = None
+    request_id: str | None = None
+    input_file: StoredFile | None = None  #: separation input
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+
+@dataclass
+class Asset:
+    id: str
+    owner: str
+    name: str
+    file: StoredFile
+    created: float
+
+
+def _mediagen() -> Any:
+    """The media maker (imported on first use: Pillow and PyAV are heavy)."""
+    try:
+        from kubeez_nb.emulator import mediagen
+    except ImportError:  # TEMPORARY until mediagen.py lands
+        from kubeez_nb.emulator import _mediastub as mediagen
+
+    return mediagen
+
+
+def _seconds(value: Any) -> float | None:
+    """``"5s"`` / ``"5"`` / ``5`` → 5.0; None when absent or unreadable."""
+    if value is None or value == "":
+        return None
+    m = re.match(r"^\s*(\d+(?:\.\d+)?)\s*s?\s*$", str(value))
+    return float(m.group(1)) if m else None
+
+
+class Backend:
+    """All emulator state. Thread-safe: one lock guards the tables; media is made outside it."""
+
+    def __init__(
+        self,
+        catalog: Any = None,
+        *,
+        speed: float = 20.0,
+        url_ttl: float = 3600.0,
+        root: Path | None = None,
+        knobs: dict[str, Any] | None = None,
+    ) -> None:
+        self.clock = Clock()
+        self.speed = float(speed)
+        self._own_root = root is None
+        self.root = Path(root) if root is not None else Path(tempfile.mkdtemp(prefix="kubeez-emulator-"))
+        self.files = FileStore(self.root / "files", self.clock, ttl=url_ttl)
+        self.uploads_dir = self.root / "uploads"
+        self.uploads_dir.mkdir(parents=True, exist_ok=True)
+        self.catalog_rows = load_catalog_rows(catalog)
+        self._by_id = {row["model_id"]: row for row in self.catalog_rows}
+        from kubeez_nb.catalog import Catalog
+
+        self.catalog = Catalog.from_json({"models": self.catalog_rows})
+        self.knobs = Knobs()
+        if knobs:
+            self.knobs.update(**knobs)
+        self.rng = random.Random(self.knobs.seed)
+        self.limiter = RateLimiter()
+        self.limiter.scale = self.knobs.rate_limit_scale
+        self.lock = threading.RLock()
+        self.accounts: dict[str, Account] = {}
+        self.jobs: dict[str, Job] = {}
+        self.job_order: list[Job] = []
+        self.task_ids: dict[str, str] = {}  #: source_task_id → job id
+        self.projects: dict[str, list[str]] = {}
+        self.assets: dict[str, Asset] = {}
+        from kubeez_nb.emulator.seeding import SeededHistory
+
+        self.seeded = SeededHistory(self)
+        self.files.resolver = self.seeded.resolve_file
+        self._reset_stats()
+
+    # ---- lifecycle -------------------------------------------------------------------------
+    def close(self) -> None:
+        """Remove every file the emulator made (when it owns its folder)."""
+        if self._own_root:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+    def reset(self) -> None:
+        """Forget jobs, assets, history, stats and clock offset; keys keep their original balances."""
+        with self.lock:
+            self.jobs.clear()
+            self.job_order.clear()
+            self.task_ids.clear()
+            self.projects.clear()
+            self.assets.clear()
+            self.seeded.clear()
+            self.files.clear()
+            for acc in self.accounts.values():
+                acc.credits = self._initial_credits.get(acc.key, acc.credits)
+            self.limiter.reset()
+            self.clock.reset()
+            self.knobs = Knobs()
+            self.limiter.scale = 1.0
+            self.rng = random.Random(None)
+            self._reset_stats()
+
+    def set_knobs(self, **changes: Any) -> dict[str, Any]:
+        with self.lock:
+            self.knobs.update(**changes)
+            if "seed" in changes:
+                self.rng = random.Random(self.knobs.seed)
+            self.limiter.scale = self.knobs.rate_limit_scale
+            return self.knobs.as_dict()
+
+    def _reset_stats(self) -> None:
+        self.route_counts: Counter[str] = Counter()
+        self.status_counts: Counter[int] = Counter()
+        self.charges: dict[str, list[float]] = defaultdict(list)
+        self.generations_created = 0
+        self.credits_charged = 0.0
+        if not hasattr(self, "_initial_credits"):
+            self._initial_credits: dict[str, float] = {}
+
+    def stats(self) -> dict[str, Any]:
+        """Counters for tests: requests per route, generations, charges per logical request."""
+        with self.lock:
+            return {
+                "requests": dict(self.route_counts),
+                "statuses": {str(k): v for k, v in self.status_counts.items()},
+                "generations_created": self.generations_created,
+                "charges": {k: list(v) for k, v in self.charges.items()},
+                "credits_charged": round(self.credits_charged, 4),
+                "clock_offset": self.clock.offset,
+                "knobs": self.knobs.as_dict(),
+            }
+
+    def chance(self, rate: float) -> bool:
+        """One roll of the seeded fault dice."""
+        if rate <= 0:
+            return False
+        with self.lock:
+            return self.rng.random() < rate
+
+    # ---- keys --------------------------------------------------------------------------------
+    def add_key(
+        self,
+        key: str | None = None,
+        scopes: Any = None,
+        credits: float = 10_000,
+        rate_limits: dict[str, int] | None = None,
+    ) -> Account:
+        """Create (or replace) a key. ``scopes=None`` grants every scope."""
+        key = key or "sk_test_" + secrets.token_hex(12)
+        scope_set = frozenset(ALL_SCOPES if scopes is None else ([scopes] if isinstance(scopes, str) else scopes))
+        unknown = sorted(scope_set - set(ALL_SCOPES))
+        if unknown:
+            raise ValueError(f"unknown scope(s) {unknown}; known scopes: {list(ALL_SCOPES)}")
+        bad_groups = sorted(set(rate_limits or {}) - set(self.limiter.defaults))
+        if bad_groups:
+            raise ValueError(f"unknown rate-limit group(s) {bad_groups}; groups: {sorted(self.limiter.defaults)}")
+        acc = Account(key, scope_set, float(credits), dict(rate_limits or {}))
+        with self.lock:
+            self.accounts[key] = acc
+            self._initial_credits[key] = float(credits)
+        return acc
+
+    def account(self, key: str | None) -> Account | None:
+        if not key:
+            return None
+        with self.lock:
+            return self.accounts.get(key)
+
+    # ---- catalog -----------------------------------------------------------------------------
+    def model_row(self, model_id: str) -> dict[str, Any]:
+        row = self._by_id.get(model_id)
+        if row is None:
+            raise ModelNotFound(
+                f"Model {model_id!r} is unknown or disabled. List models at /docs/models.json.",
+                extra={"model": model_id},
+            )
+        return row
+
+    def models(self, model_type: str | None = None) -> list[dict[str, Any]]:
+        return [r for r in self.catalog_rows if model_type is None or r.get("model_type") == model_type]
+
+    def family(self, prefix: str) -> list[dict[str, Any]]:
+        """Rows whose id is ``prefix`` exactly, else every row starting with it."""
+        if prefix in self._by_id:
+            return [self._by_id[prefix]]
+        return [r for r in self.catalog_rows if r["model_id"].startswith(prefix)]
+
+    # ---- billing -----------------------------------------------------------------------------
+    def price(self, model_id: str, kind: str, params: dict[str, Any], **measured: Any) -> float:
+        """Credits for a request, by the cost contract."""
+        # TEMPORARY until kubeez_nb.pricing lands: flat / per-second / per-minute / extend
+        row = self.model_row(model_id)
+        note = row.get("cost_note") or ""
+        base = float(row.get("cost_per_generation") or 0)
+        if kind == "extend":
+            return EXTEND_PRICES[params["extend_model"]]
+        if kind == "ad-copy":
+            return base * int(params.get("variant_count") or 1)
+        secs = measured.get("input_seconds")
+        if secs is not None and "per minute" in note:
+            return base * max(math.ceil(secs / 60), 1)
+        if secs is not None and "per second" in note:
+            return round(base * secs, 4)
+        m = re.search(r"(\d+(?:\.\d+)?) credits/s", note)
+        out = measured.get("output_seconds")
+        if m and out:
+            rate = float(m.group(1))
+            return round((out + float(measured.get("ref_seconds") or 0)) * rate, 4)
+        return base
+
+    def charge(self, acc: Account, credits: float, request_id: str) -> None:
+        """Deduct ``credits`` or raise InsufficientCredits (402, or 400 with the knob)."""
+        credits = round(float(credits), 4)
+        with self.lock:
+            if acc.credits + 1e-9 < credits:
+                raise InsufficientCredits(
+                    f"This request costs {credits:g} credits but the balance is {acc.credits:g}. "
+                    "Top up at https://kubeez.com/billing.",
+                    status=self.knobs.credits_error_status,
+                    extra={"required": credits, "balance": acc.credits},
+                )
+            acc.credits = round(acc.credits - credits, 4)
+            self.charges[request_id].append(credits)
+            self.credits_charged += credits
+
+    def adjust(self, job: Job, acc: Account | None, credits: float) -> None:
+        """Settle a per-second job on its measured output (may go below zero, as a real meter would)."""
+        delta = round(credits - job.credits, 4)
+        if abs(delta) < 1e-9:
+            return
+        with self.lock:
+            job.credits = round(credits, 4)
+            if acc is not None:
+                acc.credits = round(acc.credits - delta, 4)
+            key = job.request_id or job.id
+            if self.charges.get(key):
+                self.charges[key][-1] = round(self.charges[key][-1] + delta, 4)
+            self.credits_charged += delta
+
+    # ---- jobs --------------------------------------------------------------------------------
+    def _new_job(
+        self,
+        acc: Account,
+        *,
+        kind: str,
+        model: str,
+        prompt: str | None,
+        generation_type: str,
+        params: dict[str, Any],
+        credits: float,
+        request_id: str | None,
+        **extra: Any,
+    ) -> Job:
+        """Bill, then create a job scheduled on the emulator clock."""
+        row = self.model_row(model)
+        job_id = str(uuid.uuid4())
+        self.charge(acc, credits, request_id or job_id)
+        now = self.clock.now()
+        total = max(float(row.get("estimated_time_seconds") or 30) / max(self.speed, 1e-6), 0.01)
+        fail = self.rng.choice(FAILURE_MESSAGES) if self.chance(self.knobs.job_failure_rate) else None
+        job = Job(
+            id=job_id,
+            owner=acc.key,
+            kind=kind,
+            model=model,
+            model_type=row.get("model_type", "other"),
+            prompt=prompt,
+            generation_type=generation_type,
+            params=dict(params),
+            created=now,
+            start_at=now + 0.15 * total,
+            done_at=now + total,
+            credits=round(credits, 4),
+            fail_message=fail,
+            first_status="pending" if self.knobs.pending_status else "queued",
+            request_id=request_id,
+            **extra,
+        )
+        with self.lock:
+            self.jobs[job.id] = job
+            self.job_order.append(job)
+            self.generations_created += 1
+        return job
+
+    def status_of(self, job: Job, now: float | None = None) -> tuple[str, float | None]:
+        """The job's status now and the seconds until it next changes (None when terminal)."""
+        now = self.clock.now() if now is None else now
+        if now < job.start_at:
+            return job.first_status, job.start_at - now
+        if now < job.done_at:
+            return "processing", job.done_at - now
+        return ("failed" if job.fail_message else "completed"), None
+
+    def cdn_wait(self, job: Job, now: float | None = None) -> float:
+        """Seconds until a completed job's outputs get their URLs (the ``cdn_delay`` knob)."""
+        now = self.clock.now() if now is None else now
+        return max(job.done_at + self.knobs.cdn_delay - now, 0.0)
+
+    def find_job(self, acc: Account, job_id: str, kinds: tuple[str, ...] | None = None) -> Job | None:
+        with self.lock:
+            job = self.jobs.get(job_id)
+        if job is None or job.owner != acc.key or (kinds and job.kind not in kinds):
+            return None
+        return job
+
+    def observe(self, job: Job) -> tuple[str, float | None]:
+        """Status for a poll; a finished job gets its files made on first sight."""
+        status, wait = self.status_of(job)
+        if status == "completed":
+            self.materialise(job)
+        return status, wait
+
+    def check_visible(self, job: Job) -> None:
+        """The ``not_found_window`` knob: a fresh job is briefly invisible to polls."""
+        window = self.knobs.not_found_window
+        if window > 0:
+            left = job.created + window - self.clock.now()
+            if left > 0:
+                raise NotFound(
+                    f"Generation {job.id} not found.",
+                    headers={"Retry-After": f"{min(left, 5.0):.2f}"},
+                )
+
+    def materialise(self, job: Job) -> list[Output]:
+        """Make the job's output files once (outside the table lock; per-job lock)."""
+        with job.lock:
+            if job.outputs is None:
+                job.outputs = self._make_outputs(job)
+                if job.model.startswith("veo3-1") and job.source_task_id is None:
+                    job.source_task_id = "task_" + uuid.uuid4().hex[:20]
+                    with self.lock:
+                        self.task_ids[job.source_task_id] = job.id
+                self._settle(job)
+        return job.outputs
+
+    def _settle(self, job: Job) -> None:
+        """Per-second models pay for the output they actually got."""
+        if job.kind not in {"media"} or job.model_type != "video" or not job.outputs:
+            return
+        seconds = job.outputs[0].duration
+        if seconds is None:
+            return
+        credits = self.price(job.model, "media", job.params, output_seconds=seconds, **job.params.get("_measured", {}))
+        self.adjust(job, self.accounts.get(job.owner), credits)
+
+    def _make_outputs(self, job: Job) -> list[Output]:
+        mg = _mediagen()
+        seed = int(uuid.UUID(job.id).int % (2**31))
+        p = job.params
+        prompt = job.prompt or ""
+        if job.kind in {"media", "ad-copy"} and job.model_type == "image":
+            w, h = mg.image_size(p.get("aspect_ratio"), _image_resolution(job.model, p), p.get("quality"))
+            rec = self.files.put_bytes(mg.make_png(prompt or job.model, w, h, seed=seed), f"{job.id}.png", owner=job.owner)
+            return [Output(rec, "image", w, h, thumbnail=rec)]
+        if job.kind in {"media", "extend"} and job.model_type == "video":
+            w, h = mg.video_size(p.get("aspect_ratio"), _video_resolution(job.model, p))
+            seconds = float(p.get("_output_seconds") or DEFAULT_VIDEO_SECONDS)
+            data = mg.make_mp4(prompt or job.model, w, h, seconds, seed=seed)
+            rec = self.files.put_bytes(data, f"{job.id}.mp4", owner=job.owner)
+            tw, th = _thumb_size(w, h)
+            thumb = self.files.put_lazy(f"{job.id}-thumb.png", lambda: mg.make_png(prompt or job.model, tw, th, seed=seed))
+            return [Output(rec, "video", w, h, duration=mg.media_duration(data, "mp4"), thumbnail=thumb)]
+        if job.kind == "dialogue":
+            data, ext, words = mg.make_speech(prompt, p.get("voice") or "Rachel", float(p.get("speed") or 1.0))
+            rec = self.files.put_bytes(data, f"{job.id}.{ext}", owner=job.owner, words=words)
+            return [Output(rec, "audio", duration=mg.media_duration(data, ext))]
+        if job.kind == "music":
+            outs = []
+            title = p.get("title") or _title_from(prompt or p.get("song_description") or p.get("style") or "Untitled")
+            for i in range(2):
+                data, ext = mg.make_music(prompt or title, SONG_SECONDS, seed=seed + i)
+                rec = self.files.put_bytes(data, f"{job.id}-{i + 1}.{ext}", owner=job.owner)
+                cover = self.files.put_lazy(f"{job.id}-{i + 1}-cover.png", lambda i=i: mg.make_png(title, 512, 512, seed=seed + i))
+                outs.append(Output(rec, "audio", duration=mg.media_duration(data, ext), label=f"{title} ({'AB'[i]})", cover=cover))
+            return outs
+        if job.kind == "separation":
+            assert job.input_file is not None
+            data = self.files.read_bytes(job.input_file)
+            (vocals, vext), (inst, iext) = mg.split_stems(data, job.input_file.ext)
+            v = self.files.put_bytes(vocals, f"{job.id}-vocals.{vext}", owner=job.owner)
+            i = self.files.put_bytes(inst, f"{job.id}-instrumental.{iext}", owner=job.owner)
+            return [
+                Output(v, "audio", duration=mg.media_duration(vocals, vext), label="vocals"),
+                Output(i, "audio", duration=mg.media_duration(inst, iext), label="instrumental"),
+            ]
+        raise AssertionError(f"no output recipe for {job.kind}/{job.model_type}")
+
+    # ---- verbs: generation -----------------------------------------------------------------
+    def create_media(self, acc: Account, model: str, params: dict[str, Any], request_id: str | None = None) -> Job:
+        """POST /v1/generate/media (already validated)."""
+        row = self.model_row(model)
+        params = dict(params)
+        measured: dict[str, Any] = {}
+        if row.get("model_type") == "video":
+            params["_output_seconds"] = self.output_seconds(row, params)
+            ref = self.reference_seconds(params.get("source_media_urls") or [])
+            if ref:
+                measured["ref_seconds"] = ref
+            params["_measured"] = measured
+            credits = self.price(model, "media", params, output_seconds=params["_output_seconds"], **measured)
+        else:
+            credits = self.price(model, "media", params)
+        gen_type = params.get("generation_type") or _default_generation_type(row, params)
+        return self._new_job(
+            acc, kind="media", model=model, prompt=params.get("prompt"), generation_type=gen_type,
+            params=params, credits=credits, request_id=request_id,
+        )
+
+    def create_extend(self, acc: Account, source_task_id: str, prompt: str, extend_model: str, request_id: str | None = None) -> Job:
+        """POST /v1/generate/media/extend: the caller's own completed Veo 3.1 clip, not an extend, not 1080p."""
+        from kubeez_nb.catalog import extend_problems
+
+        with self.lock:
+            src = self.jobs.get(self.task_ids.get(source_task_id, source_task_id))
+        if src is None or src.owner != acc.key:
+            raise NotFound(
+                f"No generation of yours has source_task_id {source_task_id!r}. "
+                "Take it from GET /v1/generate/media/{id} of a completed Veo 3.1 clip.",
+                extra={"field": "source_task_id"},
+            )
+        status, _ = self.observe(src)
+        outs = src.outputs or []
+        facts = {
+            "id": src.id,
+            "model": src.model,
+            "status": status,
+            "source_task_id": src.source_task_id,
+            "generation_type": src.generation_type,
+            "outputs": [{"width": o.width, "height": o.height} for o in outs],
+        }
+        problems = extend_problems(facts, extend_model, catalog=self.catalog)
+        if problems:
+            raise InvalidRequest(
+                "; ".join(p.message for p in problems),
+                code=problems[0].code,
+                extra={"field": problems[0].field, "problems": [p.to_dict() for p in problems]},
+            )
+        credits = self.price(src.model, "extend", {"extend_model": extend_model})
+        params = {
+            "prompt": prompt,
+            "extend_model": extend_model,
+            "aspect_ratio": src.params.get("aspect_ratio"),
+            "_output_seconds": (outs[0].duration or DEFAULT_VIDEO_SECONDS) + EXTEND_ADDS_SECONDS,
+        }
+        return self._new_job(
+            acc, kind="extend", model=src.model, prompt=prompt, generation_type="extend",
+            params=params, credits=credits, request_id=request_id, extends=src.id,
+        )
+
+    def create_music(self, acc: Account, model: str, params: dict[str, Any], request_id: str | None = None) -> Job:
+        credits = self.price(model, "music", params)
+        prompt = params.get("prompt") or params.get("song_description") or params.get("lyrics")
+        gen_type = (self.model_row(model).get("generation_types") or ["text-to-music"])[0]
+        return self._new_job(acc, kind="music", model=model, prompt=prompt, generation_type=gen_type, params=params, credits=credits, request_id=request_id)
+
+    def create_dialogue(self, acc: Account, model: str, params: dict[str, Any], request_id: str | None = None) -> Job:
+        credits = self.price(model, "dialogue", params)
+        return self._new_job(
+            acc, kind="dialogue", model=model, prompt=params.get("text"), generation_type="text-to-dialogue",
+            params=params, credits=credits, request_id=request_id,
+        )
+
+    def create_separation(self, acc: Account, model: str, media_url: str, request_id: str | None = None) -> Job:
+        rec = self.fetch_media(media_url, owner=acc.key)
+        if rec.kind not in {"audio", "video"}:
+            raise InvalidRequest(f"media_url must point to audio (or video); it is {rec.mime}.", extra={"field": "media_url"})
+        seconds = self._duration_of(rec)
+        credits = self.price(model, "separation", {"media_url": media_url}, input_seconds=seconds)
+        return self._new_job(
+            acc, kind="separation", model=model, prompt=None, generation_type="audio-separation",
+            params={"media_url": media_url}, credits=credits, request_id=request_id, input_file=rec,
+        )
+
+    def create_ad_copy(self, acc: Account, model: str, params: dict[str, Any], request_id: str | None = None) -> tuple[str, list[Job]]:
+        """POST /v1/generate/ad-copy: one image job per variant, billed together up front."""
+        n = int(params.get("variant_count") or 1)
+        total = self.price(model, "ad-copy", params)
+        each = round(total / n, 4)
+        with self.lock:
+            if acc.credits + 1e-9 < total:
+                self.charge(acc, total, request_id or "ad-copy")  # raises with the full amount
+        project = "proj_" + uuid.uuid4().hex[:16]
+        prompt = params.get("product_text") or "Ad variant"
+        gen_type = "image-to-image"
+        jobs = []
+        for i in range(n):
+            rid = f"{request_id}#{i}" if request_id else None
+            jobs.append(self._new_job(
+                acc, kind="ad-copy", model=model, prompt=f"{prompt} (variant {i + 1})", generation_type=gen_type,
+                params=dict(params, variant_index=i), credits=each, request_id=rid, project_id=project,
+            ))
+        with self.lock:
+            self.projects[project] = [j.id for j in jobs]
+        return project, jobs
+
+    def captions(self, acc: Account, model: str, media_url: str, params: dict[str, Any], request_id: str | None = None) -> dict[str, Any]:
+        """POST /v1/generate/captions (synchronous): word-level timings of the media's speech."""
+        rec = self.fetch_media(media_url, owner=acc.key)
+        if rec.kind not in {"audio", "video"}:
+            raise InvalidRequest(f"media_url must point to audio or video; it is {rec.mime}.", extra={"field": "media_url"})
+        seconds = self._duration_of(rec)
+        credits = self.price(model, "captions", params, input_seconds=seconds)
+        rid = request_id or "cap_" + uuid.uuid4().hex[:16]
+        self.charge(acc, credits, rid)
+        words = rec.words if rec.words is not None else _mediagen().placeholder_words(seconds)
+        with self.lock:
+            self.generations_created += 1
+        return {
+            "id": rid,
+            "status": "completed",
+            "model": model,
+            "language": params.get("language") or "en",
+            "duration": round(seconds, 3),
+            "text": " ".join(w["text"] for w in words),
+            "words": words,
+            "credits_deducted": credits,
+        }
+
+    def output_seconds(self, row: dict[str, Any], params: dict[str, Any]) -> float:
+        """How long the video will be: fixed by the id, else the duration asked, else the default."""
+        m = re.search(r"-(\d+)s(?:-|$)", row["model_id"])
+        if m:
+            return float(m.group(1))
+        asked = _seconds(params.get("duration"))
+        if asked:
+            return asked
+        opts = (row.get("capabilities") or {}).get("duration_options") or []
+        if "5s" in opts:
+            return 5.0
+        return _seconds(opts[0]) or DEFAULT_VIDEO_SECONDS if opts else DEFAULT_VIDEO_SECONDS
+
+    def reference_seconds(self, urls: list[str]) -> float:
+        """Total length of the reference videos among ``urls`` (ours are measured; others count 5 s)."""
+        total = 0.0
+        for url in urls:
+            rec = self._own_file(url)
+            if rec is not None:
+                if rec.kind == "video":
+                    total += self._duration_of(rec)
+            elif _ext_of(url) in {"mp4", "mov", "webm", "m4v"}:
+                total += 5.0
+        return total
+
+    def _duration_of(self, rec: StoredFile) -> float:
+        return float(_mediagen().media_duration(self.files.read_bytes(rec), rec.ext))
+
+    def _own_file(self, url: str) -> StoredFile | None:
+        try:
+            return self.files.resolve_url(url)
+        except (Forbidden, NotFound):
+            return None
+
+    def fetch_media(self, url: str, owner: str | None = None, limit: int | None = None) -> StoredFile:
+        """Our own file for a link of ours, else download ``url`` (short timeout); 502 fetch_failed."""
+        try:
+            rec = self.files.resolve_url(url)
+        except (Forbidden, NotFound) as exc:
+            raise FetchFailed(f"Could not fetch {url}: {exc}") from None
+        if rec is not None:
+            return rec
+        return self._download(url, owner, limit or self.knobs.max_upload_bytes)
+
+    def _download(self, url: str, owner: str | None, limit: int) -> StoredFile:
+        import requests
+
+        if not url.lower().startswith(("http://", "https://")):
+            raise InvalidRequest(f"url must be an http(s) URL, got {url!r}.", extra={"field": "url"})
+        name = _name_from_url(url)
+        fid = self.files.new_id()
+        path = self.files.path_for(fid)
+        size = 0
+        try:
+            with requests.get(url, stream=True, timeout=(3.0, 10.0)) as resp:
+                if resp.status_code >= 400:
+                    raise FetchFailed(f"Could not fetch {url}: HTTP {resp.status_code}.")
+                ctype = (resp.headers.get("Content-Type") or "").split(";")[0].strip()
+                with open(path, "wb") as fh:
+                    for chunk in resp.iter_content(1 << 16):
+                        size += len(chunk)
+                        if size > limit:
+                            raise FileTooLarge(f"The file at {url} is over {limit} bytes.")
+                        fh.write(chunk)
+        except requests.RequestException as exc:
+            path.unlink(missing_ok=True)
+            raise FetchFailed(f"Could not fetch {url}: {type(exc).__name__}.") from None
+        except Exception:
+            path.unlink(missing_ok=True)
+            raise
+        if "." not in name and ctype:
+            ext = {v: k for k, v in reversed(list(_mime_table().items()))}.get(ctype)
+            if ext:
+                name = f"{name}.{ext}"
+        rec = StoredFile(fid, name, mime_for(name.rsplit(".", 1)[-1]) if "." in name else (ctype or "application/octet-stream"), owner, path, size)
+        self.files.add(rec)
+        return rec
+
+    def list_generations(self, acc: Account, **filters: Any) -> tuple[list[Job], str | None]:
+        """GET /v1/generations: newest first, live jobs and seeded history merged."""
+        with self.lock:
+            live = [j for j in self.job_order if j.owner == acc.key]
+        return self.seeded.page(acc.key, live, **filters)
+
+    def seed_history(self, n: int, key: str | None = None, seed: int | None = None) -> int:
+        """Add ``n`` past generations (90 days, across the catalog) to ``key`` (default: the first key, the demo key)."""
+        with self.lock:
+            owner = key or next(iter(self.accounts), None)
+        if owner is None:
+            raise ValueError("add a key before seeding history")
+        return self.seeded.seed(owner, n, self.clock.now(), seed)
+
+    # ---- verbs: uploads and assets -------------------------------------------------------------
+    def store_upload(self, acc: Account, temp_path: Path, filename: str, size: int) -> StoredFile:
+        """Adopt a streamed upload (already on disk) as a servable file."""
+        fid = self.files.new_id()
+        path = self.files.path_for(fid)
+        Path(temp_path).replace(path)
+        rec = StoredFile(fid, _safe_name(filename), mime_for(_ext_of(filename) or "bin"), acc.key, path, size)
+        self.files.add(rec)
+        return rec
+
+    def new_upload_path(self) -> Path:
+        return self.uploads_dir / uuid.uuid4().hex
+
+    def list_assets(self, acc: Account) -> list[Asset]:
+        with self.lock:
+            return sorted((a for a in self.assets.values() if a.owner == acc.key), key=lambda a: a.created)
+
+    def used_bytes(self, acc: Account) -> int:
+        return sum(a.file.size for a in self.list_assets(acc))
+
+    def _check_name(self, acc: Account, name: Any, exclude: str | None = None) -> str:
+        if not isinstance(name, str) or not name:
+            raise InvalidRequest("name is required: lowercase letters, digits, '_' or '-', at most 64 characters.", code="missing_name", extra={"field": "name"})
+        if not ASSET_NAME.match(name):
+            raise InvalidRequest(
+                f"Invalid name {name!r}: use lowercase letters, digits, '_' or '-', at most 64 characters.",
+                extra={"field": "name"},
+            )
+        with self.lock:
+            if any(a.name == name and a.owner == acc.key and a.id != exclude for a in self.assets.values()):
+                raise NameTaken(f"An asset named {name!r} already exists; pick another name or rename it.", extra={"field": "name"})
+        return name
+
+    def add_asset(self, acc: Account, name: Any, url: Any) -> Asset:
+        """POST /v1/assets: ingest ``url`` under a unique ``name`` within the quota."""
+        name = self._check_name(acc, name)
+        if not isinstance(url, str) or not url:
+            raise InvalidRequest("url is required: a public http(s) URL to ingest.", code="missing_url", extra={"field": "url"})
+        src = self.fetch_media(url, owner=acc.key)
+        used, quota = self.used_bytes(acc), self.knobs.asset_quota_bytes
+        if used + src.size > quota:
+            raise QuotaExceeded(
+                f"Adding {src.size} bytes would exceed the asset library quota ({used} of {quota} bytes used). Delete assets first.",
+                extra={"quota_bytes": quota, "used_bytes": used},
+            )
+        # assets own their bytes: copy, so deleting an upload or output never breaks an asset
+        fid = self.files.new_id()
+        path = self.files.path_for(fid)
+        shutil.copyfile(self.files.materialise(src), path)
+        rec = StoredFile(fid, src.name, src.mime, acc.key, path, src.size, words=src.words)
+        self.files.add(rec)
+        with self.lock:
+            self._check_name(acc, name)  # a racing add may have taken it meanwhile
+            asset = Asset("ast_" + uuid.uuid4().hex[:16], acc.key, name, rec, self.clock.now())
+            self.assets[asset.id] = asset
+        return asset
+
+    def rename_asset(self, acc: Account, asset_id: str, name: Any) -> Asset:
+        with self.lock:
+            asset = self._asset(acc, asset_id)
+            asset.name = self._check_name(acc, name, exclude=asset.id)
+            return asset
+
+    def delete_asset(self, acc: Account, asset_id: str) -> Asset:
+        with self.lock:
+            asset = self._asset(acc, asset_id)
+            del self.assets[asset.id]
+        self.files.remove(asset.file.id)
+        return asset
+
+    def _asset(self, acc: Account, asset_id: str) -> Asset:
+        asset = self.assets.get(asset_id)
+        if asset is None or asset.owner != acc.key:
+            raise NotFound(f"Asset {asset_id!r} not found.")
+        return asset
+
+
+# ---- helpers -----------------------------------------------------------------------------------
+def load_catalog_rows(catalog: Any) -> list[dict[str, Any]]:
+    """Model rows from None (the shipped snapshot), a path, a ``{"models": [...]}`` dict or a list."""
+    import json
+
+    if catalog is None:
+        catalog = Path(__file__).with_name("data") / "models.json"
+    if isinstance(catalog, (str, Path)):
+        catalog = json.loads(Path(catalog).read_text(encoding="utf-8"))
+    if hasattr(catalog, "to_dict"):
+        catalog = catalog.to_dict()
+    rows = catalog.get("models", []) if isinstance(catalog, dict) else list(catalog)
+    out = []
+    for row in rows:
+        row = row.to_dict() if hasattr(row, "to_dict") else dict(row)
+        if "model_id" not in row:
+            raise ValueError(f"catalog row without model_id: {row!r}")
+        out.append(row)
+    return out
+
+
+def _mime_table() -> dict[str, str]:
+    from kubeez_nb.emulator.files import _EXT_MIME
+
+    return _EXT_MIME
+
+
+def _ext_of(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    path = urlsplit(url).path
+    last = path.rsplit("/", 1)[-1]
+    return last.rsplit(".", 1)[-1].lower() if "." in last else ""
+
+
+def _name_from_url(url: str) -> str:
+    from urllib.parse import unquote, urlsplit
+
+    last = unquote(urlsplit(url).path.rsplit("/", 1)[-1]) or "download"
+    return _safe_name(last)
+
+
+def _safe_name(name: str) -> str:
+    name = Path(name or "upload").name
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "upload"
+    return name[:120]
+
+
+def _title_from(text: str) -> str:
+    words = re.findall(r"[A-Za-z0-9']+", text)[:4]
+    return " ".join(w.capitalize() for w in words) or "Untitled"
+
+
+def _thumb_size(w: int, h: int) -> tuple[int, int]:
+    scale = 320 / max(w, h)
+    return max(int(w * scale), 16), max(int(h * scale), 16)
+
+
+def _image_resolution(model: str, params: dict[str, Any]) -> str | None:
+    """1K / 2K / 4K: asked for, else fixed by the id (``nano-banana-2-4K``)."""
+    if params.get("resolution"):
+        return str(params["resolution"])
+    m = re.search(r"-([124])K$", model, re.IGNORECASE)
+    return f"{m.group(1)}K" if m else None
+
+
+def _video_resolution(model: str, params: dict[str, Any]) -> str | None:
+    """480p / 720p / 1080p: asked for (resolution or a p-video quality tier), else fixed by the id."""
+    for key in ("resolution", "quality"):
+        m = re.match(r"^(\d{3,4}p)", str(params.get(key) or ""))
+        if m:
+            return m.group(1)
+    m = re.search(r"-(\d{3,4}p)(?:-|$)", model)
+    if m:
+        return m.group(1)
+    if model.endswith("-hd"):
+        return "1080p"
+    return None
+
+
+def _default_generation_type(row: dict[str, Any], params: dict[str, Any]) -> str:
+    types = row.get("generation_types") or ["text-to-image"]
+    if params.get("source_media_urls"):
+        for t in types:
+            if not t.startswith("text-to"):
+                return t
+    return types[0]

@@ -1,0 +1,501 @@
+"""The layer between HTTP and the backend: parse, validate, authorise, render. It stores nothing.
+
+Each handler takes a ``Ctx`` (the request, its authenticated account, path arguments) and returns
+``(status, body, headers)``. Validation uses the client's own rules (``kubeez_nb.catalog``), so
+the emulator refuses exactly what a careful client refuses, with the guide's wire codes.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+from kubeez_nb.emulator.backend import Account, Asset, Backend, Job, Output
+from kubeez_nb.emulator.clock import iso
+from kubeez_nb.emulator.errors import (
+    FileTooLarge,
+    InvalidRequest,
+    ModelNotFound,
+    NotFound,
+)
+from kubeez_nb.emulator.files import StoredFile
+from kubeez_nb.emulator.seeding import PAGE_DEFAULT, PAGE_MAX
+
+if TYPE_CHECKING:
+    from werkzeug.wrappers import Request
+
+Reply = tuple[int, Any, dict[str, str]]
+#: A multipart body may be this much bigger than the file it carries (boundaries, part headers).
+MULTIPART_SLACK = 64 * 1024
+REQUEST_ID_HEADERS = ("Idempotency-Key", "X-Idempotency-Key", "X-Request-Id", "X-Client-Request-Id")
+
+
+@dataclass
+class Ctx:
+    """One request as the handlers see it."""
+
+    request: Request
+    backend: Backend
+    args: dict[str, str] = field(default_factory=dict)
+    account: Account | None = None
+
+    @property
+    def base(self) -> str:
+        """Our own origin as the caller reached it (signed links point back here)."""
+        return self.request.host_url.rstrip("/")
+
+    @property
+    def request_id(self) -> str | None:
+        """The caller's logical request id, if it sent one (stats group charges by it)."""
+        for name in REQUEST_ID_HEADERS:
+            value = self.request.headers.get(name)
+            if value:
+                return value[:200]
+        return None
+
+    @property
+    def acc(self) -> Account:
+        assert self.account is not None
+        return self.account
+
+    def json(self) -> dict[str, Any]:
+        """The JSON object body; 400 invalid_request when it is missing or not an object."""
+        raw = self.request.get_data(cache=True)
+        if not raw.strip():
+            raise InvalidRequest("The request body must be a JSON object (send Content-Type: application/json).")
+        try:
+            body = json.loads(raw)
+        except ValueError as exc:
+            raise InvalidRequest(f"The request body is not valid JSON: {exc}.") from None
+        if not isinstance(body, dict):
+            raise InvalidRequest("The request body must be a JSON object.")
+        return body
+
+
+# ---- rendering ---------------------------------------------------------------------------------
+def render_output(ctx: Ctx, out: Output, *, cdn_ready: bool = True) -> dict[str, Any]:
+    b = ctx.backend
+    url = expires = thumb = None
+    if cdn_ready:
+        url, exp = b.files.sign(out.file, ctx.base)
+        expires = iso(exp)
+        if out.thumbnail is not None:
+            thumb = url if out.thumbnail is out.file else b.files.sign(out.thumbnail, ctx.base)[0]
+    media_type = out.media_type
+    if b.knobs.mime_media_type:
+        media_type = out.file.mime
+    row: dict[str, Any] = {
+        "id": out.file.id,
+        "url": url,
+        "media_type": media_type,
+        "thumbnail_url": thumb,
+        "width": out.width,
+        "height": out.height,
+        "duration": round(out.duration, 3) if out.duration is not None else None,
+        "format": out.file.ext or None,
+        "file_size": out.file.size or None,
+        "url_expires_at": expires,
+    }
+    if out.label:
+        row["label"] = out.label
+    if not cdn_ready:
+        row["cdn_ready"] = False
+    return row
+
+
+def job_row(ctx: Ctx, job: Job, status: str | None = None) -> dict[str, Any]:
+    """A generation row as the status poll and /v1/generations show it."""
+    b = ctx.backend
+    status = status or b.status_of(job)[0]
+    done = status in {"completed", "failed"}
+    row: dict[str, Any] = {
+        "id": job.id,
+        "status": status,
+        "model": job.model,
+        "prompt": job.prompt,
+        "generation_type": job.generation_type,
+        "created_at": iso(job.created),
+        "completed_at": iso(job.done_at) if done else None,
+        "processing_time_ms": round((job.done_at - job.created) * 1000) if done else None,
+        "credits_deducted": job.credits,
+        "error_message": job.fail_message if status == "failed" else None,
+        "outputs": [],
+    }
+    if status == "completed":
+        outs = job.outputs if job.outputs is not None else b.materialise(job)
+        ready = job.kind == "seeded" or b.cdn_wait(job) <= 0
+        row["outputs"] = [render_output(ctx, o, cdn_ready=ready) for o in outs]
+        if not ready:
+            row["cdn_ready"] = False
+        if job.source_task_id:
+            row["source_task_id"] = job.source_task_id
+    if job.extends:
+        row["extended_from"] = job.extends
+    if job.project_id:
+        row["project_id"] = job.project_id
+    return row
+
+
+def asset_row(ctx: Ctx, asset: Asset) -> dict[str, Any]:
+    url, exp = ctx.backend.files.sign(asset.file, ctx.base)
+    return {
+        "id": asset.id,
+        "name": asset.name,
+        "kind": asset.file.kind,
+        "mime_type": asset.file.mime,
+        "size_bytes": asset.file.size,
+        "url": url,
+        "url_expires_at": iso(exp),
+        "created_at": iso(asset.created),
+    }
+
+
+def poll_headers(wait: float | None) -> dict[str, str]:
+    """``Retry-After`` (float seconds) on non-terminal answers: when the job will next change."""
+    return {} if wait is None else {"Retry-After": f"{max(wait, 0.01):.2f}"}
+
+
+# ---- validation ----------------------------------------------------------------------------------
+def check(ctx: Ctx, kind: str, body: dict[str, Any], model_id: str | None = None) -> Any:
+    """Validate ``body`` for route ``kind`` with the client's rules; returns the catalog Model.
+
+    Unknown model → 404 model_not_found; else the first problem's wire code (missing_* before
+    unsupported_aspect before invalid_request), and every problem listed in ``problems``.
+    """
+    from kubeez_nb.catalog import validate
+
+    b = ctx.backend
+    catalog = b.catalog
+    model = None
+    if kind in {"media", "music"}:
+        model_id = body.get("model")
+        if model_id is None or model_id == "":
+            raise InvalidRequest("model is required: pick a model_id from /docs/models.json.", code="missing_model", extra={"field": "model"})
+        if not isinstance(model_id, str) or model_id not in catalog:
+            raise ModelNotFound(
+                f"Model {model_id!r} is unknown or disabled. List models at /docs/models.json.",
+                extra={"model": model_id},
+            )
+        model = catalog[model_id]
+    elif model_id is not None:
+        model = catalog[model_id]
+    else:
+        model = catalog.endpoint_model(kind)
+    problems = validate(model, kind, body)
+    if problems:
+        order = sorted(problems, key=lambda p: (not p.code.startswith("missing_"), p.code != "unsupported_aspect"))
+        first = order[0]
+        raise InvalidRequest(
+            "; ".join(str(p) for p in problems),
+            code=first.code,
+            extra={"field": first.field, "problems": [_jsonable(p.to_dict()) for p in problems]},
+        )
+    return model
+
+
+def _jsonable(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=str))
+
+
+# ---- handlers: public --------------------------------------------------------------------------
+def health(ctx: Ctx) -> Reply:
+    return 200, {"status": "healthy"}, {}
+
+
+def docs_models(ctx: Ctx) -> Reply:
+    rows = ctx.backend.catalog_rows
+    return 200, {"models": rows, "total_count": len(rows)}, {}
+
+
+def docs_model(ctx: Ctx) -> Reply:
+    """One row by id; a family prefix answers every variant."""
+    ident = ctx.args["model_id"]
+    if ident.endswith(".json"):
+        ident = ident[: -len(".json")]
+    rows = ctx.backend.family(ident)
+    if not rows:
+        raise ModelNotFound(f"No model or model family {ident!r}. List models at /docs/models.json.", extra={"model": ident})
+    if len(rows) == 1 and rows[0]["model_id"] == ident:
+        return 200, rows[0], {}
+    return 200, {"models": rows, "total_count": len(rows)}, {}
+
+
+def llms_txt(ctx: Ctx) -> Reply:
+    text = (Path(__file__).with_name("data") / "llms.txt").read_text(encoding="utf-8")
+    return 200, text, {"Content-Type": "text/markdown; charset=utf-8"}
+
+
+def docs_page(ctx: Ctx) -> Reply:
+    html = (
+        "<!doctype html><meta charset='utf-8'><title>Kubeez API (local emulator)</title>"
+        "<h1>Kubeez API: local emulator</h1><ul>"
+        "<li><a href='/llms.txt'>/llms.txt</a>: the guide</li>"
+        "<li><a href='/openapi.json'>/openapi.json</a>: OpenAPI 3.1</li>"
+        "<li><a href='/docs/models.json'>/docs/models.json</a>: the model catalog</li></ul>"
+    )
+    return 200, html, {"Content-Type": "text/html; charset=utf-8"}
+
+
+def media_file(ctx: Ctx) -> Reply:
+    """A signed output / upload / asset link (403 once expired)."""
+    from werkzeug.utils import send_file
+
+    rec = ctx.backend.files.verify(ctx.args["file_id"], ctx.request.args.to_dict(flat=False))
+    path = ctx.backend.files.materialise(rec)
+    resp = send_file(path, ctx.request.environ, mimetype=rec.mime, download_name=rec.name, conditional=True, max_age=3600)
+    resp.headers["Content-Disposition"] = f'inline; filename="{rec.name}"'
+    return resp.status_code, resp, {}
+
+
+# ---- handlers: generation ------------------------------------------------------------------------
+def generate_media(ctx: Ctx) -> Reply:
+    body = ctx.json()
+    check(ctx, "media", body)
+    job = ctx.backend.create_media(ctx.acc, body["model"], body, ctx.request_id)
+    return 200, _accepted(ctx, job), {}
+
+
+def _accepted(ctx: Ctx, job: Job, **extra: Any) -> dict[str, Any]:
+    return {
+        "generation_id": job.id,
+        "status": job.first_status,
+        "model": job.model,
+        "estimated_cost_credits": job.credits,
+        **extra,
+    }
+
+
+def extend(ctx: Ctx) -> Reply:
+    body = ctx.json()
+    check(ctx, "extend", body)
+    job = ctx.backend.create_extend(
+        ctx.acc, body["source_task_id"], body["prompt"], body.get("extend_model") or "fast", ctx.request_id,
+    )
+    return 200, _accepted(ctx, job, source_task_id=body["source_task_id"]), {}
+
+
+def media_status(ctx: Ctx) -> Reply:
+    b = ctx.backend
+    job = b.find_job(ctx.acc, ctx.args["gen_id"], ("media", "extend", "dialogue", "ad-copy")) or b.seeded.job_for(ctx.acc.key, ctx.args["gen_id"])
+    if job is None:
+        raise NotFound(f"Generation {ctx.args['gen_id']!r} not found (music and separation jobs poll their own routes).")
+    b.check_visible(job)
+    status, wait = b.observe(job)
+    row = job_row(ctx, job, status)
+    if status == "completed" and row.get("cdn_ready") is False:
+        wait = b.cdn_wait(job)
+    return 200, row, poll_headers(wait)
+
+
+def generate_music(ctx: Ctx) -> Reply:
+    body = ctx.json()
+    check(ctx, "music", body)
+    job = ctx.backend.create_music(ctx.acc, body["model"], body, ctx.request_id)
+    return 200, _accepted(ctx, job), {}
+
+
+def music_status(ctx: Ctx) -> Reply:
+    b = ctx.backend
+    job = b.find_job(ctx.acc, ctx.args["gen_id"], ("music",))
+    if job is None:
+        raise NotFound(f"Music generation {ctx.args['gen_id']!r} not found.")
+    b.check_visible(job)
+    status, wait = b.observe(job)
+    row = job_row(ctx, job, status)
+    songs = []
+    if status == "completed":
+        for out, rendered in zip(job.outputs or [], row["outputs"], strict=True):
+            cover = b.files.sign(out.cover, ctx.base)[0] if out.cover is not None and rendered["url"] else None
+            songs.append({
+                "id": out.file.id,
+                "title": out.label,
+                "audio_url": rendered["url"],
+                "stream_url": rendered["url"],
+                "cover_image_url": cover,
+                "duration": rendered["duration"],
+                "url_expires_at": rendered["url_expires_at"],
+            })
+        if row.get("cdn_ready") is False:
+            wait = b.cdn_wait(job)
+    row["songs"] = songs
+    return 200, row, poll_headers(wait)
+
+
+def generate_dialogue(ctx: Ctx) -> Reply:
+    body = ctx.json()
+    model = check(ctx, "dialogue", body)
+    job = ctx.backend.create_dialogue(ctx.acc, model.id, body, ctx.request_id)
+    return 200, _accepted(ctx, job), {}
+
+
+def generate_captions(ctx: Ctx) -> Reply:
+    body = ctx.json()
+    model = check(ctx, "captions", body)
+    result = ctx.backend.captions(ctx.acc, model.id, body["media_url"], body, ctx.request_id)
+    return 200, result, {}
+
+
+def generate_separation(ctx: Ctx) -> Reply:
+    body = ctx.json()
+    model = check(ctx, "separation", body)
+    job = ctx.backend.create_separation(ctx.acc, model.id, body["media_url"], ctx.request_id)
+    return 200, {"separation_id": job.id, "status": job.first_status, "estimated_cost_credits": job.credits}, {}
+
+
+def separation_status(ctx: Ctx) -> Reply:
+    b = ctx.backend
+    job = b.find_job(ctx.acc, ctx.args["sep_id"], ("separation",))
+    if job is None:
+        raise NotFound(f"Separation {ctx.args['sep_id']!r} not found.")
+    b.check_visible(job)
+    status, wait = b.observe(job)
+    row = job_row(ctx, job, status)
+    row["vocals_url"] = row["instrumental_url"] = None
+    for out in row["outputs"]:
+        if out.get("label") in {"vocals", "instrumental"}:
+            row[f"{out['label']}_url"] = out["url"]
+    if status == "completed" and row.get("cdn_ready") is False:
+        wait = b.cdn_wait(job)
+    return 200, row, poll_headers(wait)
+
+
+def generate_ad_copy(ctx: Ctx) -> Reply:
+    body = ctx.json()
+    model = check(ctx, "ad-copy", body)
+    project, jobs = ctx.backend.create_ad_copy(ctx.acc, model.id, body, ctx.request_id)
+    return 200, {
+        "project_id": project,
+        "generation_ids": [j.id for j in jobs],
+        "status": jobs[0].first_status,
+        "estimated_cost_credits": round(sum(j.credits for j in jobs), 4),
+    }, {}
+
+
+# ---- handlers: uploads and assets -------------------------------------------------------------
+class _CappedSink:
+    """A write-only file for werkzeug's multipart parser that refuses bytes beyond the cap."""
+
+    def __init__(self, path: Path, cap: int) -> None:
+        self.path, self.cap, self.size = path, cap, 0
+        self._fh: IO[bytes] = open(path, "wb")  # noqa: SIM115 (closed by the upload handler)
+
+    def write(self, data: bytes) -> int:
+        self.size += len(data)
+        if self.size > self.cap:
+            raise FileTooLarge(f"The file is over the {self.cap}-byte upload limit (500 MB per request).")
+        return self._fh.write(data)
+
+    def seek(self, *args: Any) -> int:
+        return self._fh.seek(*args)
+
+    def tell(self) -> int:
+        return self._fh.tell()
+
+    def read(self, *args: Any) -> bytes:
+        return b""
+
+    def flush(self) -> None:
+        self._fh.flush()
+
+    def close(self) -> None:
+        self._fh.close()
+
+
+def upload_media(ctx: Ctx) -> Reply:
+    """Multipart ``file`` field(s), streamed to disk; 413 file_too_large over the cap."""
+    from werkzeug.formparser import parse_form_data
+
+    b = ctx.backend
+    cap = b.knobs.max_upload_bytes
+    length = ctx.request.content_length
+    if length is not None and length > cap + MULTIPART_SLACK:
+        raise FileTooLarge(f"The upload is {length} bytes; the limit is {cap} bytes (500 MB) per request.")
+    if not (ctx.request.mimetype or "").startswith("multipart/form-data"):
+        raise InvalidRequest("Send the file as multipart/form-data in a field named 'file' (curl -F \"file=@./photo.jpg\").")
+    sinks: list[_CappedSink] = []
+
+    def factory(total_content_length: Any = None, content_type: Any = None, filename: Any = None, content_length: Any = None) -> Any:
+        sink = _CappedSink(b.new_upload_path(), cap)
+        sinks.append(sink)
+        return sink
+
+    try:
+        _, _form, files = parse_form_data(ctx.request.environ, stream_factory=factory, max_form_memory_size=1 << 20)
+        uploads = files.getlist("file")
+        if not uploads:
+            raise InvalidRequest("No file in the form: send it in a field named 'file'.", code="missing_file", extra={"field": "file"})
+        stored: list[StoredFile] = []
+        for fs in uploads:
+            sink = fs.stream
+            assert isinstance(sink, _CappedSink)
+            sink.close()
+            stored.append(b.store_upload(ctx.acc, sink.path, fs.filename or "upload.bin", sink.size))
+    finally:
+        for sink in sinks:
+            sink.close()
+            sink.path.unlink(missing_ok=True)
+    urls = [b.files.sign(rec, ctx.base)[0] for rec in stored]
+    return 200, {"success": True, "urls": urls, "uploaded": len(urls)}, {}
+
+
+def list_assets(ctx: Ctx) -> Reply:
+    b = ctx.backend
+    assets = b.list_assets(ctx.acc)
+    return 200, {
+        "assets": [asset_row(ctx, a) for a in assets],
+        "count": len(assets),
+        "quota_bytes": b.knobs.asset_quota_bytes,
+        "used_bytes": sum(a.file.size for a in assets),
+    }, {}
+
+
+def add_asset(ctx: Ctx) -> Reply:
+    body = ctx.json()
+    asset = ctx.backend.add_asset(ctx.acc, body.get("name"), body.get("url"))
+    return 201, {"asset": asset_row(ctx, asset)}, {}
+
+
+def rename_asset(ctx: Ctx) -> Reply:
+    body = ctx.json()
+    asset = ctx.backend.rename_asset(ctx.acc, ctx.args["asset_id"], body.get("name"))
+    return 200, {"asset": asset_row(ctx, asset)}, {}
+
+
+def delete_asset(ctx: Ctx) -> Reply:
+    asset = ctx.backend.delete_asset(ctx.acc, ctx.args["asset_id"])
+    return 200, {"deleted": True, "id": asset.id}, {}
+
+
+# ---- handlers: account -------------------------------------------------------------------------
+def list_models(ctx: Ctx) -> Reply:
+    mtype = ctx.request.args.get("model_type") or None
+    rows = [{k: v for k, v in r.items() if k not in {"cost_note", "voice_allowlist"}} for r in ctx.backend.models(mtype)]
+    return 200, {"models": rows, "total_count": len(rows)}, {}
+
+
+def balance(ctx: Ctx) -> Reply:
+    credits = ctx.acc.credits
+    msg = f"You have {credits:g} credits." if credits > 0 else "You are out of credits. Top up at https://kubeez.com/billing."
+    return 200, {"credits": credits, "message": msg}, {}
+
+
+def generations(ctx: Ctx) -> Reply:
+    """Newest first; filters status/model/generation_type; ``limit`` + opaque ``cursor``."""
+    q = ctx.request.args
+    raw_limit = q.get("limit", str(PAGE_DEFAULT))
+    try:
+        limit = int(raw_limit)
+    except ValueError:
+        limit = -1
+    if not 1 <= limit <= PAGE_MAX:
+        raise InvalidRequest(f"limit must be a whole number from 1 to {PAGE_MAX}, got {raw_limit!r}.", extra={"field": "limit"})
+    b = ctx.backend
+    jobs, next_cursor = b.list_generations(
+        ctx.acc, status=q.get("status") or None, model=q.get("model") or None,
+        generation_type=q.get("generation_type") or None, limit=limit, cursor=q.get("cursor") or None,
+    )
+    rows = [job_row(ctx, j) for j in jobs]
+    return 200, {"generations": rows, "count": len(rows), "next_cursor": next_cursor, "has_more": next_cursor is not None}, {}
+
