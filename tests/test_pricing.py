@@ -195,3 +195,71 @@ def test_estimate_behaves_like_a_number() -> None:
     assert sum([a, b]) == 98
     assert isinstance(a, Estimate) and "14 credits" in a._repr_html_()
     assert a.to_dict()["billing"] == "flat"
+
+
+# ---- estimate == charge, against the emulator over HTTP ------------------------------------------
+
+
+def _wait(emu: object, path: str, headers: dict[str, str]) -> dict:
+    import time
+
+    import requests
+
+    deadline = time.monotonic() + 30
+    while True:
+        r = requests.get(emu.url + path, headers=headers, timeout=10)  # type: ignore[attr-defined]
+        row = r.json() if r.status_code == 200 else {}
+        if row.get("status") in ("completed", "failed", "cancelled") or time.monotonic() > deadline:
+            return row
+        time.sleep(float(r.headers.get("Retry-After", "0.1")))
+
+
+CHARGED = [
+    ("media", {"model": "nano-banana-2", "prompt": "a fox", "aspect_ratio": "1:1"}),
+    (
+        "media",
+        {"model": "gpt-image-2", "prompt": "a fox", "resolution": "4K", "aspect_ratio": "16:9"},
+    ),
+    ("media", {"model": "imagen-4", "prompt": "a fox", "quality": "fast"}),
+    ("media", {"model": "kling-3-0-pro", "prompt": "a fox", "duration": "8s", "sound": True}),
+    ("media", {"model": "kling-3-0-std", "prompt": "a fox", "duration": "4s", "sound": False}),
+    ("media", {"model": "seedance-2-720p", "prompt": "a fox", "duration": "6s"}),
+    ("media", {"model": "p-video", "prompt": "a fox", "duration": "3s", "quality": "1080p"}),
+    ("media", {"model": "wan-2-5", "prompt": "a fox", "duration": "10s", "resolution": "720p"}),
+    ("music", {"model": "V5", "prompt": "lofi beat"}),
+    ("extend", {"extend_model": "lite"}),
+]
+
+
+@pytest.mark.parametrize(("kind", "body"), CHARGED, ids=[b.get("model", k) for k, b in CHARGED])
+def test_estimate_equals_emulator_charge(emulator: object, kind: str, body: dict) -> None:
+    import requests
+
+    url, headers = emulator.url, {"X-API-Key": emulator.api_key}  # type: ignore[attr-defined]
+
+    def balance() -> float:
+        return float(
+            requests.get(url + "/v1/balance", headers=headers, timeout=10).json()["credits"]
+        )
+
+    if kind == "extend":
+        src = requests.post(
+            url + "/v1/generate/media",
+            json={"model": "veo3-1-fast-text-to-video", "prompt": "a fox"},
+            headers=headers,
+            timeout=10,
+        ).json()
+        row = _wait(emulator, f"/v1/generate/media/{src['generation_id']}", headers)
+        body = {**body, "source_task_id": row["source_task_id"], "prompt": "the fox turns around"}
+        model = CAT["veo3-1-fast-text-to-video"]
+        path, poll = "/v1/generate/media/extend", "/v1/generate/media/{}"
+    else:
+        model = CAT[body["model"]]
+        path, poll = f"/v1/generate/{kind}", f"/v1/generate/{kind}/{{}}"
+    expected = estimate(model, kind, body)
+    before = balance()
+    r = requests.post(url + path, json=body, headers=headers, timeout=10)
+    assert r.status_code == 200, r.text
+    row = _wait(emulator, poll.format(r.json()["generation_id"]), headers)
+    assert row.get("status") == "completed", row
+    assert before - balance() == pytest.approx(expected.credits), str(expected)
