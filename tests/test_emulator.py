@@ -70,3 +70,241 @@ def test_media_validation_errors(emulator: Any, body: dict[str, Any], status: in
     r = requests.post(emulator.url + "/v1/generate/media", headers=hdr(emulator), json=body)
     assert r.status_code == status
     assert r.json()["error"] == code
+
+
+def post(emu: Any, path: str, body: dict[str, Any], key: str | None = None) -> requests.Response:
+    return requests.post(emu.url + path, headers={"X-API-Key": key or emu.api_key}, json=body, timeout=30)
+
+
+def get(emu: Any, path: str, key: str | None = None, **params: Any) -> requests.Response:
+    return requests.get(emu.url + path, headers={"X-API-Key": key or emu.api_key}, params=params, timeout=30)
+
+
+def balance(emu: Any, key: str | None = None) -> float:
+    return float(get(emu, "/v1/balance", key).json()["credits"])
+
+
+# ---- discovery ---------------------------------------------------------------------------------
+def test_model_json_by_id_and_family_prefix(emulator: Any) -> None:
+    one = requests.get(emulator.url + "/docs/models/nano-banana-2.json").json()
+    assert one["model_id"] == "nano-banana-2"
+    dotted = requests.get(emulator.url + "/docs/models/gpt-1.5-image-high.json").json()
+    assert dotted["model_id"] == "gpt-1.5-image-high"
+    fam = requests.get(emulator.url + "/docs/models/seedance-2.json").json()
+    assert fam["total_count"] == len(fam["models"]) >= 4
+    assert all(m["model_id"].startswith("seedance-2") for m in fam["models"])
+    r = requests.get(emulator.url + "/docs/models/not-a-model.json")
+    assert r.status_code == 404 and r.json()["error"] == "model_not_found"
+
+
+def test_openapi_is_generated_from_the_route_table(emulator: Any) -> None:
+    doc = requests.get(emulator.url + "/openapi.json").json()
+    assert doc["openapi"].startswith("3.1")
+    paths = doc["paths"]
+    for path in ("/v1/generate/media", "/v1/generate/media/{gen_id}", "/v1/upload/media", "/v1/assets/{asset_id}",
+                 "/v1/generations", "/v1/balance", "/health"):
+        assert path in paths
+    assert not any(p.startswith("/_emulator") for p in paths)
+    op = paths["/v1/generate/media"]["post"]
+    assert op["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith("/MediaRequest")
+    assert {"400", "401", "402", "403", "429"} <= set(op["responses"])
+    assert op["x-required-scope"] == "generate:media"
+
+
+def test_cors_is_permissive(emulator: Any) -> None:
+    pre = requests.options(emulator.url + "/v1/generate/media", headers={"Origin": "https://x.example",
+                                                                         "Access-Control-Request-Method": "POST"})
+    assert pre.status_code == 204
+    assert pre.headers["Access-Control-Allow-Origin"] == "*"
+    assert "X-API-Key" in pre.headers["Access-Control-Allow-Headers"]
+    assert requests.get(emulator.url + "/health").headers["Access-Control-Allow-Origin"] == "*"
+
+
+def test_v1_models_needs_a_key_and_filters_by_type(emulator: Any) -> None:
+    assert requests.get(emulator.url + "/v1/models").status_code == 401
+    body = get(emulator, "/v1/models", model_type="music").json()
+    assert body["total_count"] == len(body["models"]) > 0
+    assert {m["model_type"] for m in body["models"]} == {"music"}
+
+
+# ---- auth, scopes, credits, rate limits --------------------------------------------------------
+def test_missing_scope_is_403_naming_the_scope(emulator: Any) -> None:
+    key = emulator.add_key(scopes=["read:balance"])
+    r = post(emulator, "/v1/generate/media", {"model": "nano-banana-2", "prompt": "x"}, key)
+    assert r.status_code == 403
+    assert r.json()["error"] == "missing_scope" and r.json()["scope"] == "generate:media"
+    assert "generate:media" in r.json()["message"]
+    assert get(emulator, "/v1/balance", key).status_code == 200
+    r = get(emulator, "/v1/generations", key)
+    assert r.status_code == 403 and r.json()["scope"] == "read:generations"
+
+
+def test_insufficient_credits_is_402_and_nothing_is_charged(emulator: Any) -> None:
+    key = emulator.add_key(credits=5)
+    r = post(emulator, "/v1/generate/media", {"model": "nano-banana-2", "prompt": "x"}, key)
+    assert r.status_code == 402 and r.json()["error"] == "insufficient_credits"
+    assert balance(emulator, key) == 5
+
+
+def test_rate_limit_429_with_retry_after_and_headers(emulator: Any) -> None:
+    key = emulator.add_key(rate_limits={"media": 2})
+    codes = []
+    for _ in range(3):
+        r = post(emulator, "/v1/generate/media", {"model": "z-image", "prompt": "x"}, key)
+        codes.append(r.status_code)
+    assert codes == [200, 200, 429]
+    assert r.json()["error"] == "rate_limit_exceeded"
+    assert float(r.headers["Retry-After"]) > 0 and r.json()["retry_after"] > 0
+    assert r.headers["X-RateLimit-Limit"] == "2" and r.headers["X-RateLimit-Remaining"] == "0"
+    assert float(r.headers["X-RateLimit-Window"]) == 60
+    ok = get(emulator, "/v1/balance", key)  # reads are another group
+    assert ok.status_code == 200 and ok.headers["X-RateLimit-Limit"] == "120"
+
+
+# ---- generation kinds --------------------------------------------------------------------------
+def test_per_second_video_is_billed_on_output_seconds_and_decodes(emulator: Any) -> None:
+    import av
+
+    before = balance(emulator)
+    r = post(emulator, "/v1/generate/media", {"model": "kling-3-0-pro", "prompt": "a kite over dunes",
+                                              "aspect_ratio": "9:16", "duration": "4s", "sound": False})
+    assert r.status_code == 200, r.text
+    body = wait_done(emulator, "/v1/generate/media/" + r.json()["generation_id"])
+    out = body["outputs"][0]
+    assert out["media_type"] == "video" and out["width"] < out["height"]
+    assert body["credits_deducted"] == 21 * 4  # 21 credits/s, no sound surcharge
+    assert balance(emulator) == before - 84
+    data = requests.get(out["url"]).content
+    import io
+
+    with av.open(io.BytesIO(data)) as c:
+        stream = c.streams.video[0]
+        assert stream.codec_context.name == "h264"
+        assert abs(float(c.duration) / 1e6 - 4.0) < 0.6
+        assert (stream.codec_context.width, stream.codec_context.height) == (out["width"], out["height"])
+    assert requests.get(out["thumbnail_url"]).headers["Content-Type"] == "image/png"
+
+
+def _veo(emu: Any, key: str | None = None, **extra: Any) -> dict[str, Any]:
+    r = post(emu, "/v1/generate/media", {"model": "veo3-1-fast-text-to-video", "prompt": "waves", "aspect_ratio": "16:9",
+                                         **extra}, key)
+    assert r.status_code == 200, r.text
+    return wait_done(emu, "/v1/generate/media/" + r.json()["generation_id"])
+
+
+def test_extend_rules_and_prices(emulator: Any) -> None:
+    src = _veo(emulator)
+    assert src["source_task_id"]
+    before = balance(emulator)
+    r = post(emulator, "/v1/generate/media/extend", {"source_task_id": src["source_task_id"], "prompt": "keep going",
+                                                     "extend_model": "lite"})
+    assert r.status_code == 200, r.text
+    acc = r.json()
+    assert acc["source_task_id"] == src["source_task_id"] and acc["estimated_cost_credits"] == 45
+    assert balance(emulator) == before - 45
+    ext = wait_done(emulator, "/v1/generate/media/" + acc["generation_id"])
+    assert ext["outputs"][0]["duration"] > src["outputs"][0]["duration"]
+    # an extend cannot be extended
+    r = post(emulator, "/v1/generate/media/extend", {"source_task_id": ext["source_task_id"], "prompt": "more"})
+    assert r.status_code == 400 and "itself an extend" in r.json()["message"]
+    # only Veo 3.1 sources
+    img = post(emulator, "/v1/generate/media", {"model": "z-image", "prompt": "x"}).json()["generation_id"]
+    wait_done(emulator, "/v1/generate/media/" + img)
+    r = post(emulator, "/v1/generate/media/extend", {"source_task_id": img, "prompt": "more"})
+    assert r.status_code == 400 and r.json()["field"] == "source_task_id"
+    # someone else's clip is not found
+    other = emulator.add_key()
+    r = post(emulator, "/v1/generate/media/extend", {"source_task_id": src["source_task_id"], "prompt": "x"}, other)
+    assert r.status_code == 404
+    # bad extend_model and missing fields
+    r = post(emulator, "/v1/generate/media/extend", {"source_task_id": src["source_task_id"], "prompt": "x",
+                                                     "extend_model": "turbo"})
+    assert r.status_code == 400
+    r = post(emulator, "/v1/generate/media/extend", {"prompt": "x"})
+    assert r.status_code == 400 and r.json()["error"] == "missing_source_task_id"
+
+
+def test_1080p_veo_clip_cannot_be_extended() -> None:
+    """Today's catalog fixes Veo's resolution; a catalog offering 1080p gets the rule enforced."""
+    import json
+    from pathlib import Path
+
+    from kubeez_nb import Emulator
+
+    rows = json.loads((Path(__file__).parents[1] / "kubeez_nb/emulator/data/models.json").read_text())["models"]
+    for row in rows:
+        if row["model_id"] == "veo3-1-fast-text-to-video":
+            row["capabilities"]["resolution_options"] = ["720p", "1080p"]
+    with Emulator(speed=200, catalog={"models": rows}) as emu:
+        src = _veo(emu, resolution="1080p")
+        assert src["outputs"][0]["height"] == 1080
+        r = post(emu, "/v1/generate/media/extend", {"source_task_id": src["source_task_id"], "prompt": "x"})
+        assert r.status_code == 400 and "1080p" in r.json()["message"]
+
+
+def test_music_two_songs(emulator: Any) -> None:
+    r = post(emulator, "/v1/generate/music", {"model": "V5", "prompt": "lo-fi beat with warm vinyl crackle"})
+    assert r.status_code == 200, r.text
+    body = wait_done(emulator, "/v1/generate/music/" + r.json()["generation_id"])
+    assert len(body["songs"]) == 2
+    for song in body["songs"]:
+        assert song["title"] and song["duration"] > 0
+        assert requests.get(song["audio_url"]).status_code == 200
+        assert requests.get(song["cover_image_url"]).headers["Content-Type"] == "image/png"
+    # music is polled on its own route only
+    assert get(emulator, "/v1/generate/media/" + body["id"]).status_code == 404
+
+
+def test_dialogue_then_captions_give_the_spoken_words(emulator: Any) -> None:
+    r = post(emulator, "/v1/generate/dialogue", {"text": "Bob is not a voice", "voice": "Bob"})
+    assert r.status_code == 400 and r.json()["field"] == "voice"
+    text = "Welcome to Kubeez. Let me show you around."
+    r = post(emulator, "/v1/generate/dialogue", {"text": text, "voice": "Rachel", "stability": 0.5, "language_code": "en"})
+    assert r.status_code == 200, r.text
+    body = wait_done(emulator, "/v1/generate/media/" + r.json()["generation_id"])
+    audio = body["outputs"][0]
+    assert audio["media_type"] == "audio" and audio["duration"] > 1
+    before = balance(emulator)
+    cap = post(emulator, "/v1/generate/captions", {"media_url": audio["url"], "quality": "auto"})
+    assert cap.status_code == 200, cap.text
+    words = cap.json()["words"]
+    assert [w["text"].strip(".,") for w in words] == [w.strip(".,") for w in text.split()]
+    assert all(0 <= w["start"] < w["end"] for w in words)
+    assert words[-1]["end"] <= audio["duration"] * 1000 + 1
+    assert balance(emulator) == pytest.approx(before - cap.json()["credits_deducted"])
+    assert cap.json()["credits_deducted"] == pytest.approx(0.7 * audio["duration"], abs=0.01)
+
+
+def test_captions_errors(emulator: Any) -> None:
+    r = post(emulator, "/v1/generate/captions", {"quality": "auto"})
+    assert r.status_code == 400 and r.json()["error"] == "missing_media_url"
+    r = post(emulator, "/v1/generate/captions", {"media_url": "http://127.0.0.1:9/nothing.mp4"})
+    assert r.status_code == 502 and r.json()["error"] == "fetch_failed"
+
+
+def test_separation_two_stems_billed_per_started_minute(emulator: Any) -> None:
+    music = wait_done(emulator, "/v1/generate/music/" + post(emulator, "/v1/generate/music", {"model": "V4", "prompt": "rock"}).json()["generation_id"])
+    before = balance(emulator)
+    r = post(emulator, "/v1/generate/separation", {"media_url": music["songs"][0]["audio_url"]})
+    assert r.status_code == 200, r.text
+    assert r.json()["estimated_cost_credits"] == 6  # a 30 s song: one started minute
+    assert balance(emulator) == before - 6
+    body = wait_done(emulator, "/v1/generate/separation/" + r.json()["separation_id"])
+    for key in ("vocals_url", "instrumental_url"):
+        assert requests.get(body[key]).status_code == 200
+    assert get(emulator, "/v1/generate/separation/nope").status_code == 404
+
+
+def test_ad_copy_variants_poll_as_media(emulator: Any) -> None:
+    before = balance(emulator)
+    r = post(emulator, "/v1/generate/ad-copy", {"reference_ad_url": "https://cdn.example.com/ad.png",
+                                                "product_text": "Acme headphones", "variant_count": 3, "aspect_ratio": "4:5"})
+    assert r.status_code == 200, r.text
+    ids = r.json()["generation_ids"]
+    assert r.json()["project_id"] and len(ids) == 3
+    assert balance(emulator) == before - 150
+    for gid in ids:
+        out = wait_done(emulator, "/v1/generate/media/" + gid)["outputs"][0]
+        assert out["media_type"] == "image" and out["width"] < out["height"]
+    r = post(emulator, "/v1/generate/ad-copy", {"product_text": "x"})
+    assert r.status_code == 400 and r.json()["error"] == "missing_reference_ad_url"

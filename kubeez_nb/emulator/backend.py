@@ -11,7 +11,6 @@ first time a finished job is observed (or fetched), so nothing runs in the backg
 
 from __future__ import annotations
 
-import math
 import random
 import re
 import secrets
@@ -24,7 +23,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from kubeez_nb._config import ASSET_QUOTA_BYTES, EXTEND_PRICES, MAX_UPLOAD_BYTES
+from kubeez_nb._config import ASSET_QUOTA_BYTES, MAX_UPLOAD_BYTES
 from kubeez_nb.emulator.clock import Clock
 from kubeez_nb.emulator.errors import (
     FetchFailed,
@@ -346,26 +345,14 @@ class Backend:
 
     # ---- billing -----------------------------------------------------------------------------
     def price(self, model_id: str, kind: str, params: dict[str, Any], **measured: Any) -> float:
-        """Credits for a request, by the cost contract."""
-        # TEMPORARY until kubeez_nb.pricing lands: flat / per-second / per-minute / extend
-        row = self.model_row(model_id)
-        note = row.get("cost_note") or ""
-        base = float(row.get("cost_per_generation") or 0)
-        if kind == "extend":
-            return EXTEND_PRICES[params["extend_model"]]
-        if kind == "ad-copy":
-            return base * int(params.get("variant_count") or 1)
-        secs = measured.get("input_seconds")
-        if secs is not None and "per minute" in note:
-            return base * max(math.ceil(secs / 60), 1)
-        if secs is not None and "per second" in note:
-            return round(base * secs, 4)
-        m = re.search(r"(\d+(?:\.\d+)?) credits/s", note)
-        out = measured.get("output_seconds")
-        if m and out:
-            rate = float(m.group(1))
-            return round((out + float(measured.get("ref_seconds") or 0)) * rate, 4)
-        return base
+        """Credits for a request by the cost contract: the client's own ``pricing.estimate``, fed
+        with what the server measured (``output_seconds``, ``ref_seconds``, ``audio_seconds``,
+        ``media_seconds``), so an estimate equals the charge whenever its inputs were known."""
+        from kubeez_nb.pricing import estimate
+
+        self.model_row(model_id)  # 404 model_not_found for unknown ids
+        body = {k: v for k, v in params.items() if not k.startswith("_")}
+        return float(estimate(self.catalog[model_id], kind, body, **measured).credits)
 
     def charge(self, acc: Account, credits: float, request_id: str) -> None:
         """Deduct ``credits`` or raise InsufficientCredits (402, or 400 with the knob)."""
@@ -499,7 +486,9 @@ class Backend:
         seconds = job.outputs[0].duration
         if seconds is None:
             return
-        credits = self.price(job.model, "media", job.params, output_seconds=seconds, **job.params.get("_measured", {}))
+        measured = dict(job.params.get("_measured") or {})
+        measured["output_seconds"] = seconds
+        credits = self.price(job.model, "media", job.params, **measured)
         self.adjust(job, self.accounts.get(job.owner), credits)
 
     def _make_outputs(self, job: Job) -> list[Output]:
@@ -551,12 +540,17 @@ class Backend:
         params = dict(params)
         measured: dict[str, Any] = {}
         if row.get("model_type") == "video":
-            params["_output_seconds"] = self.output_seconds(row, params)
-            ref = self.reference_seconds(params.get("source_media_urls") or [])
+            urls = params.get("source_media_urls") or []
+            out = self.output_seconds(row, params)
+            ref = self.source_seconds(urls, "video")
             if ref:
                 measured["ref_seconds"] = ref
+            audio = self.source_seconds(urls, "audio")
+            if audio and "audio_seconds" in (row.get("cost_note") or ""):
+                out = measured["audio_seconds"] = audio  # the clip follows the audio (lip sync)
+            params["_output_seconds"] = out
             params["_measured"] = measured
-            credits = self.price(model, "media", params, output_seconds=params["_output_seconds"], **measured)
+            credits = self.price(model, "media", params, output_seconds=out, **measured)
         else:
             credits = self.price(model, "media", params)
         gen_type = params.get("generation_type") or _default_generation_type(row, params)
@@ -624,7 +618,7 @@ class Backend:
         if rec.kind not in {"audio", "video"}:
             raise InvalidRequest(f"media_url must point to audio (or video); it is {rec.mime}.", extra={"field": "media_url"})
         seconds = self._duration_of(rec)
-        credits = self.price(model, "separation", {"media_url": media_url}, input_seconds=seconds)
+        credits = self.price(model, "separation", {"media_url": media_url}, media_seconds=seconds)
         return self._new_job(
             acc, kind="separation", model=model, prompt=None, generation_type="audio-separation",
             params={"media_url": media_url}, credits=credits, request_id=request_id, input_file=rec,
@@ -658,7 +652,7 @@ class Backend:
         if rec.kind not in {"audio", "video"}:
             raise InvalidRequest(f"media_url must point to audio or video; it is {rec.mime}.", extra={"field": "media_url"})
         seconds = self._duration_of(rec)
-        credits = self.price(model, "captions", params, input_seconds=seconds)
+        credits = self.price(model, "captions", params, media_seconds=seconds)
         rid = request_id or "cap_" + uuid.uuid4().hex[:16]
         self.charge(acc, credits, rid)
         words = rec.words if rec.words is not None else _mediagen().placeholder_words(seconds)
@@ -688,16 +682,18 @@ class Backend:
             return 5.0
         return _seconds(opts[0]) or DEFAULT_VIDEO_SECONDS if opts else DEFAULT_VIDEO_SECONDS
 
-    def reference_seconds(self, urls: list[str]) -> float:
-        """Total length of the reference videos among ``urls`` (ours are measured; others count 5 s)."""
+    def source_seconds(self, urls: Any, kind: str) -> float:
+        """Total length of the ``kind`` ("video" / "audio") sources; ours are measured, others count 5 s."""
+        from kubeez_nb.catalog import split_sources
+
         total = 0.0
-        for url in urls:
-            rec = self._own_file(url)
+        for src in split_sources(urls)[0]:
+            rec = self._own_file(src.url)
             if rec is not None:
-                if rec.kind == "video":
+                if rec.kind == kind:
                     total += self._duration_of(rec)
-            elif _ext_of(url) in {"mp4", "mov", "webm", "m4v"}:
-                total += 5.0
+            elif src.kind == kind:
+                total += 5.0  # an outside URL the emulator does not fetch: a typical clip
         return total
 
     def _duration_of(self, rec: StoredFile) -> float:

@@ -276,16 +276,23 @@ def extend(ctx: Ctx) -> Reply:
     return 200, _accepted(ctx, job, source_task_id=body["source_task_id"]), {}
 
 
-def media_status(ctx: Ctx) -> Reply:
+def _poll(ctx: Ctx, job: Job | None, what: str) -> tuple[Job, str, dict[str, Any], float | None]:
+    """Shared by the status routes: visibility window, lazy progress, row, next-change wait."""
     b = ctx.backend
-    job = b.find_job(ctx.acc, ctx.args["gen_id"], ("media", "extend", "dialogue", "ad-copy")) or b.seeded.job_for(ctx.acc.key, ctx.args["gen_id"])
     if job is None:
-        raise NotFound(f"Generation {ctx.args['gen_id']!r} not found (music and separation jobs poll their own routes).")
+        raise NotFound(f"{what} not found.")
     b.check_visible(job)
     status, wait = b.observe(job)
     row = job_row(ctx, job, status)
-    if status == "completed" and row.get("cdn_ready") is False:
+    if row.get("cdn_ready") is False:
         wait = b.cdn_wait(job)
+    return job, status, row, wait
+
+
+def media_status(ctx: Ctx) -> Reply:
+    b, gid = ctx.backend, ctx.args["gen_id"]
+    job = b.find_job(ctx.acc, gid, ("media", "extend", "dialogue", "ad-copy")) or b.seeded.job_for(ctx.acc.key, gid)
+    _, _, row, wait = _poll(ctx, job, f"Generation {gid!r} (music and separation jobs poll their own routes)")
     return 200, row, poll_headers(wait)
 
 
@@ -297,13 +304,8 @@ def generate_music(ctx: Ctx) -> Reply:
 
 
 def music_status(ctx: Ctx) -> Reply:
-    b = ctx.backend
-    job = b.find_job(ctx.acc, ctx.args["gen_id"], ("music",))
-    if job is None:
-        raise NotFound(f"Music generation {ctx.args['gen_id']!r} not found.")
-    b.check_visible(job)
-    status, wait = b.observe(job)
-    row = job_row(ctx, job, status)
+    b, gid = ctx.backend, ctx.args["gen_id"]
+    job, status, row, wait = _poll(ctx, b.find_job(ctx.acc, gid, ("music",)), f"Music generation {gid!r}")
     songs = []
     if status == "completed":
         for out, rendered in zip(job.outputs or [], row["outputs"], strict=True):
@@ -317,8 +319,6 @@ def music_status(ctx: Ctx) -> Reply:
                 "duration": rendered["duration"],
                 "url_expires_at": rendered["url_expires_at"],
             })
-        if row.get("cdn_ready") is False:
-            wait = b.cdn_wait(job)
     row["songs"] = songs
     return 200, row, poll_headers(wait)
 
@@ -345,19 +345,12 @@ def generate_separation(ctx: Ctx) -> Reply:
 
 
 def separation_status(ctx: Ctx) -> Reply:
-    b = ctx.backend
-    job = b.find_job(ctx.acc, ctx.args["sep_id"], ("separation",))
-    if job is None:
-        raise NotFound(f"Separation {ctx.args['sep_id']!r} not found.")
-    b.check_visible(job)
-    status, wait = b.observe(job)
-    row = job_row(ctx, job, status)
+    sid = ctx.args["sep_id"]
+    _, _, row, wait = _poll(ctx, ctx.backend.find_job(ctx.acc, sid, ("separation",)), f"Separation {sid!r}")
     row["vocals_url"] = row["instrumental_url"] = None
     for out in row["outputs"]:
         if out.get("label") in {"vocals", "instrumental"}:
             row[f"{out['label']}_url"] = out["url"]
-    if status == "completed" and row.get("cdn_ready") is False:
-        wait = b.cdn_wait(job)
     return 200, row, poll_headers(wait)
 
 

@@ -322,11 +322,11 @@ def _typical_request(b: Backend, row: dict[str, Any]) -> tuple[str, dict[str, An
     if mtype == "music":
         return "music", {"model": mid, "prompt": "x"}, {}
     if mtype == "separation":
-        return "separation", {}, {"input_seconds": 180.0}
+        return "separation", {}, {"media_seconds": 180.0}
     if mtype in {"speech", "other"} and row.get("voice_allowlist") is not None:
         return "dialogue", {"text": "x"}, {}
     if mtype in {"speech", "other"}:
-        return "captions", {}, {"input_seconds": 30.0}
+        return "captions", {}, {"media_seconds": 30.0}
     if mtype == "video":
         return "media", {}, {"output_seconds": b.output_seconds(row, {})}
     return "media", {}, {}
