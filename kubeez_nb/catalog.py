@@ -34,103 +34,34 @@ KINDS: tuple[str, ...] = (
 #: Media kinds a source URL can have.
 MEDIA_KINDS: tuple[str, ...] = ("image", "video", "audio")
 
+# fmt: off
 _EXTENSIONS: dict[str, frozenset[str]] = {
-    "image": frozenset(
-        [
-            "png",
-            "jpg",
-            "jpeg",
-            "jfif",
-            "webp",
-            "gif",
-            "bmp",
-            "tif",
-            "tiff",
-            "heic",
-            "heif",
-            "avif",
-            "svg",
-            "ico",
-        ]
-    ),
-    "video": frozenset(
-        ["mp4", "m4v", "mov", "webm", "mkv", "avi", "mpeg", "mpg", "3gp", "ogv", "flv", "wmv", "ts"]
-    ),
-    "audio": frozenset(
-        [
-            "mp3",
-            "wav",
-            "m4a",
-            "aac",
-            "ogg",
-            "oga",
-            "opus",
-            "flac",
-            "weba",
-            "aif",
-            "aiff",
-            "wma",
-            "amr",
-        ]
-    ),
+    "image": frozenset(["png", "jpg", "jpeg", "jfif", "webp", "gif", "bmp", "tif", "tiff",
+                        "heic", "heif", "avif", "svg", "ico"]),
+    "video": frozenset(["mp4", "m4v", "mov", "webm", "mkv", "avi", "mpeg", "mpg", "3gp", "ogv",
+                        "flv", "wmv", "ts"]),
+    "audio": frozenset(["mp3", "wav", "m4a", "aac", "ogg", "oga", "opus", "flac", "weba", "aif",
+                        "aiff", "wma", "amr"]),
 }
 
 # Body fields of each route (guide + api-facts). Fields named by a model's capabilities
 # (``<name>_options``) or by its usage_notes are accepted on top of these.
-_MEDIA_FIELDS = [
-    "model",
-    "prompt",
-    "aspect_ratio",
-    "duration",
-    "resolution",
-    "quality",
-    "sound",
-    "negative_prompt",
-    "source_media_urls",
-    "generation_type",
-]
+_MEDIA_FIELDS = ["model", "prompt", "aspect_ratio", "duration", "resolution", "quality", "sound",
+                 "negative_prompt", "source_media_urls", "generation_type"]
 _FIELDS: dict[str, tuple[str, ...]] = {
     "media": tuple(_MEDIA_FIELDS),
     "extend": ("model", "source_task_id", "prompt", "extend_model"),
-    "music": tuple(
-        [
-            "model",
-            "prompt",
-            "instrumental",
-            "title",
-            "style",
-            "lyrics",
-            "song_description",
-            "vocal_gender",
-            "negative_tags",
-            "style_weight",
-            "weirdness_constraint",
-            "audio_weight",
-            "source_media_urls",
-        ]
-    ),
-    "dialogue": (
-        "model",
-        "text",
-        "voice",
-        "stability",
-        "similarity_boost",
-        "style",
-        "speed",
-        "language_code",
-    ),
+    "music": ("model", "prompt", "instrumental", "title", "style", "lyrics", "song_description",
+              "vocal_gender", "negative_tags", "style_weight", "weirdness_constraint",
+              "audio_weight", "source_media_urls"),
+    "dialogue": ("model", "text", "voice", "stability", "similarity_boost", "style", "speed",
+                 "language_code"),
     "captions": ("model", "media_url", "quality", "language", "code_switching"),
     "separation": ("model", "media_url"),
-    "ad-copy": (
-        "model",
-        "reference_ad_url",
-        "product_image_url",
-        "product_text",
-        "variant_count",
-        "aspect_ratio",
-        "language",
-    ),
+    "ad-copy": ("model", "reference_ad_url", "product_image_url", "product_text",
+                "variant_count", "aspect_ratio", "language"),
 }
+# fmt: on
 # Routes whose wire body carries no ``model`` (the server picks it); normalize() drops it there.
 _NO_MODEL_IN_BODY = frozenset({"extend", "dialogue", "captions", "separation", "ad-copy"})
 
@@ -149,6 +80,8 @@ MUSIC_ADVANCED_FIELDS: tuple[str, ...] = (
 DIALOGUE_SPEED_RANGE: tuple[float, float] = (0.7, 1.2)
 AD_VARIANT_RANGE: tuple[int, int] = (1, 10)
 
+#: video_audio policies under which the model takes no ``sound`` field at all.
+_NO_SOUND_PARAM = frozenset({"included", "silent"})
 _RETIRED_RE = re.compile(
     r"\b(earlier|legacy|deprecated|no longer|retired|had taken its place|replaced by)\b", re.I
 )
@@ -387,6 +320,24 @@ class Model:
         return {kind: _limit(self, kind) for kind in MEDIA_KINDS}
 
     @property
+    def needs_input_media(self) -> bool:
+        """Source media is required: the catalog says so, or every generation type the model
+        offers works from input media (``image-to-video``, ``first-and-last-frames``, ...)."""
+        if self.requires_input_media:
+            return True
+        gtypes = [g for g in self.generation_types if g]
+        return bool(gtypes) and all(_input_driven(g) for g in gtypes) and self.accepts_sources
+
+    def default_generation_type(self, has_sources: bool) -> str | None:
+        """The generation type a request implies when it names none (None if the model offers
+        one type only, or nothing fits): ``text-to-*`` without sources, else an input-driven one."""
+        gtypes = [g for g in self.generation_types if g]
+        if len(gtypes) < 2:
+            return None
+        fits = [g for g in gtypes if _input_driven(g) == has_sources]
+        return fits[0] if fits else None
+
+    @property
     def accepts_sources(self) -> bool:
         return any(self.media_limits.values()) or self.requires_input_media
 
@@ -539,6 +490,12 @@ class Catalog(Mapping[str, Model]):
         import pandas as pd
 
         return pd.DataFrame(self.to_records())
+
+
+def _input_driven(generation_type: str) -> bool:
+    """``image-to-video``, ``first-and-last-frames``, ``add-vocals`` need input media;
+    ``text-to-*`` types do not."""
+    return not generation_type.startswith("text-to")
 
 
 def _in_family(model_id: str, prefix: str) -> bool:
@@ -964,11 +921,8 @@ def _check_sources(c: _Checker, fld: str = "source_media_urls") -> None:
     limits = m.media_limits
     accepted = [k for k in MEDIA_KINDS if limits[k] > 0]
     gtype = c.params.get("generation_type")
-    needs = m.requires_input_media or (
-        isinstance(gtype, str)
-        and gtype != "reference-to-video"
-        and not gtype.startswith("text-to")
-        and bool(accepted)
+    needs = m.needs_input_media or (
+        isinstance(gtype, str) and _input_driven(gtype) and bool(accepted)
     )
     if needs and not sources and not bad:
         kinds = "/".join(accepted or m.input_media_types or ["media"])
@@ -1236,7 +1190,18 @@ def normalize(
             value = [s.url for s in sources]
         elif key == "variant_count" and _is_number(value):
             value = int(value)
+        elif (
+            key == "sound"
+            and model is not None
+            and model.capabilities.video_audio in _NO_SOUND_PARAM
+        ):
+            continue  # the model takes no sound parameter; its audio policy is fixed
         body[key] = value
+    if kind == "media" and model is not None and "generation_type" not in body:
+        # The guide's own example names image-to-image when it sends references: do the same.
+        implied = model.default_generation_type(bool(body.get("source_media_urls")))
+        if implied:
+            body["generation_type"] = implied
     return body
 
 

@@ -47,7 +47,7 @@ def default_request(m: Model) -> dict[str, Any]:
     if kind == "ad-copy":
         return {"reference_ad_url": URL_FOR["image"]}
     params: dict[str, Any] = {"prompt": "a red fox in fresh snow, golden hour"}
-    if m.requires_input_media:
+    if m.needs_input_media:
         kind_in = next(k for k, n in m.media_limits.items() if n > 0)
         params["source_media_urls"] = [URL_FOR[kind_in]]
     return params
@@ -215,9 +215,26 @@ def test_option_values_are_matched_case_insensitively_and_sent_as_listed() -> No
         "prompt": "p",
         "resolution": "4K",
         "aspect_ratio": "auto",
+        "generation_type": "text-to-image",
     }
     (p,) = validate(CAT["nano-banana-2"], "media", {"prompt": "p", "resolution": "2K"})
     assert p.field == "resolution" and "fixed by the model" in p.message
+
+
+def test_generation_type_is_implied_like_the_guides_example() -> None:
+    m = CAT["nano-banana-2"]
+    body = build_body(m, "media", {"prompt": "sunset", "source_media_urls": ["https://c/p.jpg"]})
+    assert body["generation_type"] == "image-to-image"
+    assert build_body(m, "media", {"prompt": "sunset"})["generation_type"] == "text-to-image"
+    # stated by the user: kept; a model with one type only: nothing added
+    stated = build_body(m, "media", {"prompt": "s", "generation_type": "text-to-image"})
+    assert stated["generation_type"] == "text-to-image"
+    assert "generation_type" not in build_body(CAT["imagen-4"], "media", {"prompt": "s"})
+    # first-and-last-frames without frames is refused although requires_input_media is false
+    veo = CAT["veo3-1-first-and-last-frames"]
+    assert not veo.requires_input_media and veo.needs_input_media
+    (p,) = validate(veo, "media", {"prompt": "p"})
+    assert p.code == "missing_source_media_urls"
 
 
 def test_sound_policies() -> None:
@@ -229,6 +246,10 @@ def test_sound_policies() -> None:
         p.field for p in validate(silent, "media", {**default_request(silent), "sound": True})
     ] == ["sound"]
     assert validate(silent, "media", {**default_request(silent), "sound": False}) == []
+    # a model that takes no sound parameter never receives one
+    assert "sound" not in build_body(silent, "media", {**default_request(silent), "sound": False})
+    assert "sound" not in build_body(included, "media", {"prompt": "p", "sound": True})
+    assert build_body(toggle, "media", {"prompt": "p", "sound": False})["sound"] is False
     assert [p.field for p in validate(included, "media", {"prompt": "p", "sound": False})] == [
         "sound"
     ]
