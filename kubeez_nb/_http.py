@@ -1,0 +1,499 @@
+"""HTTP transport: the one ``requests.Session``, timeouts, retries, pacing, key handling.
+
+Retry policy (all of it lives here):
+
+* **Reads** (GET, HEAD, and the idempotent PATCH / DELETE of assets) are retried on connection
+  errors and on 500/502/503/504 by a mounted ``HTTPAdapter(max_retries=urllib3 Retry(...))``
+  with exponential backoff and jitter, honouring a ``Retry-After`` header.
+* **429** is handled by our own loop for every method, because urllib3 cannot read the body's
+  ``retry_after`` and the pacing limiter must hear about it: wait ``Retry-After`` /
+  ``retry_after`` (or an exponential backoff) plus jitter, pause the group, then retry. A 429
+  means the request was *not* accepted, so this is safe even for a generate POST.
+* **Generate POSTs** are never blindly retried on a 5xx or a timeout: the server may already
+  have accepted (and billed) the job. :meth:`Transport.submit` waits a backoff, then asks a
+  caller-supplied ``recover`` function whether the job exists (the client looks in
+  ``/v1/generations`` for a matching recent row); only when nothing matches is the body sent
+  again, at most ``SUBMIT_ATTEMPTS`` times in all. Every resubmit carries the same
+  ``Idempotency-Key``, so a server that deduplicates can do so too. If the check itself cannot
+  be made, the original error is raised: no second charge on a guess.
+* **Other 4xx** are never retried.
+
+Key hygiene: the key lives in a :class:`Secret` (its repr is masked), is sent only in the
+``X-API-Key`` header and only to the API's own origin (never to signed media links, and it is
+stripped when a redirect leaves the origin). A logging filter redacts it; errors are built from
+the response only, and the underlying requests exception is not chained, so no traceback holds
+request headers.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+import uuid
+import weakref
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from kubeez_nb import __version__
+from kubeez_nb._config import DEFAULT_TIMEOUT
+from kubeez_nb._ratelimit import RateLimiter, group_for
+from kubeez_nb.errors import (
+    APIConnectionError,
+    APIError,
+    APITimeoutError,
+    AuthenticationError,
+    KubeezError,
+    RateLimitError,
+    ServerError,
+    error_from_response,
+    redact,
+    response_format_error,
+)
+
+log = logging.getLogger("kubeez_nb.http")
+
+USER_AGENT = f"kubeez-nb/{__version__}"
+KEY_HEADER = "X-API-Key"
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+#: urllib3 retries for reads (connection errors and 5xx)
+READ_RETRIES = 4
+READ_BACKOFF = 0.25
+READ_BACKOFF_MAX = 8.0
+RETRY_STATUSES = (500, 502, 503, 504)
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE"})
+#: how many times a 429 is waited out before the RateLimitError reaches the caller
+RATE_LIMIT_RETRIES = 6
+#: longest single wait after a 429 (a server asking for more is reported to the caller)
+MAX_RETRY_AFTER = 120.0
+#: total sends of one generate POST (first + resubmits after a negative duplicate check)
+SUBMIT_ATTEMPTS = 3
+SUBMIT_BACKOFF = 0.5
+CHUNK = 1 << 16
+
+MISSING_KEY_MESSAGE = (
+    "No Kubeez API key: pass Client(api_key=...) or set the KUBEEZ_API_KEY environment variable "
+    "(create a key at https://kubeez.com/settings/api-keys). To try things without a key, use "
+    "kz.connect(demo=True) or set KUBEEZ_DEMO=1: a local emulator, no credits spent."
+)
+
+
+class Secret:
+    """A string that never shows itself: ``repr`` / ``str`` are masked; ``reveal()`` gives it."""
+
+    __slots__ = ("__value",)
+
+    def __init__(self, value: str) -> None:
+        self.__value = value
+
+    def reveal(self) -> str:
+        return self.__value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+    def __reduce__(self) -> Any:  # never pickled into a notebook or a cache
+        raise TypeError("an API key is not picklable")
+
+
+# ---- logging redaction ------------------------------------------------------------------------
+
+_SECRETS: weakref.WeakSet[Transport] = weakref.WeakSet()
+_SECRETS_LOCK = threading.Lock()
+
+
+class RedactingFilter(logging.Filter):
+    """Masks every live key (and anything shaped like one) in a record's message and args."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a broken format string is not ours to fix; leave the record alone
+            return True
+        cleaned = scrub(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        return True
+
+
+def scrub(text: str) -> str:
+    """``text`` with every live key replaced by ``***``, then key-shaped tokens masked."""
+    with _SECRETS_LOCK:
+        keys = [t._key.reveal() for t in list(_SECRETS) if t._key is not None]
+    for key in keys:
+        if key and key in text:
+            text = text.replace(key, "***")
+    return redact(text)
+
+
+_FILTER = RedactingFilter()
+for _name in ("kubeez_nb", "kubeez_nb.http", "kubeez_nb.client", "kubeez_nb.jobs", "urllib3"):
+    logging.getLogger(_name).addFilter(_FILTER)
+
+
+# ---- replies ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Reply:
+    """One decoded answer: status, JSON (or None), response headers, seconds it took."""
+
+    status: int
+    data: Any
+    headers: Mapping[str, str] = field(default_factory=dict)
+    elapsed: float = 0.0
+
+    def header_seconds(self, name: str) -> float | None:
+        """A header as non-negative float seconds (``Retry-After: 1.5``), else None."""
+        raw = self.headers.get(name)
+        try:
+            value = float(raw) if raw is not None else None
+        except (TypeError, ValueError):
+            return None
+        return value if value is not None and value >= 0 and value == value else None
+
+
+class _Session(requests.Session):
+    """A session that drops the key when a redirect leaves the API origin.
+
+    ``requests`` strips ``Authorization`` on such redirects but keeps custom headers.
+    """
+
+    api_origin: str = ""
+
+    def rebuild_auth(
+        self, prepared_request: requests.PreparedRequest, response: requests.Response
+    ) -> None:
+        super().rebuild_auth(prepared_request, response)
+        if _origin(prepared_request.url or "") != self.api_origin:
+            prepared_request.headers.pop(KEY_HEADER, None)
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    port = parts.port or {"http": 80, "https": 443}.get(parts.scheme, 0)
+    return f"{parts.scheme}://{(parts.hostname or '').lower()}:{port}"
+
+
+def _ambiguous(err: Exception) -> bool:
+    """Whether a failed send may have reached the server (so it may have been accepted)."""
+    if isinstance(err, requests.exceptions.ConnectTimeout):
+        return False
+    if isinstance(err, requests.exceptions.ConnectionError):
+        text = repr(err)
+        # refused / DNS: the request never left this machine
+        return not any(
+            s in text for s in ("NewConnectionError", "NameResolutionError", "Connection refused")
+        )
+    return True
+
+
+class Transport:
+    """Sends requests to one Kubeez origin. Thread-safe (the session pool and limiter are)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str | None,
+        *,
+        timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
+        rate_limits: Mapping[str, int] | None = None,
+        read_retries: int = READ_RETRIES,
+        pool_size: int = 32,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._key = Secret(api_key) if api_key else None
+        self.timeout = timeout
+        self.limiter = RateLimiter(rate_limits)
+        self.session = _Session()
+        self.session.api_origin = _origin(self.base_url)
+        self.session.headers["User-Agent"] = USER_AGENT
+        self.session.headers["Accept"] = "application/json"
+        retry = Retry(
+            total=read_retries,
+            connect=read_retries,
+            read=read_retries,
+            status=read_retries,
+            backoff_factor=READ_BACKOFF,
+            backoff_max=READ_BACKOFF_MAX,
+            backoff_jitter=READ_BACKOFF,
+            status_forcelist=RETRY_STATUSES,
+            allowed_methods=IDEMPOTENT_METHODS,
+            respect_retry_after_header=True,
+            raise_on_status=False,
+            raise_on_redirect=False,
+        )
+        adapter = HTTPAdapter(max_retries=retry, pool_connections=4, pool_maxsize=pool_size)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+        with _SECRETS_LOCK:
+            _SECRETS.add(self)
+
+    def __repr__(self) -> str:
+        return f"Transport(base_url={self.base_url!r}, key={'set' if self._key else 'missing'})"
+
+    @property
+    def has_key(self) -> bool:
+        return self._key is not None
+
+    def close(self) -> None:
+        self.session.close()
+
+    # ---- URLs --------------------------------------------------------------------------------
+    def url(self, path: str) -> str:
+        """Absolute URL: ``/v1/balance`` → ``<base>/v1/balance``; absolute URLs pass through."""
+        if path.startswith(("http://", "https://")):
+            return path
+        return self.base_url + "/" + path.lstrip("/")
+
+    def resolve(self, url: str | None) -> str | None:
+        """A root-relative media URL (``/images/x.png``) made absolute against the API origin."""
+        if not url or not isinstance(url, str):
+            return None
+        if url.startswith(("http://", "https://", "data:")):
+            return url
+        return urljoin(self.base_url + "/", url)
+
+    def is_api_url(self, url: str) -> bool:
+        return _origin(url) == self.session.api_origin
+
+    # ---- requests ----------------------------------------------------------------------------
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        data: Any = None,
+        headers: Mapping[str, str] | None = None,
+        group: str | bool | None = True,
+        auth: bool | None = None,
+        timeout: float | tuple[float, float] | None = None,
+        body_factory: Callable[[], tuple[Any, Mapping[str, str]]] | None = None,
+    ) -> Reply:
+        """Send one request (429s waited out) and decode the JSON answer.
+
+        ``group`` True means the documented group of the route, None/False none. ``auth`` None
+        sends the key for ``/v1/*`` paths. ``body_factory`` rebuilds a streamed body (uploads)
+        for each attempt. Raises a typed :class:`~kubeez_nb.errors.KubeezError`.
+        """
+        method = method.upper()
+        url = self.url(path)
+        route = urlsplit(url).path
+        grp = group_for(method, route) if group is True else (group or None)
+        if auth is None:
+            auth = route.startswith("/v1/")
+        hdrs = dict(headers or {})
+        if auth:
+            if self._key is None:
+                raise AuthenticationError(MISSING_KEY_MESSAGE, hint="")
+            if not self.is_api_url(url):  # never hand the key to another host
+                raise ValueError("the API key is only sent to the API's own origin")
+            hdrs[KEY_HEADER] = self._key.reveal()
+        for attempt in range(RATE_LIMIT_RETRIES + 1):
+            if body_factory is not None:
+                data, extra = body_factory()
+                hdrs.update(extra)
+            resp = self._send(
+                method, url, grp, params=params, json=json, data=data, headers=hdrs, timeout=timeout
+            )
+            if resp.status_code == 429 and attempt < RATE_LIMIT_RETRIES:
+                err = self._error(resp)
+                wait = _rate_limit_wait(err, attempt)
+                if wait <= MAX_RETRY_AFTER:
+                    log.info(
+                        "429 on %s %s; waiting %.2f s (attempt %d)",
+                        method,
+                        route,
+                        wait,
+                        attempt + 1,
+                    )
+                    self.limiter.pause(grp, wait)
+                    time.sleep(wait)
+                    continue
+            return self._decode(resp)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _send(
+        self, method: str, url: str, group: str | None, *, timeout: Any = None, **kw: Any
+    ) -> requests.Response:
+        slot = self.limiter.acquire(group)
+        started = time.monotonic()
+        try:
+            resp = self.session.request(method, url, timeout=timeout or self.timeout, **kw)
+        except requests.exceptions.Timeout as exc:
+            err: KubeezError = APITimeoutError(
+                f"{method} {urlsplit(url).path} got no answer within the timeout ({_fmt_timeout(timeout or self.timeout)})"
+            )
+            err.maybe_sent = _ambiguous(exc)  # type: ignore[attr-defined]
+            raise err from None
+        except (
+            requests.exceptions.ConnectionError,
+            requests.exceptions.ChunkedEncodingError,
+        ) as exc:
+            err = APIConnectionError(
+                f"{method} {urlsplit(url).path}: could not reach {self.base_url} ({_reason(exc)})"
+            )
+            err.maybe_sent = _ambiguous(exc)  # type: ignore[attr-defined]
+            raise err from None
+        except requests.exceptions.RequestException as exc:
+            raise APIConnectionError(
+                f"{method} {urlsplit(url).path} failed: {_reason(exc)}"
+            ) from None
+        finally:
+            slot.release()
+        self.limiter.learn(group, resp.headers)
+        log.debug(
+            "%s %s -> %s in %.3f s",
+            method,
+            urlsplit(url).path,
+            resp.status_code,
+            time.monotonic() - started,
+        )
+        return resp
+
+    def _error(self, resp: requests.Response) -> APIError:
+        body: Any
+        try:
+            body = resp.json()
+        except ValueError:
+            body = resp.text
+        return error_from_response(resp.status_code, body, resp.headers)
+
+    def _decode(self, resp: requests.Response) -> Reply:
+        if resp.status_code >= 400:
+            raise self._error(resp)
+        elapsed = resp.elapsed.total_seconds() if resp.elapsed else 0.0
+        if resp.status_code == 204 or not resp.content:
+            return Reply(resp.status_code, None, resp.headers, elapsed)
+        try:
+            data = resp.json()
+        except ValueError:
+            raise response_format_error(resp.status_code, resp.text, "JSON") from None
+        return Reply(resp.status_code, data, resp.headers, elapsed)
+
+    # ---- generate POSTs ------------------------------------------------------------------------
+    def submit(
+        self,
+        path: str,
+        body: Mapping[str, Any],
+        *,
+        recover: Callable[[float], Reply | None] | None = None,
+        attempts: int = SUBMIT_ATTEMPTS,
+    ) -> Reply:
+        """POST a billable request with the no-double-billing policy (see the module docstring).
+
+        ``recover(sent_at)`` gets the epoch time of the first send and returns a Reply standing
+        for the accepted job when it finds one, else None; it may raise if it cannot tell.
+        """
+        key = uuid.uuid4().hex
+        first_sent = time.time()
+        for attempt in range(attempts):
+            try:
+                return self.request(
+                    "POST", path, json=dict(body), headers={IDEMPOTENCY_HEADER: key}
+                )
+            except (ServerError, APIConnectionError) as err:
+                sent = getattr(err, "maybe_sent", True)
+                if attempt == attempts - 1:
+                    raise
+                delay = SUBMIT_BACKOFF * (2**attempt) * (1 + random.random())
+                log.warning(
+                    "%s %s failed (%s); checking before resubmitting", "POST", path, err.message
+                )
+                time.sleep(delay)
+                if sent and recover is not None:
+                    try:
+                        found = recover(first_sent)
+                    except KubeezError as check_err:
+                        err.hint = (
+                            "The server may have accepted this job; the duplicate check failed "
+                            f"({check_err.message}), so it was not resubmitted. See kz.jobs() or "
+                            "client.generations() before trying again."
+                        )
+                        raise err from None
+                    if found is not None:
+                        log.info("POST %s was accepted before the failure; using that job", path)
+                        return found
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    # ---- downloads -------------------------------------------------------------------------
+    def stream(self, url: str, *, chunk: int = CHUNK) -> Iterator[bytes]:
+        """Stream a media URL's bytes without the key (signed links need none)."""
+        full = self.resolve(url)
+        if not full:
+            raise ValueError(f"not a URL: {url!r}")
+        try:
+            resp = self.session.get(
+                full, stream=True, timeout=self.timeout, headers={"Accept": "*/*"}
+            )
+        except requests.exceptions.Timeout:
+            raise APITimeoutError(f"download of {_safe_url(full)} timed out") from None
+        except requests.exceptions.RequestException as exc:
+            raise APIConnectionError(
+                f"download of {_safe_url(full)} failed: {_reason(exc)}"
+            ) from None
+        with resp:
+            if resp.status_code >= 400:
+                raise self._error(resp)
+            try:
+                yield from resp.iter_content(chunk)
+            except requests.exceptions.RequestException as exc:
+                raise APIConnectionError(
+                    f"download of {_safe_url(full)} broke off: {_reason(exc)}"
+                ) from None
+
+    def download(self, url: str, dest: str | Path) -> Path:
+        """Stream ``url`` into ``dest`` (written to a temp name, then renamed). Returns the path."""
+        dest = Path(dest)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dest.with_name(dest.name + f".part-{uuid.uuid4().hex[:8]}")
+        try:
+            with open(tmp, "wb") as fh:
+                for block in self.stream(url):
+                    fh.write(block)
+            tmp.replace(dest)
+        finally:
+            tmp.unlink(missing_ok=True)
+        return dest
+
+
+def _rate_limit_wait(err: APIError, attempt: int) -> float:
+    base = (
+        err.retry_after if isinstance(err, RateLimitError) and err.retry_after is not None else None
+    )
+    if base is None:
+        base = min(1.0 * (2**attempt), 30.0)
+    return base + random.uniform(0, 0.1 + 0.1 * base)  # jitter: spread a crowd of clients
+
+
+def _fmt_timeout(timeout: Any) -> str:
+    if isinstance(timeout, tuple):
+        return f"connect {timeout[0]:g} s, read {timeout[1]:g} s"
+    return f"{timeout:g} s"
+
+
+def _reason(exc: Exception) -> str:
+    """A short cause without URLs' query strings (signed links) or anything secret."""
+    text = str(exc)
+    for marker in ("Caused by ", "(Caused by"):
+        if marker in text:
+            text = text.split(marker, 1)[1]
+    return scrub(text.strip("() "))[:200]
+
+
+def _safe_url(url: str) -> str:
+    """A URL without its query string (signatures stay out of messages)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}{parts.path}"

@@ -1,0 +1,581 @@
+"""Job handles: status normalisation, typed outputs, ``refresh()`` and ``wait()``.
+
+Every async generate returns a :class:`Job` at once. ``wait()`` polls on the documented schedule
+(5, 5, 5, 10, 10, 15, 15, 30 … s), or sooner when a status answer carries ``Retry-After`` (the
+time-scaled emulator paces clients that way; the live API does not send it).
+
+Tolerated variants (api-facts): ``pending`` as a first status, ``error`` meaning failed, MIME
+``media_type`` values, root-relative output URLs, a ``completed`` job whose URLs are still null
+(kept polling), a 404 just after our own submit (not visible yet), music ``songs`` and separation
+``vocals_url`` / ``instrumental_url`` (both become :class:`Output`s).
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from kubeez_nb._config import (
+    MIN_POLL_INTERVAL,
+    NOT_VISIBLE_GRACE_S,
+    POLL_SCHEDULE,
+    TERMINAL_FAILED,
+    TERMINAL_OK,
+)
+from kubeez_nb.errors import JobFailedError, NotFoundError, response_format_error
+
+if TYPE_CHECKING:
+    from kubeez_nb.client import Client
+    from kubeez_nb.pricing import Estimate
+
+log = logging.getLogger("kubeez_nb.jobs")
+
+#: status route per job kind (dialogue, extend and ad-copy jobs poll the media route)
+STATUS_ROUTES: dict[str, str] = {
+    "media": "/v1/generate/media/{id}",
+    "extend": "/v1/generate/media/{id}",
+    "dialogue": "/v1/generate/media/{id}",
+    "ad-copy": "/v1/generate/media/{id}",
+    "music": "/v1/generate/music/{id}",
+    "separation": "/v1/generate/separation/{id}",
+}
+#: the status a job has on the client while the server has not said anything yet
+SUBMITTED = "queued"
+
+
+def _float(value: Any) -> float | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        text = str(value).strip().lower().rstrip("s")  # "5s"
+        try:
+            out = float(text)
+        except ValueError:
+            return None
+    return out if out == out else None
+
+
+def _int(value: Any) -> int | None:
+    out = _float(value)
+    return int(out) if out is not None else None
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def normalize_status(value: Any) -> str:
+    """Lower-case status; ``error`` / ``failure`` become ``failed``, ``canceled`` ``cancelled``."""
+    text = str(value or "").strip().lower()
+    if text in ("error", "errored", "failure"):
+        return "failed"
+    if text == "canceled":
+        return "cancelled"
+    if text in ("succeeded", "success", "done", "complete"):
+        return "completed"
+    return text or "unknown"
+
+
+@dataclass
+class Output:
+    """One produced file: an image, a video, an audio track, a song or a stem."""
+
+    url: str | None
+    media_type: str | None = None  #: "image" | "video" | "audio" (None if it cannot tell)
+    width: int | None = None
+    height: int | None = None
+    duration: float | None = None  #: seconds
+    format: str | None = None
+    title: str | None = None  #: song title
+    label: str | None = None  #: "vocals" / "instrumental" / song title / variant
+    thumbnail_url: str | None = None
+    local_path: str | None = None  #: set once the media cache holds the file
+    id: str | None = None
+    url_expires_at: str | None = None
+    stream_url: str | None = None
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def __repr__(self) -> str:
+        bits = [self.media_type or "?"]
+        if self.width and self.height:
+            bits.append(f"{self.width}x{self.height}")
+        if self.duration:
+            bits.append(f"{self.duration:g}s")
+        if self.label:
+            bits.append(repr(self.label))
+        where = self.local_path or self.url
+        return f"Output({' '.join(bits)}, {where!r})"
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> Any:
+        try:
+            from kubeez_nb import media
+
+            return media.output_bundle(self, include, exclude)
+        except Exception:
+            return _fallback_bundle(self)
+
+
+def _fallback_bundle(obj: Any) -> dict[str, str]:
+    text = repr(obj)
+    return {"text/plain": text, "text/html": f"<code>{html.escape(text)}</code>"}
+
+
+def _media_type(url: str | None, declared: Any) -> str | None:
+    from kubeez_nb.catalog import media_kind
+
+    kind = media_kind(url, declared if isinstance(declared, str) else None)
+    if kind:
+        return kind
+    return declared if isinstance(declared, str) and declared else None
+
+
+def parse_outputs(
+    data: Mapping[str, Any], resolve: Callable[[str | None], str | None]
+) -> list[Output]:
+    """Every output a status row offers: ``outputs[]``, music ``songs[]``, separation stems."""
+    outputs: list[Output] = []
+    for item in data.get("outputs") or []:
+        if isinstance(item, str):
+            item = {"url": item}
+        if not isinstance(item, Mapping):
+            continue
+        url = resolve(_str(item.get("url")))
+        outputs.append(
+            Output(
+                url=url,
+                media_type=_media_type(
+                    url, item.get("media_type") or item.get("type") or item.get("mime_type")
+                ),
+                width=_int(item.get("width")),
+                height=_int(item.get("height")),
+                duration=_float(item.get("duration")),
+                format=_str(item.get("format")),
+                title=_str(item.get("title")),
+                label=_str(item.get("label")),
+                thumbnail_url=resolve(_str(item.get("thumbnail_url"))),
+                id=_str(item.get("id")),
+                url_expires_at=_str(item.get("url_expires_at")),
+                raw=dict(item),
+            )
+        )
+    songs = data.get("songs")
+    if isinstance(songs, list) and songs:
+        outputs = []  # songs describe the same files better (titles, covers, stream links)
+        for song in songs:
+            if not isinstance(song, Mapping):
+                continue
+            stream = resolve(_str(song.get("stream_url")))
+            url = resolve(_str(song.get("audio_url"))) or stream
+            title = _str(song.get("title"))
+            outputs.append(
+                Output(
+                    url=url,
+                    media_type=_media_type(url, "audio"),
+                    duration=_float(song.get("duration")),
+                    title=title,
+                    label=title,
+                    thumbnail_url=resolve(
+                        _str(song.get("cover_image_url") or song.get("image_url"))
+                    ),
+                    id=_str(song.get("id")),
+                    url_expires_at=_str(song.get("url_expires_at")),
+                    stream_url=stream,
+                    raw=dict(song),
+                )
+            )
+    stems = [(k, data.get(f"{k}_url")) for k in ("vocals", "instrumental")]
+    if any(url for _, url in stems):
+        by_label = {o.label: o for o in outputs if o.label}
+        for label, raw_url in stems:
+            url = resolve(_str(raw_url))
+            if label in by_label:
+                by_label[label].url = by_label[label].url or url
+            elif url:
+                outputs.append(Output(url=url, media_type="audio", label=label))
+    if not outputs:
+        single = resolve(_str(data.get("output_url") or data.get("result_url") or data.get("url")))
+        if single:
+            outputs.append(
+                Output(url=single, media_type=_media_type(single, data.get("media_type")))
+            )
+    return outputs
+
+
+def _parse_time(value: Any) -> float | None:
+    """Epoch seconds from an ISO 8601 string or a number (seconds or milliseconds)."""
+    from datetime import datetime, timezone
+
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return value / 1000.0 if value > 1e11 else float(value)
+    if not isinstance(value, str) or not value:
+        return None
+    text = value.strip().replace("Z", "+00:00").replace(" ", "T", 1)
+    try:
+        dt = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return dt.timestamp()
+
+
+class Job:
+    """A generation on the server. Cheap to create; ``refresh()`` asks the server once.
+
+    Attributes: ``id``, ``kind``, ``model``, ``status``, ``outputs``, ``error``, ``estimate``
+    (what the client predicted), ``cost`` (what the server reports), ``created_at``,
+    ``completed_at``, ``source_task_id`` (Veo 3.1: feed it to ``client.extend``), ``raw`` (the
+    last status body), ``request`` (the body sent).
+    """
+
+    def __init__(
+        self,
+        client: Client,
+        id: str,
+        kind: str = "media",
+        *,
+        model: str | None = None,
+        status: str = SUBMITTED,
+        request: dict[str, Any] | None = None,
+        estimate: Estimate | None = None,
+        submitted_at: float | None = None,
+        raw: Mapping[str, Any] | None = None,
+        poll_hint: float | None = None,
+    ) -> None:
+        if kind not in STATUS_ROUTES:
+            raise ValueError(f"unknown job kind {kind!r}; one of {', '.join(STATUS_ROUTES)}")
+        self.client = client
+        self.id = str(id)
+        self.kind = kind
+        self.model = model
+        self.status = normalize_status(status) if status else SUBMITTED
+        self.outputs: list[Output] = []
+        self.error: str | None = None
+        self.estimate = estimate
+        self.cost: float | None = None
+        self.created_at: str | None = None
+        self.completed_at: str | None = None
+        self.source_task_id: str | None = None
+        self.project_id: str | None = None
+        self.request: dict[str, Any] = dict(request or {})
+        self.raw: dict[str, Any] = {}
+        #: epoch seconds of our own submit (None for re-attached jobs)
+        self.submitted_at = submitted_at
+        self.polls = 0
+        self._hint = poll_hint  # seconds the server suggested until the next poll
+        self._lock = threading.RLock()
+        self._callbacks: list[Callable[[Job], None]] = []
+        self._cached = False
+        self._watcher: threading.Thread | None = None
+        if raw:
+            self._apply(raw)
+
+    # ---- state ----------------------------------------------------------------------------
+    @property
+    def done(self) -> bool:
+        """True once the job reached a terminal state the client accepts."""
+        return self.status in TERMINAL_OK or self.status in TERMINAL_FAILED
+
+    @property
+    def ok(self) -> bool:
+        """True when the job completed with its outputs available."""
+        return self.status in TERMINAL_OK
+
+    @property
+    def failed(self) -> bool:
+        return self.status in TERMINAL_FAILED
+
+    @property
+    def output(self) -> Output | None:
+        """The first output (most jobs have exactly one)."""
+        return self.outputs[0] if self.outputs else None
+
+    @property
+    def url(self) -> str | None:
+        """The first output's URL."""
+        out = self.output
+        return out.url if out else None
+
+    def __repr__(self) -> str:
+        extra = f", outputs={len(self.outputs)}" if self.outputs else ""
+        if self.error:
+            extra += f", error={self.error[:80]!r}"
+        return f"Job({self.id!r}, kind={self.kind!r}, model={self.model!r}, status={self.status!r}{extra})"
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> Any:
+        try:
+            from kubeez_nb import media
+
+            return media.job_bundle(self, include, exclude)
+        except Exception:
+            return _fallback_bundle(self)
+
+    def raise_for_status(self) -> Job:
+        """Raise :class:`~kubeez_nb.errors.JobFailedError` if the job failed; else return it."""
+        if self.failed:
+            raise JobFailedError(
+                f"Job {self.id} ({self.model or self.kind}) ended {self.status}"
+                + (f": {self.error}" if self.error else ""),
+                job_id=self.id,
+                job_status=self.status,
+            )
+        return self
+
+    def on_change(self, callback: Callable[[Job], None]) -> None:
+        """Call ``callback(job)`` after every refresh that changed the status or outputs."""
+        with self._lock:
+            self._callbacks.append(callback)
+
+    # ---- polling --------------------------------------------------------------------------
+    @property
+    def status_path(self) -> str:
+        return STATUS_ROUTES[self.kind].format(id=self.id)
+
+    def refresh(self) -> Job:
+        """Ask the server for the job's state once (thread-safe). Returns the job."""
+        from kubeez_nb.errors import KubeezError
+
+        with self._lock:
+            try:
+                reply = self.client._transport.request("GET", self.status_path)
+            except NotFoundError:
+                if self._fresh():
+                    self.polls += 1
+                    self._hint = None
+                    return self  # not visible yet (seen live for a few seconds after create)
+                raise
+            self.polls += 1
+            if not isinstance(reply.data, Mapping):
+                raise response_format_error(reply.status, reply.data, "a generation status object")
+            before = (self.status, len(self.outputs))
+            self._apply(reply.data)
+            self._hint = reply.header_seconds("Retry-After") if not self.done else None
+            changed = (self.status, len(self.outputs)) != before
+            callbacks = list(self._callbacks) if changed else []
+        if changed:
+            self._after_change()
+        for cb in callbacks:
+            try:
+                cb(self)
+            except KubeezError:
+                raise
+            except Exception:  # a display callback must not break polling
+                log.exception("job callback failed")
+        return self
+
+    def _fresh(self) -> bool:
+        return (
+            self.submitted_at is not None and time.time() - self.submitted_at < NOT_VISIBLE_GRACE_S
+        )
+
+    def _apply(self, data: Mapping[str, Any]) -> None:
+        """Update from a status body (or the submit answer)."""
+        self.raw = dict(data)
+        status = normalize_status(data.get("status") or self.status)
+        outputs = parse_outputs(data, self.client._transport.resolve)
+        if status in TERMINAL_OK and (not outputs or any(o.url is None for o in outputs)):
+            # completed but the CDN copy is not there yet: keep polling (api-facts)
+            status = "processing"
+        if outputs or status in TERMINAL_OK:
+            old = {o.url: o.local_path for o in self.outputs}
+            for out in outputs:
+                out.local_path = out.local_path or old.get(out.url)
+            self.outputs = outputs
+        self.status = status
+        self.model = _str(data.get("model")) or self.model
+        err = (
+            data.get("error_message")
+            or data.get("error")
+            or (data.get("message") if status in TERMINAL_FAILED else None)
+        )
+        self.error = str(err) if err and status in TERMINAL_FAILED else None
+        for key in ("credits_deducted", "cost", "credits", "estimated_cost_credits"):
+            value = _float(data.get(key))
+            if value is not None:
+                self.cost = value
+                break
+        self.created_at = _str(data.get("created_at")) or self.created_at
+        self.completed_at = _str(data.get("completed_at")) or self.completed_at
+        self.source_task_id = _str(data.get("source_task_id")) or self.source_task_id
+        self.project_id = _str(data.get("project_id")) or self.project_id
+
+    def _after_change(self) -> None:
+        """Ledger update, and media download once completed (while signed URLs are valid)."""
+        self.client._record_status(self)
+        if self.ok and not self._cached:
+            self._cached = True
+            self.client._cache_outputs(self)
+
+    def next_delay(self, schedule: Sequence[float] | None = None) -> float:
+        """Seconds until the next poll: the schedule step, shortened by a server hint."""
+        steps = tuple(schedule or POLL_SCHEDULE)
+        step = float(steps[min(self.polls, len(steps) - 1)])
+        if self._hint is not None:
+            step = min(step, self._hint)
+        return max(step, MIN_POLL_INTERVAL)
+
+    def wait(
+        self,
+        timeout: float | None = None,
+        schedule: Sequence[float] | None = None,
+        progress: bool = True,
+    ) -> Job:
+        """Poll until the job is done; returns the job (check ``job.ok`` or ``raise_for_status()``).
+
+        ``schedule`` replaces the documented backoff (its last step repeats). Raises
+        ``TimeoutError`` when ``timeout`` seconds pass first (the job keeps running on the
+        server; ``wait()`` again or ``kz.resume()`` later).
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        bar = _progress(self) if progress and not self.done else None
+        ok = False
+        try:
+            if self.polls == 0 and self.submitted_at is None and not self.done:
+                self.refresh()  # re-attached job: learn where it stands first
+            while not self.done:
+                delay = self.next_delay(schedule)
+                if deadline is not None:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        raise TimeoutError(
+                            f"Job {self.id} is still {self.status} after {timeout:g} s; call "
+                            "job.wait() again later (it keeps running on the server)."
+                        )
+                    delay = min(delay, left)
+                time.sleep(delay)
+                self.refresh()
+                if bar is not None:
+                    _progress_update(bar, self)
+            ok = self.ok
+        finally:
+            if bar is not None:
+                try:
+                    bar.close(ok)
+                except Exception:
+                    log.debug("progress close failed", exc_info=True)
+        return self
+
+    def watch(self, schedule: Sequence[float] | None = None) -> threading.Thread:
+        """Poll in a background thread until done (callbacks fire on changes); returns it."""
+        with self._lock:
+            if self._watcher is not None and self._watcher.is_alive():
+                return self._watcher
+
+            def run() -> None:
+                try:
+                    self.wait(schedule=schedule, progress=False)
+                except Exception:
+                    log.warning("background polling of job %s stopped", self.id, exc_info=True)
+
+            self._watcher = threading.Thread(
+                target=run, name=f"kubeez-job-{self.id[:8]}", daemon=True
+            )
+            self._watcher.start()
+            return self._watcher
+
+
+def _progress(job: Job) -> Any:
+    try:
+        from kubeez_nb.progress import track
+    except ImportError:
+        return None
+    try:
+        return track(f"{job.model or job.kind} {job.id[:8]}")
+    except Exception:
+        log.debug("progress display unavailable", exc_info=True)
+        return None
+
+
+def _progress_update(bar: Any, job: Job) -> None:
+    try:
+        bar.update(job.status, None)
+    except Exception:
+        log.debug("progress update failed", exc_info=True)
+
+
+class JobGroup(Sequence[Job]):
+    """Several jobs submitted together (ad-copy variants, a batch). Iterable and indexable."""
+
+    def __init__(
+        self, jobs: Sequence[Job], *, project_id: str | None = None, estimate: Any = None
+    ) -> None:
+        self.jobs: list[Job] = list(jobs)
+        self.project_id = project_id
+        self.estimate = estimate
+
+    def __getitem__(self, index: Any) -> Any:
+        return self.jobs[index]
+
+    def __len__(self) -> int:
+        return len(self.jobs)
+
+    def __iter__(self) -> Iterator[Job]:
+        return iter(self.jobs)
+
+    def __repr__(self) -> str:
+        counts: dict[str, int] = {}
+        for job in self.jobs:
+            counts[job.status] = counts.get(job.status, 0) + 1
+        states = ", ".join(f"{n} {s}" for s, n in counts.items())
+        proj = f"{self.project_id!r}, " if self.project_id else ""
+        return f"JobGroup({proj}{len(self.jobs)} jobs: {states})"
+
+    @property
+    def done(self) -> bool:
+        return all(j.done for j in self.jobs)
+
+    @property
+    def ok(self) -> bool:
+        return all(j.ok for j in self.jobs)
+
+    @property
+    def outputs(self) -> list[Output]:
+        return [o for j in self.jobs for o in j.outputs]
+
+    @property
+    def cost(self) -> float | None:
+        costs = [j.cost for j in self.jobs if j.cost is not None]
+        return sum(costs) if costs else None
+
+    def refresh(self) -> JobGroup:
+        for job in self.jobs:
+            if not job.done:
+                job.refresh()
+        return self
+
+    def wait(
+        self,
+        timeout: float | None = None,
+        schedule: Sequence[float] | None = None,
+        progress: bool = True,
+    ) -> JobGroup:
+        """Wait for every job (polled in turn, each on its own schedule); returns the group."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for job in self.jobs:
+            left = None if deadline is None else max(deadline - time.monotonic(), 0.0)
+            if left == 0.0 and not job.done:
+                raise TimeoutError(
+                    f"{sum(not j.done for j in self.jobs)} job(s) still running after {timeout:g} s"
+                )
+            job.wait(timeout=left, schedule=schedule, progress=progress)
+        return self
+
+    def raise_for_status(self) -> JobGroup:
+        for job in self.jobs:
+            job.raise_for_status()
+        return self
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> Any:
+        try:
+            from kubeez_nb import media
+
+            return media.group_bundle(self, include, exclude)
+        except Exception:
+            return _fallback_bundle(self)
