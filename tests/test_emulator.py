@@ -308,3 +308,151 @@ def test_ad_copy_variants_poll_as_media(emulator: Any) -> None:
         assert out["media_type"] == "image" and out["width"] < out["height"]
     r = post(emulator, "/v1/generate/ad-copy", {"product_text": "x"})
     assert r.status_code == 400 and r.json()["error"] == "missing_reference_ad_url"
+
+
+# ---- uploads, assets, signed links ------------------------------------------------------------
+def _upload(emu: Any, data: bytes, name: str, key: str | None = None) -> requests.Response:
+    return requests.post(emu.url + "/v1/upload/media", headers={"X-API-Key": key or emu.api_key},
+                         files={"file": (name, data)}, timeout=30)
+
+
+def test_upload_returns_signed_urls_usable_as_sources(emulator: Any) -> None:
+    r = _upload(emulator, b"\x89PNG\r\n\x1a\nnot-really", "photo.png")
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["success"] is True and body["uploaded"] == 1 and len(body["urls"]) == 1
+    assert requests.get(body["urls"][0]).content == b"\x89PNG\r\n\x1a\nnot-really"
+    gen = post(emulator, "/v1/generate/media", {"model": "nano-banana-2", "prompt": "sunset", "aspect_ratio": "1:1",
+                                                "source_media_urls": body["urls"], "generation_type": "image-to-image"})
+    assert gen.status_code == 200, gen.text
+    r = requests.post(emulator.url + "/v1/upload/media", headers=hdr(emulator), data={"other": "x"})
+    assert r.status_code == 400
+
+
+def test_upload_cap_is_413(fresh_emulator: Any) -> None:
+    fresh_emulator.set_knobs(max_upload_bytes=1000)
+    assert _upload(fresh_emulator, b"x" * 1000, "ok.bin").status_code == 200
+    r = _upload(fresh_emulator, b"x" * 1001, "big.bin")
+    assert r.status_code == 413 and r.json()["error"] == "file_too_large"
+    r = _upload(fresh_emulator, b"x" * 200_000, "huge.bin")  # refused on Content-Length alone
+    assert r.status_code == 413
+
+
+def test_signed_links_expire_and_fresh_polls_re_sign(fresh_emulator: Any) -> None:
+    emu = fresh_emulator
+    gid = post(emu, "/v1/generate/media", {"model": "z-image", "prompt": "x"}).json()["generation_id"]
+    emu.advance(60)
+    body = get(emu, "/v1/generate/media/" + gid).json()
+    url = body["outputs"][0]["url"]
+    assert body["outputs"][0]["url_expires_at"]
+    assert requests.get(url).status_code == 200
+    emu.advance(3601)
+    r = requests.get(url)
+    assert r.status_code == 403 and r.json()["error"] == "url_expired"
+    fresh = get(emu, "/v1/generate/media/" + gid).json()["outputs"][0]["url"]
+    assert fresh != url and requests.get(fresh).status_code == 200
+    assert requests.get(url.replace("sig=", "sig=0")).status_code == 403
+    assert requests.get(url.split("?")[0]).status_code == 403
+
+
+def test_assets_lifecycle_and_errors(fresh_emulator: Any) -> None:
+    emu = fresh_emulator
+    up = _upload(emu, b"logo-bytes" * 100, "logo.png").json()["urls"][0]
+    r = post(emu, "/v1/assets", {"name": "acme-logo", "url": up})
+    assert r.status_code == 201, r.text
+    asset = r.json()["asset"]
+    assert asset["name"] == "acme-logo" and asset["kind"] == "image" and asset["size_bytes"] == 1000
+    assert requests.get(asset["url"]).content == b"logo-bytes" * 100
+    listing = get(emu, "/v1/assets").json()
+    assert listing["count"] == 1 and listing["used_bytes"] == 1000 and listing["quota_bytes"] == 50 * 1024 * 1024
+    assert post(emu, "/v1/assets", {"name": "acme-logo", "url": up}).json()["error"] == "name_taken"
+    assert post(emu, "/v1/assets", {"name": "acme-logo", "url": up}).status_code == 409
+    for bad in ("Acme", "a b", "x" * 65, "ünï"):
+        r = post(emu, "/v1/assets", {"name": bad, "url": up})
+        assert r.status_code == 400 and r.json()["field"] == "name", bad
+    r = post(emu, "/v1/assets", {"name": "gone", "url": "http://127.0.0.1:9/logo.png"})
+    assert r.status_code == 502 and r.json()["error"] == "fetch_failed"
+    emu.set_knobs(asset_quota_bytes=1500)
+    r = post(emu, "/v1/assets", {"name": "second", "url": up})
+    assert r.status_code == 413 and r.json()["error"] == "quota_exceeded"
+    h = hdr(emu)
+    r = requests.patch(emu.url + f"/v1/assets/{asset['id']}", headers=h, json={"name": "acme-logo-v2"})
+    assert r.status_code == 200 and r.json()["asset"]["name"] == "acme-logo-v2"
+    r = requests.patch(emu.url + f"/v1/assets/{asset['id']}", headers=h, json={"name": "BAD NAME"})
+    assert r.status_code == 400
+    assert requests.delete(emu.url + f"/v1/assets/{asset['id']}", headers=h).json()["deleted"] is True
+    assert requests.delete(emu.url + f"/v1/assets/{asset['id']}", headers=h).status_code == 404
+    assert requests.patch(emu.url + "/v1/assets/nope", headers=h, json={"name": "x"}).status_code == 404
+    assert get(emu, "/v1/assets").json()["count"] == 0
+
+
+# ---- history -------------------------------------------------------------------------------------
+def test_history_filters_and_cursor_pagination(fresh_emulator: Any) -> None:
+    emu = fresh_emulator
+    emu.seed_history(500)
+    ids = [post(emu, "/v1/generate/media", {"model": "z-image", "prompt": f"p{i}"}).json()["generation_id"] for i in range(3)]
+    first = get(emu, "/v1/generations", limit=2).json()
+    assert [g["id"] for g in first["generations"]] == ids[::-1][:2]  # newest first
+    seen, cursor, pages = [], None, 0
+    while True:
+        page = get(emu, "/v1/generations", limit=100, **({"cursor": cursor} if cursor else {})).json()
+        seen += [g["id"] for g in page["generations"]]
+        pages += 1
+        if not page["has_more"]:
+            assert page["next_cursor"] is None
+            break
+        cursor = page["next_cursor"]
+    assert len(seen) == len(set(seen)) == 503 and pages == 6
+    created = [g["created_at"] for g in get(emu, "/v1/generations", limit=100).json()["generations"]]
+    assert created == sorted(created, reverse=True)
+    failed = get(emu, "/v1/generations", status="failed", limit=100).json()["generations"]
+    assert failed and all(g["status"] == "failed" and g["error_message"] for g in failed)
+    vids = get(emu, "/v1/generations", generation_type="text-to-video", limit=100).json()["generations"]
+    assert vids and all(g["generation_type"] == "text-to-video" for g in vids)
+    z = get(emu, "/v1/generations", model="z-image", limit=100).json()["generations"]
+    assert {g["model"] for g in z} == {"z-image"} and set(ids) <= {g["id"] for g in z}
+    assert get(emu, "/v1/generations", limit=0).status_code == 400
+    assert get(emu, "/v1/generations", limit=101).status_code == 400
+    assert get(emu, "/v1/generations", cursor="garbage!").status_code == 400
+
+
+def test_seeded_rows_are_realistic(fresh_emulator: Any) -> None:
+    emu = fresh_emulator
+    emu.seed_history(2000)
+    catalog = {m["model_id"]: m for m in requests.get(emu.url + "/docs/models.json").json()["models"]}
+    rows = []
+    cursor = None
+    for _ in range(5):
+        page = get(emu, "/v1/generations", limit=100, **({"cursor": cursor} if cursor else {})).json()
+        rows += page["generations"]
+        cursor = page["next_cursor"]
+    from datetime import datetime, timezone
+
+    now = datetime.now(timezone.utc)
+    ages = [(now - datetime.fromisoformat(r["created_at"].replace("Z", "+00:00"))).days for r in rows]
+    assert max(ages) <= 90
+    assert len({r["model"] for r in rows}) > 30
+    assert {"completed", "failed"} == {r["status"] for r in rows}
+    for r in rows:
+        m = catalog[r["model"]]
+        if m["cost_note"] == "Flat price per generation.":
+            assert r["credits_deducted"] == m["cost_per_generation"]
+    done = next(r for r in rows if r["status"] == "completed" and r["outputs"][0]["media_type"] == "image")
+    assert requests.get(done["outputs"][0]["url"]).headers["Content-Type"] == "image/png"
+    assert get(emu, "/v1/generate/media/" + done["id"]).json()["id"] == done["id"]
+
+
+def test_100k_history_first_page_under_200ms(fresh_emulator: Any) -> None:
+    emu = fresh_emulator
+    t0 = time.perf_counter()
+    emu.seed_history(100_000)
+    build = time.perf_counter() - t0
+    assert build < 10
+    get(emu, "/v1/generations")  # warm the connection path
+    timings = []
+    for params in ({}, {"status": "failed"}, {"model": "nano-banana-2"}):
+        t0 = time.perf_counter()
+        r = get(emu, "/v1/generations", **params)
+        timings.append(time.perf_counter() - t0)
+        assert r.status_code == 200 and len(r.json()["generations"]) == 50
+    assert max(timings) < 0.2, timings
