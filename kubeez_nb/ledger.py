@@ -47,7 +47,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     job_id       TEXT UNIQUE,
     kind         TEXT NOT NULL DEFAULT 'media',
     model        TEXT,
-    origin       TEXT,
+    base_url     TEXT,
     status       TEXT NOT NULL,
     request      TEXT,
     estimate     REAL,
@@ -79,13 +79,16 @@ CREATE INDEX IF NOT EXISTS events_job ON events(local_id);
 class Ledger:
     """SQLite ledger at ``path`` (created with its schema on open).
 
-    ``origin`` (the API base URL) is stored on each new row, so ``resume()`` only re-attaches
-    jobs to the server that made them (a demo emulator's jobs are never polled on the live API).
+    ``base_url`` (the API's; else ``job.client.base_url``) is stored on each new row, so
+    ``resume()`` only re-attaches jobs to the server that made them (a demo emulator's jobs are
+    never polled on the live API).
     """
 
-    def __init__(self, path: str | Path, *, origin: str | None = None) -> None:
+    def __init__(
+        self, path: str | Path, *, base_url: str | None = None, origin: str | None = None
+    ) -> None:
         self.path = Path(path)
-        self.origin = origin
+        self.base_url = base_url or origin  # ``origin``: older spelling
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
         self._conn = sqlite3.connect(
@@ -100,6 +103,10 @@ class Ledger:
 
     def __repr__(self) -> str:
         return f"Ledger({str(self.path)!r})"
+
+    def _base_url(self, job: Any) -> str | None:
+        base = self.base_url or _attr(_attr(job, "client"), "base_url")
+        return str(base).rstrip("/") if base else None
 
     def close(self) -> None:
         with self._lock:
@@ -141,19 +148,19 @@ class Ledger:
                     _set_local_id(job, row[0])
                     return int(row[0])
             cur = db.execute(
-                "INSERT INTO jobs (job_id, kind, model, origin, status, request, estimate, estimate_note,"
+                "INSERT INTO jobs (job_id, kind, model, base_url, status, request, estimate, estimate_note,"
                 " submitted_at, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     job_id,
                     _attr(job, "kind") or "media",
                     _attr(job, "model") or request.get("model"),
-                    self.origin,
+                    self._base_url(job),
                     SUBMITTING if job_id is None else (_attr(job, "status") or "queued"),
                     _dumps(dict(request)),
                     est,
                     note,
                     now,
-                    _ts(_attr(job, "created_at")),
+                    epoch_seconds(_attr(job, "created_at")),
                     now,
                 ),
             )
@@ -172,7 +179,7 @@ class Ledger:
         key = _attr(job, "local_id")
         status = str(_attr(job, "status") or "unknown")
         outputs = _outputs_json(job)
-        completed = _ts(_attr(job, "completed_at"))
+        completed = epoch_seconds(_attr(job, "completed_at"))
         if completed is None and status in TERMINAL_OK | TERMINAL_FAILED:
             completed = now
         with self._tx() as db:
@@ -187,18 +194,18 @@ class Ledger:
                 ).fetchone()
             if row is None:
                 cur = db.execute(
-                    "INSERT INTO jobs (job_id, kind, model, origin, status, request, estimate, submitted_at,"
+                    "INSERT INTO jobs (job_id, kind, model, base_url, status, request, estimate, submitted_at,"
                     " created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
                     (
                         job_id,
                         _attr(job, "kind") or "media",
                         _attr(job, "model"),
-                        self.origin,
+                        self._base_url(job),
                         status,
                         _dumps(_attr(job, "request")),
                         _float(_attr(job, "estimate")),
-                        _ts(_attr(job, "created_at")) or now,
-                        _ts(_attr(job, "created_at")),
+                        epoch_seconds(_attr(job, "created_at")) or now,
+                        epoch_seconds(_attr(job, "created_at")),
                         now,
                     ),
                 )
@@ -217,7 +224,7 @@ class Ledger:
                     _attr(job, "error"),
                     _float(_attr(job, "cost")),
                     _attr(job, "model"),
-                    _ts(_attr(job, "created_at")),
+                    epoch_seconds(_attr(job, "created_at")),
                     completed,
                     now,
                     local_id,
@@ -252,7 +259,7 @@ class Ledger:
             row = self._conn.execute("SELECT * FROM jobs WHERE job_id=?", (job_id,)).fetchone()
             return self._decode(row) if row is not None else None
 
-    def jobs(self, unfinished: bool = False, origin: str | None = None) -> list[dict[str, Any]]:
+    def jobs(self, unfinished: bool = False, base_url: str | None = None) -> list[dict[str, Any]]:
         """Every row, newest first; ``unfinished=True`` keeps the jobs still worth polling."""
         sql = "SELECT * FROM jobs"
         args: list[Any] = []
@@ -260,9 +267,9 @@ class Ledger:
         if unfinished:
             where.append(f"status NOT IN ({','.join('?' * len(_FINAL))})")
             args += sorted(_FINAL)
-        if origin is not None:
-            where.append("(origin IS NULL OR origin=?)")
-            args.append(origin)
+        if base_url is not None:
+            where.append("(base_url IS NULL OR base_url=?)")
+            args.append(base_url.rstrip("/"))
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY submitted_at DESC, local_id DESC"
@@ -382,8 +389,8 @@ def resume(
     ledger = getattr(client, "ledger", None) if home is None else None
     if not isinstance(ledger, Ledger):
         ledger = ledger_for(home)
-    origin = getattr(client, "base_url", None)
-    rows = [r for r in ledger.jobs(origin=origin) if r["job_id"] and _needs_resume(r)]
+    base_url = getattr(client, "base_url", None)
+    rows = [r for r in ledger.jobs(base_url=base_url) if r["job_id"] and _needs_resume(r)]
     attached: list[Job] = []
     for row in reversed(rows):  # oldest first: the order they were paid for
         try:
@@ -484,7 +491,7 @@ def _float(value: Any) -> float | None:
         return None
 
 
-def _ts(value: Any) -> float | None:
+def epoch_seconds(value: Any) -> float | None:
     """Epoch seconds from a datetime, an ISO string or a number (None when unreadable)."""
     if value is None:
         return None
@@ -496,7 +503,7 @@ def _ts(value: Any) -> float | None:
         return float(value) / (1000.0 if value > 1e11 else 1.0)  # milliseconds seen in some APIs
     if isinstance(value, str):
         try:
-            return _ts(datetime.fromisoformat(value.replace("Z", "+00:00")))
+            return epoch_seconds(datetime.fromisoformat(value.replace("Z", "+00:00")))
         except ValueError:
             return None
     return None

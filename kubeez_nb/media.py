@@ -1,0 +1,411 @@
+"""Rendering: ``_repr_mimebundle_`` builders for outputs, jobs, groups and captions.
+
+Every builder returns ``{"text/plain": ..., "text/html": ...}`` and never raises: on any failure
+it returns the plain text plus an escaped note of what went wrong. Every string that came from
+the server or the user is HTML-escaped.
+
+Where media comes from (``media_src``): the cached file, as a path *relative to the kernel's
+working directory* (JupyterLab resolves a relative ``src`` against the notebook's folder and
+serves it through ``/files/``; a loopback URL would not reach the browser on Binder or any
+remote hub); else the remote URL. Only small images are embedded as ``data:`` URIs, and only
+when asked (``embed=True`` or ``OPTIONS.embed_images``), so a saved notebook stays small.
+
+``watch(job)`` displays a job and keeps that display up to date from the job's own background
+poller, leaving the kernel free.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import mimetypes
+import os
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from kubeez_nb._config import TERMINAL_FAILED, TERMINAL_OK
+from kubeez_nb.ledger import epoch_seconds
+
+
+@dataclass
+class RenderOptions:
+    """Process-wide rendering defaults (``kubeez_nb.media.OPTIONS``)."""
+
+    #: embed cached images as data: URIs (self-contained notebooks, bigger files)
+    embed_images: bool = False
+    #: never embed a file larger than this, even when asked
+    embed_max_bytes: int = 512 * 1024
+    #: largest width of one image / video tile, CSS pixels
+    tile_px: int = 320
+
+
+OPTIONS = RenderOptions()
+
+_STATUS_COLOURS = {"completed": "#2e7d32", "failed": "#c62828", "cancelled": "#757575"}
+_RUNNING_COLOUR = "#1565c0"
+
+
+def _esc(value: Any) -> str:
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def _get(obj: Any, name: str, default: Any = None) -> Any:
+    """An attribute or key, never raising (broken objects still render)."""
+    try:
+        if isinstance(obj, Mapping):
+            return obj.get(name, default)
+        return getattr(obj, name, default)
+    except Exception:
+        return default
+
+
+def _bundle(text: str, body: str) -> dict[str, str]:
+    return {"text/plain": text, "text/html": body}
+
+
+def _safe(kind: str, build: Any, obj: Any, *args: Any, **kw: Any) -> dict[str, str]:
+    """Run a builder; on any error return a text fallback with an escaped error note."""
+    try:
+        return build(obj, *args, **kw)
+    except Exception as exc:  # rendering must never break a cell
+        try:
+            text = repr(obj)
+        except Exception:
+            text = f"<{kind}>"
+        note = f"could not render this {kind}: {type(exc).__name__}: {exc}"
+        return _bundle(f"{text}\n({note})", f"<pre>{_esc(text)}</pre><small>{_esc(note)}</small>")
+
+
+# -- where the media comes from ------------------------------------------------------------------
+
+
+def media_src(output: Any, *, embed: bool | None = None) -> str | None:
+    """The ``src`` to show ``output`` with: cached file (relative path) > remote URL.
+
+    A cached file outside the working directory is shown by its remote URL while that is still
+    valid, else by a relative path (it works when the Jupyter server's root is high enough).
+    """
+    url = _get(output, "url") or _get(output, "stream_url")
+    return _src(_get(output, "local_path"), url, output, embed=embed)
+
+
+def cover_src(output: Any) -> str | None:
+    """The ``src`` of a song's cover: the cached copy, else its URL."""
+    return _src(_get(output, "thumbnail_path"), _get(output, "thumbnail_url"), output, embed=False)
+
+
+def _src(local: Any, url: Any, output: Any, *, embed: bool | None) -> str | None:
+    path = Path(local) if local else None
+    if path is None or not path.is_file():
+        return str(url) if url else None
+    if embed if embed is not None else OPTIONS.embed_images:
+        data = _data_uri(path, _get(output, "media_type"))
+        if data:
+            return data
+    rel = _relative(path)
+    if rel is not None and not rel.startswith(".."):
+        return rel
+    if url and not _expired(output):
+        return str(url)
+    return rel if rel is not None else path.as_uri()
+
+
+def _relative(path: Path) -> str | None:
+    try:
+        rel = os.path.relpath(path.resolve(), Path.cwd().resolve())
+    except ValueError:  # another drive on Windows
+        return None
+    return quote(Path(rel).as_posix())
+
+
+def _expired(output: Any) -> bool:
+    when = epoch_seconds(_get(output, "url_expires_at"))
+    return when is not None and when <= time.time()
+
+
+def _data_uri(path: Path, media_type: Any) -> str | None:
+    """A data: URI for a small image (None for anything else or anything too big)."""
+    mime = mimetypes.guess_type(path.name)[0] or ""
+    if not mime.startswith("image/") and not str(media_type or "").startswith("image"):
+        return None
+    try:
+        if path.stat().st_size > OPTIONS.embed_max_bytes:
+            return None
+        payload = base64.b64encode(path.read_bytes()).decode("ascii")
+    except OSError:
+        return None
+    return f"data:{mime or 'image/png'};base64,{payload}"
+
+
+def _kind(output: Any) -> str:
+    kind = str(_get(output, "media_type") or "").lower().split("/")[0]
+    if kind in ("image", "video", "audio"):
+        return kind
+    from kubeez_nb.cache import extension
+
+    ext = extension(_get(output, "url") or _get(output, "local_path"), _get(output, "format"))
+    return {"png": "image", "jpg": "image", "webp": "image", "gif": "image", "mp4": "video",
+            "webm": "video", "mov": "video"}.get(ext, "audio" if ext in ("mp3", "wav", "m4a", "ogg", "flac", "aac") else "file")  # fmt: skip
+
+
+# -- outputs -------------------------------------------------------------------------------------
+
+
+def output_text(output: Any) -> str:
+    """One line: kind, size / length, label, where it is."""
+    bits = [_kind(output)]
+    w, h = _get(output, "width"), _get(output, "height")
+    if w and h:
+        bits.append(f"{w}×{h}")
+    dur = _get(output, "duration")
+    if isinstance(dur, (int, float)) and dur:
+        bits.append(f"{dur:g} s")
+    label = _get(output, "title") or _get(output, "label")
+    if label:
+        bits.append(repr(str(label)))
+    where = _get(output, "local_path") or _get(output, "url") or "no file yet"
+    return " ".join(bits) + f": {where}"
+
+
+def output_html(output: Any, *, embed: bool | None = None, caption: bool = True) -> str:
+    """The HTML of one output: <img>, <video controls>, <audio controls> or a link."""
+    src = media_src(output, embed=embed)
+    kind = _kind(output)
+    label = _get(output, "title") or _get(output, "label")
+    tile = OPTIONS.tile_px
+    if not src:
+        return f"<div><i>{_esc(label or kind)}: no file yet</i></div>"
+    s = _esc(src)
+    if kind == "image":
+        alt = _esc(label or "generated image")
+        media = f'<a href="{s}" target="_blank"><img src="{s}" alt="{alt}" style="max-width:{tile}px;max-height:{tile}px"></a>'
+    elif kind == "video":
+        media = f'<video controls preload="metadata" src="{s}" style="max-width:{tile}px"></video>'
+    elif kind == "audio":
+        media = f'<audio controls preload="metadata" src="{s}"></audio>'
+        cover = cover_src(output)
+        if cover and caption:  # a song: cover, title, player
+            media = f'<img src="{_esc(cover)}" alt="cover" style="width:64px;height:64px;object-fit:cover;float:left;margin-right:8px">{media}'
+    else:
+        media = f'<a href="{s}" target="_blank">{_esc(label or "download")}</a>'
+    cap = f"<figcaption><b>{_esc(label)}</b></figcaption>" if caption and label else ""
+    return f'<figure style="margin:2px">{cap}{media}</figure>'
+
+
+def output_bundle(
+    output: Any, include: Any = None, exclude: Any = None, *, embed: bool | None = None
+) -> dict[str, str]:
+    """Bundle for one :class:`~kubeez_nb.jobs.Output`."""
+    return _safe("output", lambda o: _bundle(output_text(o), output_html(o, embed=embed)), output)
+
+
+def outputs_html(
+    outputs: Sequence[Any], kind: str | None = None, *, embed: bool | None = None
+) -> str:
+    """Several outputs: a grid of tiles; separation stems as labelled players; songs as a list."""
+    if not outputs:
+        return ""
+    if kind == "separation" or all(_kind(o) == "audio" for o in outputs):
+        rows = "".join(
+            f"<div style='margin:4px 0'>{output_html(o, embed=embed)}</div>" for o in outputs
+        )
+        return f"<div>{rows}</div>"
+    tiles = "".join(output_html(o, embed=embed) for o in outputs)
+    return f"<div style='display:flex;flex-wrap:wrap;gap:6px'>{tiles}</div>"
+
+
+# -- jobs ----------------------------------------------------------------------------------------
+
+
+def elapsed_seconds(job: Any) -> float | None:
+    """Seconds from submit (or server creation) to completion, or until now while running."""
+    start = epoch_seconds(_get(job, "submitted_at")) or epoch_seconds(_get(job, "created_at"))
+    if start is None:
+        return None
+    status = str(_get(job, "status") or "")
+    end = epoch_seconds(_get(job, "completed_at"))
+    if end is None:
+        if status in TERMINAL_OK or status in TERMINAL_FAILED:
+            return None
+        end = time.time()
+    return max(0.0, end - start)
+
+
+def _credits(value: Any) -> str | None:
+    try:
+        return f"{float(value):,.4g}"
+    except (TypeError, ValueError):
+        return None
+
+
+def cost_text(job: Any) -> str:
+    """``est. 14 · charged 14 credits`` (either part may be missing)."""
+    est, cost = _credits(_get(job, "estimate")), _credits(_get(job, "cost"))
+    done = str(_get(job, "status") or "") in TERMINAL_OK | TERMINAL_FAILED
+    parts = []
+    if est is not None:
+        parts.append(f"est. {est}")
+    if cost is not None and done:
+        parts.append(f"charged {cost}")
+    return (" · ".join(parts) + " credits") if parts else ""
+
+
+def _failure_hint(job: Any) -> str:
+    from kubeez_nb.errors import JobFailedError
+
+    return JobFailedError.default_hint + " Kubeez does not refund failed jobs."
+
+
+def job_text(job: Any) -> str:
+    """Plain-text card: model, status, elapsed, cost, outputs or error."""
+    status = str(_get(job, "status") or "unknown")
+    head = f"Job {_get(job, 'id') or '(not submitted)'} · {_get(job, 'model') or _get(job, 'kind') or '?'} · {status}"
+    el = elapsed_seconds(job)
+    if el is not None:
+        head += f" · {el:.1f} s"
+    cost = cost_text(job)
+    if cost:
+        head += f" · {cost}"
+    lines = [head]
+    if _get(job, "error"):
+        lines.append(f"  error: {_get(job, 'error')}")
+        lines.append(f"  → {_failure_hint(job)}")
+    for i, out in enumerate(_get(job, "outputs") or []):
+        lines.append(f"  [{i}] {output_text(out)}")
+    return "\n".join(lines)
+
+
+def job_html(job: Any, *, embed: bool | None = None, outputs: bool = True) -> str:
+    """HTML card of a job."""
+    status = str(_get(job, "status") or "unknown")
+    colour = _STATUS_COLOURS.get(status, _RUNNING_COLOUR)
+    el = elapsed_seconds(job)
+    meta = [f"<b>{_esc(_get(job, 'model') or _get(job, 'kind') or '?')}</b>",
+            f"<span style='color:{colour}'>● {_esc(status)}</span>"]  # fmt: skip
+    if el is not None:
+        meta.append(f"{el:.1f} s")
+    cost = cost_text(job)
+    if cost:
+        meta.append(_esc(cost))
+    job_id = _get(job, "id")
+    ident = f" <small style='color:#888'>{_esc(job_id)}</small>" if job_id else ""
+    body = ""
+    if _get(job, "error"):
+        body += (f"<div style='color:#c62828'>{_esc(_get(job, 'error'))}<br>"
+                 f"<small>→ {_esc(_failure_hint(job))}</small></div>")  # fmt: skip
+    items = list(_get(job, "outputs") or [])
+    if outputs and items:
+        body += outputs_html(items, str(_get(job, "kind") or ""), embed=embed)
+    elif status not in TERMINAL_OK | TERMINAL_FAILED:
+        body += "<small style='color:#888'>running…</small>"
+    return f"<div style='border-left:3px solid {colour};padding:2px 8px'><div>{' · '.join(meta)}{ident}</div>{body}</div>"
+
+
+def job_bundle(
+    job: Any, include: Any = None, exclude: Any = None, *, embed: bool | None = None
+) -> dict[str, str]:
+    """Bundle for a :class:`~kubeez_nb.jobs.Job` card (outputs inline once done)."""
+    return _safe("job", lambda j: _bundle(job_text(j), job_html(j, embed=embed)), job)
+
+
+# -- groups (ad-copy variants, several jobs) -----------------------------------------------------
+
+
+def group_html(jobs: Iterable[Any], *, embed: bool | None = None) -> str:
+    """A gallery: one tile per job (its outputs and a one-line status)."""
+    tiles = []
+    for job in jobs:
+        status = str(_get(job, "status") or "unknown")
+        colour = _STATUS_COLOURS.get(status, _RUNNING_COLOUR)
+        items = list(_get(job, "outputs") or [])
+        inner = "".join(output_html(o, embed=embed, caption=False) for o in items) if items else ""
+        if _get(job, "error"):
+            inner += f"<div style='color:#c62828'><small>{_esc(_get(job, 'error'))}</small></div>"
+        head = f"<small style='color:{colour}'>● {_esc(status)}</small>"
+        tiles.append(f"<div style='border:1px solid #ddd;padding:4px'>{head}{inner}</div>")
+    return f"<div style='display:flex;flex-wrap:wrap;gap:6px'>{''.join(tiles)}</div>"
+
+
+def group_bundle(
+    group: Any, include: Any = None, exclude: Any = None, *, embed: bool | None = None
+) -> dict[str, str]:
+    """Bundle for a :class:`~kubeez_nb.jobs.JobGroup`: a summary line and a gallery."""
+
+    def build(g: Any) -> dict[str, str]:
+        jobs = list(_get(g, "jobs") or list(g))
+        done = sum(1 for j in jobs if str(_get(j, "status")) in TERMINAL_OK)
+        failed = sum(1 for j in jobs if str(_get(j, "status")) in TERMINAL_FAILED)
+        head = f"{len(jobs)} job(s): {done} completed, {failed} failed, {len(jobs) - done - failed} running"
+        text = "\n".join([head, *(job_text(j) for j in jobs)])
+        return _bundle(text, f"<div><b>{_esc(head)}</b>{group_html(jobs, embed=embed)}</div>")
+
+    return _safe("group", build, group)
+
+
+# -- captions ------------------------------------------------------------------------------------
+
+
+def _clock(ms: Any) -> str:
+    try:
+        total = float(ms) / 1000.0
+    except (TypeError, ValueError):
+        return ""
+    minutes, seconds = divmod(total, 60)
+    return f"{int(minutes):02d}:{seconds:05.2f}"
+
+
+def captions_bundle(
+    captions: Any, include: Any = None, exclude: Any = None, *, max_rows: int = 200
+) -> dict[str, str]:
+    """Bundle for captions: a table of cues (start, end, text); full text in text/plain."""
+
+    def build(c: Any) -> dict[str, str]:
+        cues = c.cues() if callable(_get(c, "cues")) else list(_get(c, "words") or [])
+        text = str(_get(c, "text") or " ".join(str(_get(q, "text", "")) for q in cues))
+        lang = _get(c, "language")
+        head = f"Captions: {len(cues)} cue(s)" + (f", language {lang}" if lang else "")
+        rows = "".join(
+            f"<tr><td>{_clock(_get(q, 'start'))}</td><td>{_clock(_get(q, 'end'))}</td>"
+            f"<td style='text-align:left'>{_esc(_get(q, 'text'))}</td></tr>"
+            for q in cues[:max_rows]
+        )
+        more = (
+            f"<tr><td colspan=3>… {len(cues) - max_rows} more (to_srt() has all)</td></tr>"
+            if len(cues) > max_rows
+            else ""
+        )
+        table = (f"<table><thead><tr><th>start</th><th>end</th><th>text</th></tr></thead>"
+                 f"<tbody>{rows}{more}</tbody></table>")  # fmt: skip
+        return _bundle(f"{head}\n{text}", f"<div><b>{_esc(head)}</b>{table}</div>")
+
+    return _safe("captions", build, captions)
+
+
+# -- background updates --------------------------------------------------------------------------
+
+
+def watch(job: Any) -> Any:
+    """Display ``job`` and keep that display current while it runs; returns the DisplayHandle.
+
+    The job's own poller (``job.watch()``, a daemon thread on the server's schedule) fires
+    ``on_change`` callbacks; each re-renders the bundle into the same display id. Updating a
+    display from a thread only publishes a message (no ``with Output():``), which is safe.
+    """
+    from IPython.display import display
+
+    handle = display(job_bundle(job), raw=True, display_id=True)
+    if handle is None or str(_get(job, "status")) in TERMINAL_OK | TERMINAL_FAILED:
+        return handle
+
+    def redraw(j: Any) -> None:
+        handle.update(job_bundle(j), raw=True)
+
+    job.on_change(redraw)
+    job.watch()
+    if str(_get(job, "status")) in TERMINAL_OK | TERMINAL_FAILED:  # finished before we subscribed
+        redraw(job)
+    return handle
