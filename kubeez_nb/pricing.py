@@ -260,6 +260,21 @@ def estimate(
     )
 
 
+def _billed(
+    model: Model,
+    billing: str,
+    total: float,
+    formula: str,
+    approximate: bool = False,
+    assumed: tuple[str, ...] | list[str] = (),
+) -> Estimate:
+    """An estimate whose breakdown is ``formula = total``."""
+    total = _round(total)
+    return Estimate(
+        total, f"{formula} = {_num(total)}", approximate, model.id, billing, tuple(assumed)
+    )
+
+
 def _extend(model: Model | None, params: Mapping[str, Any]) -> Estimate:
     prices = extend_prices(model)
     choice = params.get("extend_model")
@@ -336,12 +351,11 @@ def _read_per_minute(
             ("one minute of audio (the server measures the length; started minutes round up)",),
         )
     minutes = max(1, math.ceil(float(seconds) / 60.0 - 1e-9))
-    return Estimate(
-        _round(rate * minutes),
-        f"{_num(rate)} credits/min × {minutes} min ({_num(float(seconds))} s, started minutes round up) = {_num(rate * minutes)}",
-        False,
-        model.id,
+    return _billed(
+        model,
         "per_minute",
+        rate * minutes,
+        f"{_num(rate)} credits/min × {minutes} min ({_num(float(seconds))} s, started minutes round up)",
     )
 
 
@@ -362,13 +376,12 @@ def _read_per_input_second(
         quoted = re.search(rf"an?\s+{_NUM}\s*s\s+clip", note)
         seconds = float(quoted.group(1)) if quoted else 60.0
         assumed = (f"{_num(seconds)} s of media (the length is measured by the server)",)
-    total = _round(rate * float(seconds))
-    return Estimate(
-        total,
-        f"{_num(rate)} credits/s × {_num(float(seconds))} s of media = {_num(total)}",
-        bool(assumed),
-        model.id,
+    return _billed(
+        model,
         "per_second",
+        rate * float(seconds),
+        f"{_num(rate)} credits/s × {_num(float(seconds))} s of media",
+        bool(assumed),
         assumed,
     )
 
@@ -394,14 +407,13 @@ def _read_ref_surcharge(
                 f"{_num(ref)} s of reference video (its length is measured by the server)"
             )
     ref = float(ref)
-    total = _round((ref + out) * rate)
-    return Estimate(
-        total,
-        f"({_num(ref)} s reference + {_num(out)} s output) × {_num(rate)} credits/s = {_num(total)}",
-        approx,
-        model.id,
+    return _billed(
+        model,
         "per_second",
-        tuple(assumed),
+        (ref + out) * rate,
+        f"({_num(ref)} s reference + {_num(out)} s output) × {_num(rate)} credits/s",
+        approx,
+        assumed,
     )
 
 
@@ -439,14 +451,13 @@ def _read_per_second_tiers(
         assumed += more
         what = "s output"
     secs = float(secs)
-    total = _round(rate * secs)
-    return Estimate(
-        total,
-        f"{_num(rate)} credits/s ({tier.label}) × {_num(secs)} {what} = {_num(total)}",
-        approx,
-        model.id,
+    return _billed(
+        model,
         "per_second",
-        tuple(assumed),
+        rate * secs,
+        f"{_num(rate)} credits/s ({tier.label}) × {_num(secs)} {what}",
+        approx,
+        assumed,
     )
 
 
@@ -458,7 +469,7 @@ def _read_per_second(
         return None
     rate = float(m.group(1))
     secs, assumed, approx = _seconds_for(model, params, kw.get("output_seconds"))
-    parts = [f"{_num(rate)} credits/s"]
+    rate_text = f"{_num(rate)} credits/s"
     per_s = rate
     sur = re.search(rf"plus\s+{_NUM}\s*credits?\s*/\s*s\s+when\s+(\w+)\s+is\s+true", note)
     if sur:
@@ -470,15 +481,9 @@ def _read_per_second(
             assumed.append(f"{flag} {'on' if value else 'off'} (as the catalog price is quoted)")
         if value is True:
             per_s += extra
-            parts = [f"({_num(rate)} + {_num(extra)} {flag}) credits/s"]
-    total = _round(per_s * secs)
-    return Estimate(
-        total,
-        f"{parts[0]} × {_num(secs)} s output = {_num(total)}",
-        approx,
-        model.id,
-        "per_second",
-        tuple(assumed),
+            rate_text = f"({_num(rate)} + {_num(extra)} {flag}) credits/s"
+    return _billed(
+        model, "per_second", per_s * secs, f"{rate_text} × {_num(secs)} s output", approx, assumed
     )
 
 
@@ -495,13 +500,12 @@ def _read_per_variant(
         count = 1
         assumed = (f"{count_field} 1 (not given)",)
     count = int(count)
-    total = _round(price * count)
-    return Estimate(
-        total,
-        f"{_num(price)} credits × {count} variant{'s' if count != 1 else ''} = {_num(total)}",
-        bool(assumed),
-        model.id,
+    return _billed(
+        model,
         "per_variant",
+        price * count,
+        f"{_num(price)} credits × {count} variant{'s' if count != 1 else ''}",
+        bool(assumed),
         assumed,
     )
 

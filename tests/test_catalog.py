@@ -609,3 +609,45 @@ def test_fuzz_dialogue_values(voice: str, stability: float) -> None:
             assert p.allowed == CAT.voices and "Rachel" in p.message
         if p.field == "stability":
             assert p.allowed == (0.0, 1.0) and "from 0 to 1" in p.message
+
+
+RANGES = [
+    ("dialogue", "stability", (0.0, 1.0), False),
+    ("dialogue", "similarity_boost", (0.0, 1.0), False),
+    ("dialogue", "speed", (0.7, 1.2), False),
+    ("music", "style_weight", (0.0, 1.0), False),
+    ("music", "weirdness_constraint", (0.0, 1.0), False),
+    ("ad-copy", "variant_count", (1, 10), True),
+]
+BASE = {
+    "dialogue": {"text": "hi"},
+    "music": {"title": "T", "style": "S", "lyrics": "la"},
+    "ad-copy": {"reference_ad_url": "https://c/ad.png"},
+}
+
+
+@FUZZ
+@given(
+    spec=st.sampled_from(RANGES),
+    value=st.one_of(
+        st.floats(allow_nan=True, allow_infinity=True),
+        st.integers(-50, 50),
+        st.text(max_size=4),
+        st.booleans(),
+    ),
+)
+def test_fuzz_numeric_ranges(spec: tuple[str, str, tuple[float, float], bool], value: Any) -> None:
+    kind, fld, (lo, hi), integer = spec
+    model = CAT.endpoint_model(kind) if kind != "music" else CAT["V5"]
+    problems = validate(model, kind, {**BASE[kind], fld: value})
+    ok = (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and lo <= value <= hi
+        and (not integer or float(value).is_integer())
+    )
+    mine = [p for p in problems if p.field == fld]
+    assert bool(mine) != ok, (value, problems)
+    if mine:
+        assert mine[0].allowed == (lo, hi) and f"from {lo:g} to {hi:g}" in str(mine[0])
+    assert [p for p in problems if p.field != fld] == []
