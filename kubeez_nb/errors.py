@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
@@ -455,23 +456,11 @@ _BY_STATUS: dict[int, type[APIError]] = {
     429: RateLimitError,
 }
 
-# FastAPI-style bodies carry prose only; these phrases recover the code the guide would send.
-_CODE_PHRASES: tuple[tuple[str, str], ...] = (
-    ("insufficient credit", "insufficient_credits"),
-    ("not enough credit", "insufficient_credits"),
-    ("missing scope", "missing_scope"),
-    ("missing_scope", "missing_scope"),
-    ("model not found", "model_not_found"),
-    ("unknown model", "model_not_found"),
-    ("unsupported aspect", "unsupported_aspect"),
-    ("name taken", "name_taken"),
-    ("already exists", "name_taken"),
-    ("quota", "quota_exceeded"),
-    ("too large", "file_too_large"),
-    ("rate limit", "rate_limit_exceeded"),
-    ("could not fetch", "fetch_failed"),
-    ("fetch failed", "fetch_failed"),
-)
+# FastAPI-style bodies ({"detail": "prose"}) carry no code: the status plus a few phrases
+# recover the code the guide would have sent. Only codes that fit the status are inferred.
+_INSUFFICIENT_RE = re.compile(r"insufficient credit|not enough credit|top up|balance is", re.I)
+_MISSING_RE = re.compile(r"^\s*([a-z][a-z0-9_]*):? (?:is )?(?:required|missing)", re.I)
+_ASPECT_RE = re.compile(r"unsupported aspect|aspect_ratio\b.*not (?:offered|supported)", re.I)
 _CODE_TOKEN = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -610,11 +599,27 @@ def _text_message(text: str) -> str:
 
 def _code_from_text(message: str, status: int) -> str | None:
     low = message.lower()
-    for phrase, code in _CODE_PHRASES:
-        if phrase in low:
-            return code
-    if status == 404 and "model" in low:
-        return "model_not_found"
+    if status in (400, 402, 422) and _INSUFFICIENT_RE.search(message):
+        return "insufficient_credits"
+    if status in (400, 422):
+        if _ASPECT_RE.search(message):
+            return "unsupported_aspect"
+        missing = _MISSING_RE.match(message)
+        if missing:
+            return f"missing_{missing.group(1).lower()}"
+        return None
+    if status == 403:
+        return "missing_scope" if "scope" in low else None
+    if status == 404:
+        return "model_not_found" if "model" in low else "not_found"
+    if status == 409:
+        return "name_taken" if ("name" in low or "already exists" in low) else None
+    if status == 413:
+        return "quota_exceeded" if "quota" in low else "file_too_large"
+    if status == 429:
+        return "rate_limit_exceeded"
+    if status == 502 and "fetch" in low:
+        return "fetch_failed"
     return None
 
 
@@ -642,8 +647,6 @@ def _retry_after(extra: Mapping[str, Any], headers: Mapping[str, str] | None) ->
         seconds = _seconds(header)
         if seconds is None and isinstance(header, str):
             try:  # HTTP-date form
-                import time
-
                 seconds = max(0.0, parsedate_to_datetime(header).timestamp() - time.time())
             except (TypeError, ValueError, IndexError, OverflowError):
                 seconds = None

@@ -196,3 +196,91 @@ def test_insufficient_credits_is_never_retryable() -> None:
         err = E.error_from_response(status, {"error": "insufficient_credits", "message": "no"})
         assert isinstance(err, E.InsufficientCreditsError)
         assert not err.retryable
+
+
+PROSE_DETAILS = [
+    (
+        400,
+        "This request costs 96 credits but the balance is 3. Top up at https://kubeez.com/billing.",
+        E.InsufficientCreditsError,
+    ),
+    (
+        403,
+        "This key lacks the scope 'generate:music'; rotate a key that has it.",
+        E.MissingScopeError,
+    ),
+    (404, "Model 'nano-banana-9' is unknown or disabled.", E.ModelNotFoundError),
+    (404, "No generation with this id.", E.NotFoundError),
+    (
+        409,
+        "An asset named 'logo' already exists; pick another name or rename it.",
+        E.NameTakenError,
+    ),
+    (
+        413,
+        "The upload is 600000000 bytes; the limit is 524288000 bytes (500 MB) per request.",
+        E.FileTooLargeError,
+    ),
+    (
+        413,
+        "Adding 9 bytes would exceed the asset library quota (1 of 2 bytes used).",
+        E.QuotaExceededError,
+    ),
+    (502, "Could not fetch https://example.com/x.png: HTTP 404.", E.FetchFailedError),
+    (
+        400,
+        "aspect_ratio: '7:3' is not offered by nano-banana-2; choose one of 1:1, 16:9",
+        E.UnsupportedAspectError,
+    ),
+    (
+        400,
+        "source_task_id: is required: give the source_task_id of a completed clip",
+        E.MissingFieldError,
+    ),
+    (400, "prompt: is 401 characters long; V5 takes at most 400.", E.BadRequestError),
+    (429, "Too many requests.", E.RateLimitError),
+]
+
+
+@pytest.mark.parametrize(("status", "detail", "cls"), PROSE_DETAILS)
+def test_prose_detail_bodies_map_by_status_and_wording(status: int, detail: str, cls: type) -> None:
+    err = E.error_from_response(status, {"detail": detail}, {"Retry-After": "1"})
+    assert type(err) is cls
+    assert err.message == detail
+    if cls is E.MissingScopeError:
+        assert err.scope == "generate:music"
+    if cls is E.MissingFieldError:
+        assert err.field == "source_task_id"
+    if cls is E.RateLimitError:
+        assert err.retry_after == 1.0
+
+
+def test_emulator_error_bodies_in_both_styles(fresh_emulator: object) -> None:
+    import requests
+
+    emu = fresh_emulator
+    url, key = emu.url, emu.api_key  # type: ignore[attr-defined]
+    for detail in (False, True):
+        emu.set_knobs(detail_errors=detail, credits_error_status=400)  # type: ignore[attr-defined]
+        r = requests.post(
+            url + "/v1/generate/media",
+            json={"model": "nano-banana-2", "prompt": "x", "aspect_ratio": "7:3"},
+            headers={"X-API-Key": key},
+            timeout=10,
+        )
+        err = E.error_from_response(r.status_code, r.json(), r.headers)
+        assert isinstance(err, E.UnsupportedAspectError), (detail, r.text)
+        r = requests.post(
+            url + "/v1/generate/media",
+            json={"model": "nano-banana-9", "prompt": "x"},
+            headers={"X-API-Key": key},
+            timeout=10,
+        )
+        assert isinstance(
+            E.error_from_response(r.status_code, r.json(), r.headers), E.ModelNotFoundError
+        )
+        r = requests.get(
+            url + "/v1/balance", headers={"X-API-Key": "sk_live_wrongwrongwrong"}, timeout=10
+        )
+        err = E.error_from_response(r.status_code, r.json(), r.headers)
+        assert isinstance(err, E.AuthenticationError) and "wrongwrongwrong" not in str(err)
