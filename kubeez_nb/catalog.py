@@ -758,6 +758,17 @@ class _Checker:
                 else ""
             )
             self.add(fld, value, what, f"{_fmt(value)} is not a URL; give {what}{extra}")
+            return
+        # The model's input_media_types say what the route reads (captions: video/audio).
+        takes = self.model.input_media_types if self.model else []
+        kind = media_kind(value)
+        if takes and kind is not None and kind not in takes:
+            self.add(
+                fld,
+                value,
+                list(takes),
+                f"{_fmt(value)} looks like {kind}; {self.name} reads {' or '.join(takes)}",
+            )
 
     def unknown_fields(
         self, known: list[str] | tuple[str, ...], shown: list[str] | None = None

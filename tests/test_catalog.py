@@ -412,6 +412,12 @@ def test_captions_separation_ad_copy_rules() -> None:
     assert p.allowed == ["auto", "best"]
     (p,) = validate(cap, "captions", {})
     assert p.code == "missing_media_url"
+    (p,) = validate(cap, "captions", {"media_url": "https://c/slide.png"})
+    assert p.allowed == ["video", "audio"] and "looks like image" in p.message
+    (p,) = validate(
+        CAT.endpoint_model("separation"), "separation", {"media_url": "https://c/a.png"}
+    )
+    assert p.field == "media_url" and p.allowed == ["audio"]
     (p,) = validate(CAT.endpoint_model("separation"), "separation", {"media_url": "song.mp3"})
     assert p.field == "media_url" and "client.upload" in p.message
     ad = CAT.endpoint_model("ad-copy")
