@@ -456,3 +456,210 @@ def test_100k_history_first_page_under_200ms(fresh_emulator: Any) -> None:
         timings.append(time.perf_counter() - t0)
         assert r.status_code == 200 and len(r.json()["generations"]) == 50
     assert max(timings) < 0.2, timings
+
+
+# ---- fault knobs -----------------------------------------------------------------------------------
+def _job(emu: Any, model: str = "z-image", **headers: str) -> requests.Response:
+    return requests.post(emu.url + "/v1/generate/media", headers={"X-API-Key": emu.api_key, **headers},
+                         json={"model": model, "prompt": "x"}, timeout=30)
+
+
+def test_knobs_live_variants(fresh_emulator: Any) -> None:
+    emu = fresh_emulator
+    emu.set_knobs(pending_status=True, mime_media_type=True)
+    r = _job(emu)
+    assert r.json()["status"] == "pending"
+    gid = r.json()["generation_id"]
+    assert get(emu, "/v1/generate/media/" + gid).json()["status"] == "pending"
+    emu.advance(60)
+    assert get(emu, "/v1/generate/media/" + gid).json()["outputs"][0]["media_type"] == "image/png"
+    emu.set_knobs(detail_errors=True, credits_error_status=400)
+    r = requests.get(emu.url + "/v1/balance")
+    assert r.status_code == 401 and set(r.json()) == {"detail"}
+    poor = emu.add_key(credits=1)
+    r = post(emu, "/v1/generate/media", {"model": "z-image", "prompt": "x"}, poor)
+    assert r.status_code == 400 and "credits" in r.json()["detail"]
+
+
+def test_knobs_errors_bursts_latency_drops(fresh_emulator: Any) -> None:
+    emu = fresh_emulator
+    emu.set_knobs(error_rate=1.0)
+    assert get(emu, "/v1/balance").status_code == 500
+    assert requests.get(emu.url + "/health").status_code == 200  # only /v1 is affected
+    emu.set_knobs(error_rate=0.0, burst_429=2)
+    codes = [get(emu, "/v1/balance").status_code for _ in range(3)]
+    assert codes == [429, 429, 200]
+    emu.set_knobs(burst_429=0, latency=0.3)
+    t0 = time.perf_counter()
+    get(emu, "/v1/balance")
+    assert time.perf_counter() - t0 >= 0.3
+    emu.set_knobs(latency=0.0, drop_rate=1.0)
+    with pytest.raises(requests.ConnectionError):
+        get(emu, "/v1/balance")
+    emu.set_knobs(drop_rate=0.0)
+    assert get(emu, "/v1/balance").status_code == 200
+
+
+def test_knobs_job_failure_404_window_and_cdn_delay(fresh_emulator: Any) -> None:
+    emu = fresh_emulator
+    emu.set_knobs(job_failure_rate=1.0)
+    gid = _job(emu).json()["generation_id"]
+    emu.advance(60)
+    body = get(emu, "/v1/generate/media/" + gid).json()
+    assert body["status"] == "failed" and body["error_message"] and body["outputs"] == []
+    emu.set_knobs(job_failure_rate=0.0, not_found_window=5.0)
+    gid = _job(emu).json()["generation_id"]
+    assert get(emu, "/v1/generate/media/" + gid).status_code == 404
+    emu.advance(5)
+    assert get(emu, "/v1/generate/media/" + gid).status_code == 200
+    emu.set_knobs(not_found_window=0.0, cdn_delay=30.0)
+    gid = _job(emu).json()["generation_id"]
+    emu.advance(5)
+    r = get(emu, "/v1/generate/media/" + gid)
+    body = r.json()
+    assert body["status"] == "completed" and body["cdn_ready"] is False
+    assert body["outputs"][0]["url"] is None and float(r.headers["Retry-After"]) > 0
+    emu.advance(30)
+    assert get(emu, "/v1/generate/media/" + gid).json()["outputs"][0]["url"].startswith("http")
+
+
+def test_error_after_accept_bills_once_and_stats_show_it(fresh_emulator: Any) -> None:
+    emu = fresh_emulator
+    emu.set_knobs(error_after_accept_rate=1.0)
+    before = balance(emu)
+    r = _job(emu, **{"Idempotency-Key": "req-1"})
+    assert r.status_code == 500
+    stats = emu.stats()
+    assert stats["generations_created"] == 1 and stats["charges"] == {"req-1": [4.0]}
+    assert balance(emu) == before - 4
+    assert get(emu, "/v1/generations").json()["generations"][0]["model"] == "z-image"
+    assert stats["requests"]["POST /v1/generate/media"] == 1
+
+
+def test_rate_limit_scale_shortens_the_window(fresh_emulator: Any) -> None:
+    emu = fresh_emulator
+    key = emu.add_key(rate_limits={"music": 1})
+    emu.set_knobs(rate_limit_scale=60)  # a 1 s window
+    body = {"model": "V5", "prompt": "x"}
+    assert post(emu, "/v1/generate/music", body, key).status_code == 200
+    r = post(emu, "/v1/generate/music", body, key)
+    assert r.status_code == 429 and float(r.headers["X-RateLimit-Window"]) == 1
+    emu.advance(1.01)
+    assert post(emu, "/v1/generate/music", body, key).status_code == 200
+
+
+def test_poll_retry_after_paces_to_the_next_state_change(fresh_emulator: Any) -> None:
+    emu = fresh_emulator  # speed 200: z-image lasts 4 / 200 = 0.02 s; a kling video 0.9 s
+    gid = post(emu, "/v1/generate/media", {"model": "kling-3-0-pro", "prompt": "x", "duration": "3s"}).json()["generation_id"]
+    r = get(emu, "/v1/generate/media/" + gid)
+    assert r.json()["status"] in {"queued", "processing"}
+    assert 0 < float(r.headers["Retry-After"]) <= 0.9
+    emu.advance(1)
+    r = get(emu, "/v1/generate/media/" + gid)
+    assert r.json()["status"] == "completed" and "Retry-After" not in r.headers
+
+
+# ---- control routes ------------------------------------------------------------------------------
+def test_control_routes_over_http(fresh_emulator: Any) -> None:
+    emu = fresh_emulator
+    u = emu.url + "/_emulator"
+    r = requests.post(u + "/keys", json={"key": "sk_test_ctl", "scopes": ["read:balance"], "credits": 42})
+    assert r.status_code == 201
+    assert balance(emu, "sk_test_ctl") == 42
+    assert post(emu, "/v1/generate/media", {"model": "z-image", "prompt": "x"}, "sk_test_ctl").status_code == 403
+    assert requests.post(u + "/keys", json={"scopes": ["fly:away"]}).status_code == 400
+    assert requests.post(u + "/knobs", json={"pending_status": True}).json()["knobs"]["pending_status"] is True
+    assert requests.post(u + "/knobs", json={"no_such_knob": 1}).status_code == 400
+    gid = _job(emu).json()["generation_id"]
+    assert requests.post(u + "/clock", json={"advance": 60}).json()["offset"] == 60
+    assert get(emu, "/v1/generate/media/" + gid).json()["status"] == "completed"
+    assert requests.post(u + "/seed-history", json={"n": 250}).json()["total"] == 250
+    stats = requests.get(u + "/stats").json()
+    assert stats["generations_created"] == 1 and stats["credits_charged"] == 4
+    assert requests.post(u + "/reset").json() == {"reset": True}
+    assert get(emu, "/v1/generations").json()["generations"] == []
+    assert balance(emu) == 10_000
+
+
+# ---- the guide's curl workflows, run verbatim (host and key changed) ------------------------------
+def _guide_commands(section: str) -> list[str]:
+    """The shell commands of one "### X." workflow of the shipped guide, continuation lines joined."""
+    from pathlib import Path
+
+    import kubeez_nb.emulator as pkg
+
+    text = (Path(pkg.__file__).with_name("data") / "llms.txt").read_text()
+    block = text.split(f"### {section}.", 1)[1].split("```bash", 1)[1].split("```", 1)[0]
+    commands, current = [], ""
+    for line in block.splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        current += line.rstrip("\\").rstrip() + " " if line.endswith("\\") else line
+        if not line.endswith("\\"):
+            commands.append(current)
+            current = ""
+    return commands
+
+
+def _run(emu: Any, command: str, cwd: Any = None, **placeholders: str) -> str:
+    import subprocess
+
+    command = command.replace("https://api.kubeez.com", emu.url).replace("sk_live_...", emu.api_key)
+    for old, new in placeholders.items():
+        command = command.replace(old, new)
+    out = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=60, cwd=cwd, check=True)
+    return out.stdout
+
+
+def test_curl_workflow_a_pick_generate_poll(fresh_emulator: Any) -> None:
+    import json
+
+    emu = fresh_emulator
+    find, start, poll = _guide_commands("A")
+    ids = [json.loads(line) for line in _run(emu, find).split()]
+    assert "nano-banana-2" in ids or len(ids) == 10
+    accepted = json.loads(_run(emu, start))
+    assert accepted["status"] == "queued" and accepted["generation_id"]
+    emu.advance(60)
+    done = json.loads(_run(emu, poll, **{"abc-123-uuid": accepted["generation_id"]}))
+    assert done["status"] == "completed" and done["id"] == accepted["generation_id"]
+    assert done["outputs"][0]["url"].startswith("http") and done["outputs"][0]["media_type"] == "image"
+
+
+def test_curl_workflow_b_upload_then_reference(fresh_emulator: Any, tmp_path: Any) -> None:
+    import json
+
+    from PIL import Image
+
+    emu = fresh_emulator
+    Image.new("RGB", (64, 48), "teal").save(tmp_path / "photo.jpg")
+    upload, generate = _guide_commands("B")
+    up = json.loads(_run(emu, upload, cwd=tmp_path))
+    assert up["success"] is True and up["uploaded"] == 1 and "/photo.jpg?" in up["urls"][0]
+    accepted = json.loads(_run(emu, generate, **{"https://storage.../photo.jpg": up["urls"][0]}))
+    assert accepted["status"] == "queued"
+    emu.advance(60)
+    row = get(emu, "/v1/generate/media/" + accepted["generation_id"]).json()
+    assert row["generation_type"] == "image-to-image" and row["status"] == "completed"
+
+
+def test_curl_workflow_c_save_and_reuse_an_asset(fresh_emulator: Any) -> None:
+    import json
+
+    emu = fresh_emulator
+    save, reuse = _guide_commands("C")
+    saved = json.loads(_run(emu, save))
+    assert saved["asset"]["name"] == "acme-logo" and saved["asset"]["url"].startswith(emu.url)
+    url = json.loads(_run(emu, reuse))
+    assert requests.get(url).headers["Content-Type"].startswith("image/")
+
+
+def test_curl_workflow_d_dialogue(fresh_emulator: Any) -> None:
+    import json
+
+    emu = fresh_emulator
+    (speak,) = _guide_commands("D")
+    accepted = json.loads(_run(emu, speak))
+    emu.advance(60)
+    row = get(emu, "/v1/generate/media/" + accepted["generation_id"]).json()
+    assert row["status"] == "completed" and row["outputs"][0]["media_type"] == "audio"

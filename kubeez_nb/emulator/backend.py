@@ -721,6 +721,8 @@ class Backend:
         if not url.lower().startswith(("http://", "https://")):
             raise InvalidRequest(f"url must be an http(s) URL, got {url!r}.", extra={"field": "url"})
         name = _name_from_url(url)
+        if _is_documentation_host(url):
+            return self._synthetic(url, name, owner)
         fid = self.files.new_id()
         path = self.files.path_for(fid)
         size = 0
@@ -762,6 +764,22 @@ class Backend:
         if owner is None:
             raise ValueError("add a key before seeding history")
         return self.seeded.seed(owner, n, self.clock.now(), seed)
+
+    def _synthetic(self, url: str, name: str, owner: str | None) -> StoredFile:
+        """Media for a URL on a documentation domain (RFC 2606 ``example.com``), made to match its
+        extension, so the guide's examples (``https://cdn.example.com/logo.png``) run offline."""
+        mg = _mediagen()
+        ext = _ext_of(url)
+        seed = int(uuid.uuid5(uuid.NAMESPACE_URL, url).int % (2**31))
+        kind = mime_for(ext).split("/")[0] if ext else "image"
+        if kind == "video":
+            data, name = mg.make_mp4(name, 640, 360, 3.0, seed=seed), _with_ext(name, "mp4")
+        elif kind == "audio":
+            audio, aext = mg.make_music(name, 10.0, seed=seed)
+            data, name = audio, _with_ext(name, aext)
+        else:
+            data, name = mg.make_png(name, 512, 512, seed=seed), _with_ext(name, "png")
+        return self.files.put_bytes(data, name, owner=owner)
 
     # ---- verbs: uploads and assets -------------------------------------------------------------
     def store_upload(self, acc: Account, temp_path: Path, filename: str, size: int) -> StoredFile:
@@ -880,6 +898,19 @@ def _name_from_url(url: str) -> str:
 
     last = unquote(urlsplit(url).path.rsplit("/", 1)[-1]) or "download"
     return _safe_name(last)
+
+
+def _is_documentation_host(url: str) -> bool:
+    """``example.com`` / ``.org`` / ``.net`` and their subdomains (reserved for documentation)."""
+    from urllib.parse import urlsplit
+
+    host = (urlsplit(url).hostname or "").lower()
+    return any(host == d or host.endswith("." + d) for d in ("example.com", "example.org", "example.net"))
+
+
+def _with_ext(name: str, ext: str) -> str:
+    stem = name.rsplit(".", 1)[0] if "." in name else name
+    return f"{stem}.{ext}"
 
 
 def _safe_name(name: str) -> str:

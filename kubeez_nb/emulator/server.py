@@ -13,6 +13,7 @@ from kubeez_nb.emulator import responses
 from kubeez_nb.emulator.backend import Backend
 from kubeez_nb.emulator.errors import (
     ApiError,
+    Forbidden,
     InvalidRequest,
     MethodNotAllowed,
     MissingScope,
@@ -31,6 +32,7 @@ CORS_HEADERS = {
     "X-RateLimit-Window, Content-Length, Content-Range",
     "Access-Control-Max-Age": "600",
 }
+LOOPBACK = frozenset({"127.0.0.1", "::1", "::ffff:127.0.0.1", None})
 GENERATE_ENDPOINTS = frozenset(
     {"generate_media", "extend", "generate_music", "generate_dialogue", "generate_separation", "generate_ad_copy"}
 )
@@ -86,6 +88,8 @@ class App:
             if is_api:
                 self._faults(request)
             if route.path.startswith("/_emulator/"):
+                if request.remote_addr not in LOOPBACK:
+                    raise Forbidden("Emulator control routes answer loopback callers only.")
                 status, body, headers = self.control(route.endpoint, request)
                 return self._response(status, body, headers)
             ctx = responses.Ctx(request, b, dict(args))
