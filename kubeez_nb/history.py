@@ -23,6 +23,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime, timezone
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
@@ -147,7 +148,7 @@ def _frame(rows: Any, ledger_rows: Iterable[Mapping[str, Any]] | None, catalog: 
     if not api_rows:
         return empty_frame(dropped_rows=dropped)
     df = _typed(api_rows, _model_types(catalog), base_url, merged)
-    df.attrs["dropped_rows"] = dropped
+    df.attrs["dropped_rows"] = dropped + df.attrs.pop("junk_rows", 0)
     return df
 
 
@@ -187,7 +188,7 @@ def media_from_url(url: str | None) -> str | None:
 
 
 def _generation_dicts(rows: Any) -> tuple[list[dict[str, Any]], int]:
-    """The rows that look like generations, and how many others were dropped."""
+    """The dict rows (a page unwrapped), and how many non-dict rows were dropped."""
     if rows is None:
         return [], 0
     if isinstance(rows, Mapping):  # a raw page: {"generations": [...]} or {"data": [...]}
@@ -198,16 +199,6 @@ def _generation_dicts(rows: Any) -> tuple[list[dict[str, Any]], int]:
         kept = rows
     else:  # Mapping subclasses are kept, anything else is counted and dropped
         kept = [r if type(r) is dict else dict(r) for r in rows if isinstance(r, Mapping)]
-    without_id = [n for n, r in enumerate(kept) if "id" not in r] if len(kept) < 1000 else None
-    if without_id is None:  # large input: the same check, vectorised through the id column
-        import pandas as pd
-
-        ids = pd.DataFrame.from_records(kept, columns=["id"])["id"]
-        without_id = ids.index[ids.isna()].tolist()
-    if without_id:  # {"detail": ...} and other non-generation dicts carry none of the row keys
-        junk = {n for n in without_id if _ROW_KEYS.isdisjoint(kept[n])}
-        if junk:
-            kept = [r for n, r in enumerate(kept) if n not in junk]
     return kept, len(rows) - len(kept)
 
 
@@ -452,12 +443,14 @@ def _objects(values: list[Any]) -> np.ndarray:
     return out
 
 
-def _category(values: np.ndarray, label: Callable[[Any], Any] = _text, categories: Iterable[Any] | None = None) -> pd.Categorical:
-    """A categorical of ``label(v)``, computed once per distinct value, not once per row."""
+def _category(values: np.ndarray | tuple[np.ndarray, Any], label: Callable[[Any], Any] = _text, categories: Iterable[Any] | None = None) -> pd.Categorical:
+    """A categorical of ``label(v)``, computed once per distinct value, not once per row.
+
+    ``values`` may be a ``pd.factorize`` result already at hand (the model column serves twice)."""
     import numpy as np
     import pandas as pd
 
-    codes, uniques = pd.factorize(_strings(values))
+    codes, uniques = values if isinstance(values, tuple) else pd.factorize(_strings(values))
     labels = [label(u) for u in uniques]
     cats = list(categories) if categories is not None else sorted({x for x in labels if x is not None})
     where = {c: i for i, c in enumerate(cats)}
@@ -521,12 +514,19 @@ def _typed(rows: list[dict[str, Any]], types: dict[str, str], base_url: str | No
     import pandas as pd
 
     raw = pd.DataFrame.from_records(rows, columns=list(_RAW))
+    junk = 0
+    if pd.api.types.infer_dtype(raw["id"].to_numpy(dtype=object), skipna=False) != "string":  # ids missing or odd
+        ids = [i if isinstance(i, str) else _text(_first(r, _ID_KEYS)) for i, r in zip(raw["id"], rows, strict=True)]
+        # {"detail": ...} and other dicts that carry none of a generation's keys are dropped
+        keep = np.fromiter((i is not None or not _ROW_KEYS.isdisjoint(r) for i, r in zip(ids, rows, strict=True)), dtype=bool, count=len(rows))
+        raw["id"] = _objects(ids)
+        if not keep.all():
+            junk = int((~keep).sum())
+            rows = [r for r, k in zip(rows, keep, strict=True) if k]
+            raw = raw[keep].reset_index(drop=True)
     col = {k: raw[k].to_numpy(dtype=object) for k in _RAW if k not in _NUMERIC}
     n = len(rows)
-
     ids = col["id"]
-    if pd.api.types.infer_dtype(ids, skipna=False) != "string":  # missing ids: try the aliases
-        ids = _objects([i if isinstance(i, str) else _text(_first(r, _ID_KEYS)) for i, r in zip(ids, rows, strict=True)])
 
     prompts = col["prompt"]
     if pd.api.types.infer_dtype(prompts, skipna=False) != "string":
@@ -545,17 +545,20 @@ def _typed(rows: list[dict[str, Any]], types: dict[str, str], base_url: str | No
         errors[failed_like] = [_error_of(rows[i]) for i in np.flatnonzero(failed_like)]
     errors = _strings(errors)
 
-    outs_col = col["outputs"]
-    outputs = [o if type(o) is list else _outputs_of(r, o) for o, r in zip(outs_col, rows, strict=True)]
+    outputs = col["outputs"]
+    if set(map(type, outputs)) != {list}:  # songs, stems, JSON strings, a bare dict
+        outputs = _objects([o if type(o) is list else _outputs_of(r, o) for o, r in zip(outputs, rows, strict=True)])
     n_outputs, urls, media, output_s = _output_columns(outputs, base_url)
 
-    models = _category(col["model"])
-    model_types = _category(col["model"], _type_lookup(types))
+    model_codes = pd.factorize(_strings(col["model"]))
+    models = _category(model_codes)
+    model_types = _category(model_codes, _type_lookup(types))
     model_types = model_types.add_categories(["unknown"]) if "unknown" not in model_types.categories else model_types
     model_types = model_types.fillna("unknown")
     # an output without a readable media_type or extension still has its model's kind
-    media_fallback = np.asarray([_TYPE_MEDIA.get(t) for t in model_types.astype(object)], dtype=object)
-    media = np.where(pd.isna(media) & (n_outputs > 0), media_fallback, media)
+    unknown_media = pd.isna(media) & (n_outputs > 0)
+    if unknown_media.any():
+        media[unknown_media] = [_TYPE_MEDIA.get(t) for t in model_types[unknown_media]]
 
     created = _datetimes(col["created_at"])
     completed = _datetimes(col["completed_at"])
@@ -601,7 +604,9 @@ def _typed(rows: list[dict[str, Any]], types: dict[str, str], base_url: str | No
         df = df[~dup.to_numpy()]
     if not df["created_at"].is_monotonic_decreasing:
         df = df.sort_values("created_at", ascending=False, na_position="last", kind="stable")
-    return df.reset_index(drop=True)
+    df = df.reset_index(drop=True)
+    df.attrs["junk_rows"] = junk
+    return df
 
 
 def _credit_fallback(row: Mapping[str, Any]) -> Any:
@@ -640,21 +645,23 @@ def _output_columns(outputs: list[list[Any]], base_url: str | None) -> tuple[np.
     slow = ~single
     if single.any():
         idx = np.flatnonzero(single)
-        firsts = [o[0] for o in outputs] if single.all() else [outputs[i][0] for i in idx]
+        firsts = list(map(itemgetter(0), outputs if single.all() else [outputs[i] for i in idx]))
         if set(map(type, firsts)) == {dict}:
             first = pd.DataFrame.from_records(firsts, columns=["url", "media_type", "duration"])
             url = first["url"].to_numpy(dtype=object)
             kind = first["media_type"].to_numpy(dtype=object)
             duration = first["duration"]
             # rows whose URL, media kind or duration is not the plain form take the slow path
-            odd = (
-                ~np.fromiter((isinstance(u, str) and bool(u) for u in url), dtype=bool, count=len(idx))
-                | ~pd.Series(kind).isin(_MEDIA_KINDS).to_numpy()
-                | (duration.dtype.kind not in "iuf" and _numbers(duration).isna().to_numpy() & duration.notna().to_numpy())
-            )
+            plain_urls = url == "" if pd.api.types.infer_dtype(url, skipna=False) == "string" else None
+            bad_url = plain_urls if plain_urls is not None else ~np.fromiter(
+                (isinstance(u, str) and bool(u) for u in url), dtype=bool, count=len(idx))
+            numbers = _numbers(duration).to_numpy()
+            odd = bad_url | ~pd.Series(kind).isin(_MEDIA_KINDS).to_numpy()
+            if duration.dtype.kind not in "iuf":  # "5s" and friends
+                odd |= np.isnan(numbers) & duration.notna().to_numpy()
             urls[idx] = url.reshape(-1, 1).tolist()  # one list per row, built in C
             media[idx] = kind
-            secs[idx] = _numbers(duration).to_numpy()
+            secs[idx] = numbers
             slow[idx[odd]] = True
         else:
             slow |= single
