@@ -174,10 +174,7 @@ class Asset:
 
 def _mediagen() -> Any:
     """The media maker (imported on first use: Pillow and PyAV are heavy)."""
-    try:
-        from kubeez_nb.emulator import mediagen
-    except ImportError:  # TEMPORARY until mediagen.py lands
-        from kubeez_nb.emulator import _mediastub as mediagen
+    from kubeez_nb.emulator import mediagen
 
     return mediagen
 
