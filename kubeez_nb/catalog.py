@@ -779,8 +779,7 @@ class _Checker:
         for fld in self.params:
             if fld in known:
                 continue
-            # A field the model's own notes describe (grok's "mode") is accepted as documented.
-            if notes and re.search(rf"\b{re.escape(str(fld))}\b", notes):
+            if _documented_in(str(fld), notes):
                 continue
             close = suggest(str(fld), list(known))
             hint = f"; did you mean {close[0]!r}?" if close else ""
@@ -795,6 +794,21 @@ class _Checker:
 # ---------------------------------------------------------------------------------------------
 # Per-route rules
 # ---------------------------------------------------------------------------------------------
+
+
+def _documented_in(name: str, notes: str) -> bool:
+    """A field the model's usage notes describe is accepted (grok: "mode can be 'fun', ...").
+
+    Identifier-like names (``code_switching``) count when named at all; plain words only as the
+    subject of a sentence that quotes values, so an ordinary word such as "image" in prose does not.
+    """
+    if not notes or not name:
+        return False
+    word = re.escape(name)
+    if "_" in name:
+        return bool(re.search(rf"\b{word}\b", notes))
+    # the subject of a sentence that quotes its values: "mode sets ...: 'fun', 'normal' ..."
+    return bool(re.search(rf"(?:^|[.;]\s+){word}\b[^.]*'[^']+'", notes))
 
 
 def _check_model_route(c: _Checker) -> None:

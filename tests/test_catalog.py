@@ -319,6 +319,9 @@ def test_unknown_fields_get_a_suggestion_but_documented_extras_pass() -> None:
     assert "aspect_ratio" in p.allowed
     # grok's usage notes document a `mode` field: accepted
     assert validate(CAT["grok-text-to-video-6s"], "media", {"prompt": "p", "mode": "fun"}) == []
+    # ...but an ordinary word of the notes is not a field ("one image is the start frame")
+    (p,) = validate(CAT["p-video"], "media", {"prompt": "p", "image": "https://c/a.png"})
+    assert p.field == "image"
 
 
 def test_wrong_types_are_problems_not_crashes() -> None:
