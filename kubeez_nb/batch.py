@@ -1,0 +1,592 @@
+"""Batch runs: many requests at once, paced by the client's rate limiter, one progress bar.
+
+>>> res = kz.batch(prompts=["a fox", "an owl"], models=["nano-banana-2", "z-image"], aspect_ratio="1:1")
+>>> res.df          # one row per request: params, job id, status, estimate, cost, outputs, error
+>>> res.gallery()   # prompts × models comparison grid
+
+Everything is estimated and validated first; if the total would go over the budget (the
+``budget`` argument, else the client's remaining budget) nothing is submitted. Submissions go
+through a thread pool and the client's own limiter (one limiter, no second guess), so they leave
+exactly as fast as the rate limits allow. Each job is then polled on its own schedule from one
+scheduler: at the time the server's ``Retry-After`` names, else on the documented backoff, by a
+small pool of workers (the client's limiter keeps them within the read budget). Failures
+(invalid requests, API errors, failed jobs) are collected on the result, never raised.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import math
+import threading
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from kubeez_nb._config import MIN_POLL_INTERVAL, POLL_SCHEDULE, TERMINAL_FAILED, TERMINAL_OK
+
+#: Request keys that are about routing, not the model's parameters.
+_META = ("kind",)
+#: Poll workers: enough to overlap slow answers (a video's first completed poll renders it).
+_POLL_WORKERS = 8
+
+
+@dataclass
+class BatchItem:
+    """One request of a batch and what became of it."""
+
+    index: int
+    request: dict[str, Any]
+    kind: str
+    estimate: Any = None
+    #: a Job, or a JobGroup for ad-copy requests; None when nothing was submitted
+    job: Any = None
+    #: why the request failed (validation, API error, failed job), else None
+    error: str | None = None
+    submitted_at: float | None = None
+    finished_at: float | None = None
+
+    @property
+    def jobs(self) -> list[Any]:
+        if self.job is None:
+            return []
+        return list(getattr(self.job, "jobs", None) or [self.job])
+
+    @property
+    def status(self) -> str:
+        if self.job is None:
+            return "not submitted" if self.error else "pending"
+        states = [str(j.status) for j in self.jobs]
+        for s in ("failed", "cancelled"):
+            if s in states:
+                return s
+        return states[0] if len(set(states)) == 1 else "running"
+
+    @property
+    def done(self) -> bool:
+        return (self.job is None and self.error is not None) or (
+            self.job is not None and all(_terminal(j) for j in self.jobs)
+        )
+
+    @property
+    def ok(self) -> bool:
+        return self.job is not None and all(str(j.status) in TERMINAL_OK for j in self.jobs)
+
+
+def _terminal(job: Any) -> bool:
+    status = str(getattr(job, "status", ""))
+    return status in TERMINAL_OK or status in TERMINAL_FAILED
+
+
+class BatchResult:
+    """The outcome of :func:`batch`: items, jobs, failures, a DataFrame and a gallery."""
+
+    def __init__(
+        self, items: list[BatchItem], *, grid: tuple[list[str], list[str]] | None = None
+    ) -> None:
+        self.items = items
+        self.grid = grid
+        self.started_at = time.time()
+        self.finished_at: float | None = None
+        self._thread: threading.Thread | None = None
+        self._runner: _Runner | None = None
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __iter__(self) -> Any:
+        return iter(self.items)
+
+    def __repr__(self) -> str:
+        return f"BatchResult({self.summary()})"
+
+    @property
+    def jobs(self) -> list[Any]:
+        """Every submitted job (ad-copy groups flattened), in request order."""
+        return [j for it in self.items for j in it.jobs]
+
+    @property
+    def failures(self) -> list[BatchItem]:
+        """Items that did not produce their outputs (not submitted, API error, failed job)."""
+        return [it for it in self.items if it.done and not it.ok]
+
+    @property
+    def done(self) -> bool:
+        return all(it.done for it in self.items)
+
+    @property
+    def cost(self) -> float:
+        """Credits the server reported for the submitted jobs."""
+        return sum(float(j.cost) for j in self.jobs if getattr(j, "cost", None) is not None)
+
+    @property
+    def estimate(self) -> float:
+        """Credits estimated for the requests that were valid."""
+        return sum(float(it.estimate) for it in self.items if it.estimate is not None)
+
+    def summary(self) -> str:
+        ok = sum(1 for it in self.items if it.ok)
+        failed = len(self.failures)
+        running = len(self.items) - ok - failed
+        text = f"{len(self.items)} requests: {ok} completed, {failed} failed"
+        if running:
+            text += f", {running} running"
+        text += f"; est. {self.estimate:,.4g} credits"
+        if self.jobs:
+            text += f", charged {self.cost:,.4g}"
+        if self.finished_at is not None:
+            text += f"; {self.finished_at - self.started_at:.1f} s"
+        return text
+
+    def wait(self, timeout: float | None = None) -> BatchResult:
+        """Block until a batch started with ``wait=False`` is finished; returns it."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+            if self._thread.is_alive():
+                raise TimeoutError(f"batch still running after {timeout:g} s; wait() again later")
+        return self
+
+    def to_dataframe(self) -> Any:
+        """One row per request: its params, job id, status, estimate, cost, outputs, error, elapsed."""
+        import pandas as pd
+
+        rows = []
+        for it in self.items:
+            jobs = it.jobs
+            outputs = [o for j in jobs for o in (j.outputs or [])]
+            elapsed = None
+            if it.submitted_at is not None and it.finished_at is not None:
+                elapsed = it.finished_at - it.submitted_at
+            costs = [float(j.cost) for j in jobs if getattr(j, "cost", None) is not None]
+            rows.append(
+                {
+                    "index": it.index,
+                    "kind": it.kind,
+                    **{k: v for k, v in it.request.items() if k not in _META},
+                    "job_id": ",".join(str(j.id) for j in jobs) or None,
+                    "status": it.status,
+                    "estimate": float(it.estimate) if it.estimate is not None else math.nan,
+                    "cost": sum(costs) if costs else math.nan,
+                    "output_urls": [o.url for o in outputs],
+                    "local_paths": [o.local_path for o in outputs],
+                    "error": it.error,
+                    "elapsed_s": elapsed,
+                }
+            )
+        return pd.DataFrame(rows).set_index("index")
+
+    @property
+    def df(self) -> Any:
+        """Same as :meth:`to_dataframe`."""
+        return self.to_dataframe()
+
+    def gallery(self) -> Any:
+        """A comparison gallery (prompts × models table for a grid batch), displayable."""
+        from IPython.display import HTML
+
+        return HTML(self._gallery_html())
+
+    def _gallery_html(self) -> str:
+        from kubeez_nb import media
+
+        if self.grid is None:
+            return media.group_html(self.jobs)
+        prompts, models = self.grid
+        by_cell = {(it.request.get("prompt"), it.request.get("model")): it for it in self.items}
+        head = "".join(f"<th>{media._esc(m)}</th>" for m in models)
+        body = []
+        for p in prompts:
+            cells = []
+            for m in models:
+                it = by_cell.get((p, m))
+                cells.append(f"<td style='vertical-align:top'>{_cell_html(it)}</td>")
+            body.append(
+                f"<tr><th style='text-align:left;max-width:200px'>{media._esc(p)}</th>{''.join(cells)}</tr>"
+            )
+        return f"<table><thead><tr><th>prompt \\ model</th>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        from kubeez_nb import media
+
+        def build(res: BatchResult) -> dict[str, str]:
+            lines = [res.summary()] + [
+                f"  #{it.index} {it.status}: {it.error}" for it in res.failures
+            ]
+            html = f"<div><b>{media._esc(res.summary())}</b>{res._failures_html()}{res._gallery_html()}</div>"
+            return {"text/plain": "\n".join(lines), "text/html": html}
+
+        return media._safe("batch", build, self)
+
+    def _failures_html(self) -> str:
+        from kubeez_nb import media
+
+        if not self.failures:
+            return ""
+        rows = "".join(
+            f"<li>#{it.index} {media._esc(it.request.get('model'))}: {media._esc(it.error or it.status)}</li>"
+            for it in self.failures
+        )
+        return (
+            f"<details><summary>{len(self.failures)} failure(s)</summary><ul>{rows}</ul></details>"
+        )
+
+
+def _cell_html(item: BatchItem | None) -> str:
+    from kubeez_nb import media
+
+    if item is None:
+        return ""
+    if item.job is None:
+        return f"<small style='color:#c62828'>{media._esc(item.error)}</small>"
+    parts = []
+    for job in item.jobs:
+        if job.outputs:
+            parts.append("".join(media.output_html(o, caption=False) for o in job.outputs))
+        if job.error:
+            parts.append(f"<small style='color:#c62828'>{media._esc(job.error)}</small>")
+        elif not job.outputs:
+            parts.append(f"<small>{media._esc(job.status)}</small>")
+    cost = media.cost_text(item.job) if len(item.jobs) == 1 else ""
+    return "".join(parts) + (f"<br><small>{media._esc(cost)}</small>" if cost else "")
+
+
+# ---- requests ----------------------------------------------------------------------------------
+
+
+def _requests_from(requests: Any, prompts: Sequence[str] | None, models: Sequence[str] | None,
+                   common: Mapping[str, Any]) -> tuple[list[dict[str, Any]], tuple[list[str], list[str]] | None]:  # fmt: skip
+    """Normalise the three input forms into a list of request dicts (+ the grid axes)."""
+    if requests is None:
+        if not prompts or not models:
+            raise ValueError(
+                "batch() needs requests (a list of dicts or a DataFrame), or prompts=[...] and models=[...] for a grid"
+            )
+        if isinstance(prompts, str) or isinstance(models, str):
+            raise TypeError(
+                "prompts and models must be lists of strings, e.g. prompts=['a fox'], models=['nano-banana-2']"
+            )
+        grid = (list(prompts), list(models))
+        return [{"model": m, "prompt": p, **common} for p in prompts for m in models], grid
+    if hasattr(requests, "to_dict") and hasattr(requests, "columns"):  # a pandas DataFrame
+        rows = requests.to_dict(orient="records")
+    elif isinstance(requests, Mapping):
+        rows = [requests]
+    elif isinstance(requests, Iterable) and not isinstance(requests, (str, bytes)):
+        rows = list(requests)
+    else:
+        raise TypeError(
+            f"batch() takes a list of dicts or a DataFrame, not {type(requests).__name__}"
+        )
+    out = []
+    for i, row in enumerate(rows):
+        if not isinstance(row, Mapping):
+            raise TypeError(
+                f"request #{i} is a {type(row).__name__}; each request must be a dict like {{'model': ..., 'prompt': ...}}"
+            )
+        out.append({**common, **{k: v for k, v in row.items() if not _missing(v)}})
+    return out, None
+
+
+def _missing(value: Any) -> bool:
+    """NaN / None cells of a DataFrame mean "not given"."""
+    if value is None:
+        return True
+    try:
+        return isinstance(value, float) and math.isnan(value)
+    except TypeError:
+        return False
+
+
+def _submit(client: Any, kind: str, request: Mapping[str, Any]) -> Any:
+    """Send one request through the client's method for its kind (confirmed at batch level)."""
+    p = {k: v for k, v in request.items() if k not in _META}
+    model = p.pop("model", None)
+    if kind == "media":
+        return client.generate_media(model, p.pop("prompt", None), confirm=True, **p)
+    if kind == "music":
+        return client.generate_music(model, p.pop("prompt", None), confirm=True, **p)
+    if kind == "dialogue":
+        return client.generate_dialogue(
+            p.pop("text", None), p.pop("voice", None), confirm=True, **p
+        )
+    if kind == "separation":
+        return client.separate(p.pop("media_url", None), confirm=True, model=model)
+    if kind == "extend":
+        source = p.pop("source", None) or p.pop("source_task_id", None)
+        return client.extend(
+            source,
+            p.pop("prompt", None),
+            p.pop("extend_model", None) or model or "fast",
+            confirm=True,
+        )
+    if kind == "ad-copy":
+        return client.ad_copy(p.pop("reference_ad_url", None), confirm=True, **p)
+    raise ValueError(
+        f"unknown kind {kind!r}: one of media, music, dialogue, separation, extend, ad-copy"
+    )
+
+
+def _estimate(client: Any, kind: str, request: Mapping[str, Any]) -> Any:
+    """Validate then estimate one request (raises the client's ValidationError / KubeezError)."""
+    p = {k: v for k, v in request.items() if k not in _META}
+    model = p.pop("model", None)
+    if kind == "extend":
+        return client.estimate(
+            model=None, kind="extend", extend_model=p.get("extend_model") or model or "fast"
+        )
+    client.validate(model, kind, **p)
+    return client.estimate(model=model, kind=kind, **p)
+
+
+# ---- the runner --------------------------------------------------------------------------------
+
+
+class _Runner:
+    """Submits through a pool, polls from one schedule heap, updates one progress bar."""
+
+    def __init__(
+        self, client: Any, result: BatchResult, *, progress: bool, max_workers: int | None
+    ) -> None:
+        self.client = client
+        self.result = result
+        self.max_workers = max_workers
+        self.progress = progress
+        self._heap: list[tuple[float, int, Any, BatchItem]] = []
+        self._seq = itertools.count()
+        self._cond = threading.Condition()
+        self._outstanding = 0  # jobs submitted and not yet terminal
+        self._submitting = True
+        #: the server sends Retry-After on status answers (a paced server): poll new jobs at once
+        self._server_paces = False
+        self._probed = False
+        self._bar: Any = None
+
+    def run(self) -> None:
+        todo = [it for it in self.result.items if it.error is None]
+        if self.progress:
+            from kubeez_nb.progress import track
+
+            self._bar = track(f"Batch of {len(self.result.items)}")
+            self._tick()
+        workers = self.max_workers or max(1, min(32, len(todo)))
+        pollers = [threading.Thread(target=self._poll_loop, daemon=True, name=f"kubeez-batch-poll-{i}")
+                   for i in range(min(_POLL_WORKERS, max(1, len(todo))))]  # fmt: skip
+        for t in pollers:
+            t.start()
+        try:
+            with ThreadPoolExecutor(
+                max_workers=workers, thread_name_prefix="kubeez-batch-submit"
+            ) as pool:
+                list(pool.map(self._submit_one, todo))
+        finally:
+            with self._cond:
+                self._submitting = False
+                self._cond.notify_all()
+            for t in pollers:
+                t.join()
+            self.result.finished_at = time.time()
+            if self._bar is not None:
+                self._tick()
+                self._bar.close(ok=not self.result.failures)
+
+    def _submit_one(self, item: BatchItem) -> None:
+        item.submitted_at = time.time()
+        try:
+            job = _submit(self.client, item.kind, item.request)
+        except Exception as exc:  # collected, not raised: one bad request must not sink the batch
+            item.error = _message(exc)
+            item.finished_at = time.time()
+            self._tick()
+            return
+        item.job = job
+        for j in item.jobs:
+            self._schedule(j, item, self._first_delay(j))
+
+    def _first_delay(self, job: Any) -> float:
+        delay = float(job.next_delay())
+        if delay < POLL_SCHEDULE[0]:  # the submit answer carried a Retry-After: trust it
+            return delay
+        with self._cond:
+            probe = not self._probed
+            self._probed = True
+        # A server that paces its status answers knows when each job will be ready: ask it at
+        # once and follow its hint rather than sleeping the documented 5 s blind. One early
+        # read per batch finds out whether the server does (the live API does not).
+        return MIN_POLL_INTERVAL if probe or self._server_paces else delay
+
+    def _schedule(self, job: Any, item: BatchItem, delay: float) -> None:
+        with self._cond:
+            self._outstanding += 1
+            heapq.heappush(self._heap, (time.monotonic() + delay, next(self._seq), job, item))
+            self._cond.notify()
+
+    def _learned_pacing(self) -> None:
+        """The server paces: jobs still waiting for their blind first poll are asked now."""
+        with self._cond:
+            if self._server_paces:
+                return
+            self._server_paces = True
+            now = time.monotonic()
+            self._heap = [(now if j.polls == 0 else due, n, j, it) for due, n, j, it in self._heap]
+            heapq.heapify(self._heap)
+            self._cond.notify_all()
+
+    def _poll_loop(self) -> None:
+        while True:
+            with self._cond:
+                while True:
+                    if not self._heap:
+                        if not self._submitting and self._outstanding <= 0:
+                            self._cond.notify_all()
+                            return
+                        self._cond.wait()
+                        continue
+                    due = self._heap[0][0] - time.monotonic()
+                    if due <= 0:
+                        _, _, job, item = heapq.heappop(self._heap)
+                        break
+                    self._cond.wait(due)
+            try:
+                self._poll(job, item)
+            finally:
+                with self._cond:
+                    self._outstanding -= 1
+                    self._cond.notify_all()
+
+    def _poll(self, job: Any, item: BatchItem) -> None:
+        """Refresh one job; reschedule it on its own schedule unless it is finished."""
+        if not _terminal(job):
+            try:
+                job.refresh()
+            except Exception as exc:
+                from kubeez_nb.errors import APIConnectionError, RateLimitError, ServerError
+
+                # transient: try again on the schedule; anything else (a 404 long after
+                # submit, a broken answer) ends this job for the batch
+                if not isinstance(exc, (APIConnectionError, RateLimitError, ServerError)):
+                    item.error = _message(exc)
+                    self._finish(item)
+                    return
+            else:
+                if job.next_delay() < POLL_SCHEDULE[min(job.polls, len(POLL_SCHEDULE) - 1)]:
+                    self._learned_pacing()
+        if _terminal(job):
+            if str(job.status) in TERMINAL_FAILED and not item.error:
+                item.error = f"job {job.status}: {job.error or 'no reason given'}"
+            self._finish(item)
+            return
+        self._schedule(job, item, float(job.next_delay()))
+
+    def _finish(self, item: BatchItem) -> None:
+        if item.done or item.error:
+            item.finished_at = item.finished_at or time.time()
+        self._tick()
+
+    def _tick(self) -> None:
+        if self._bar is None:
+            return
+        items = self.result.items
+        done = sum(1 for it in items if it.done)
+        failed = sum(1 for it in items if it.done and not it.ok)
+        text = f"{done}/{len(items)} done" + (f", {failed} failed" if failed else "")
+        try:
+            self._bar.update(text, done / len(items) if items else 1.0)
+        except Exception:  # the display is a courtesy; the batch goes on
+            pass
+
+
+def _message(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+def batch(
+    requests: Any = None,
+    *,
+    client: Any = None,
+    models: Sequence[str] | None = None,
+    prompts: Sequence[str] | None = None,
+    budget: float | None = None,
+    confirm: bool = False,
+    progress: bool = True,
+    wait: bool = True,
+    max_workers: int | None = None,
+    **common: Any,
+) -> BatchResult:
+    """Run many requests at once; returns a :class:`BatchResult` (``.df``, ``.gallery()``).
+
+    ``requests``: a list of dicts (each with ``"model"`` and its parameters, optionally
+    ``"kind"``: media, music, dialogue, separation, extend, ad-copy), or a DataFrame with one row
+    per request; or leave it out and pass ``prompts=[...]`` and ``models=[...]`` for a grid.
+    Extra keyword arguments are parameters shared by every request (``aspect_ratio="16:9"``).
+
+    Before anything is sent, every request is validated and estimated. Invalid ones are
+    collected as failures. If the total estimate exceeds ``budget`` (else the client's remaining
+    budget) :class:`~kubeez_nb.errors.BudgetExceededError` is raised; if a job costs more than
+    the client's ``confirm_above`` and ``confirm`` is not True,
+    :class:`~kubeez_nb.errors.ConfirmationRequired` is raised. Nothing is submitted then.
+
+    ``wait=False`` returns at once while the batch runs in the background (``result.wait()``).
+    """
+    from kubeez_nb.errors import BudgetExceededError, ConfirmationRequired
+
+    if client is None:
+        from kubeez_nb.client import connect
+
+        client = connect()
+    rows, grid = _requests_from(requests, prompts, models, common)
+    items: list[BatchItem] = []
+    for i, req in enumerate(rows):
+        kind = str(req.get("kind") or "")
+        item = BatchItem(index=i, request=dict(req), kind=kind or "media")
+        try:
+            item.kind = kind or client._kind_of(req.get("model"))
+            item.estimate = _estimate(client, item.kind, req)
+        except Exception as exc:  # invalid requests are reported on the result, not raised
+            item.error = _message(exc)
+        items.append(item)
+
+    total = sum(float(it.estimate) for it in items if it.estimate is not None)
+    spent = float(getattr(client, "spent", 0.0) or 0.0)
+    cap = budget
+    if cap is None and getattr(client, "budget", None) is not None:
+        cap = float(client.budget)
+    if cap is not None and total + (spent if budget is None else 0.0) > cap + 1e-9:
+        already = spent if budget is None else 0.0
+        raise BudgetExceededError(
+            f"This batch of {sum(it.estimate is not None for it in items)} job(s) is estimated at ≈ {total:,.4g} credits,"
+            f" over the budget of {cap:,.4g} credits"
+            + (f" ({already:,.4g} already spent)" if already else "")
+            + "; nothing was submitted",
+            estimate=total,
+            budget=cap,
+            spent=already,
+            hint="Raise the cap (batch(..., budget=N) or Client(budget=N)), or run fewer / cheaper jobs.",
+        )
+    threshold = getattr(client, "confirm_above", None)
+    if threshold is not None and not confirm:
+        pricey = [
+            it for it in items if it.estimate is not None and float(it.estimate) > float(threshold)
+        ]
+        if pricey:
+            raise ConfirmationRequired(
+                f"{len(pricey)} job(s) of this batch cost more than the confirm threshold of {float(threshold):g}"
+                f" credits (batch total ≈ {total:,.4g}); nothing was submitted",
+                estimate=total,
+                threshold=float(threshold),
+                hint="Pass batch(..., confirm=True) to run it, or raise Client(confirm_above=...).",
+            )
+
+    result = BatchResult(items, grid=grid)
+    runner = _Runner(client, result, progress=progress, max_workers=max_workers)
+    result._runner = runner
+    if wait:
+        runner.run()
+    else:
+        result._thread = threading.Thread(target=runner.run, name="kubeez-batch", daemon=True)
+        result._thread.start()
+    return result
+
+
+__all__ = ["BatchItem", "BatchResult", "batch"]
