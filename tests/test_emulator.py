@@ -50,6 +50,28 @@ def test_image_generation_end_to_end(emulator: Any) -> None:
     assert png.status_code == 200 and png.content[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.mark.parametrize(
+    ("body", "size"),
+    [
+        ({"model": "gpt-image-2", "aspect_ratio": "16:9", "resolution": "2K"}, (2048, 1152)),
+        ({"model": "nano-banana-2-2K", "aspect_ratio": "9:16"}, (1152, 2048)),  # the id fixes 2K
+        ({"model": "z-image", "aspect_ratio": "4:3"}, (1024, 768)),
+        ({"model": "z-image"}, (1024, 1024)),
+    ],
+)
+def test_png_size_follows_aspect_ratio_and_resolution(fresh_emulator: Any, body: dict[str, Any], size: tuple[int, int]) -> None:
+    import io
+
+    from PIL import Image
+
+    emu = fresh_emulator
+    gid = post(emu, "/v1/generate/media", {**body, "prompt": "a lighthouse"}).json()["generation_id"]
+    emu.advance(120)
+    out = get(emu, "/v1/generate/media/" + gid).json()["outputs"][0]
+    img = Image.open(io.BytesIO(requests.get(out["url"]).content))
+    assert img.format == "PNG" and img.size == size == (out["width"], out["height"])
+
+
 def test_missing_key_is_401_and_both_headers_work(emulator: Any) -> None:
     assert requests.get(emulator.url + "/v1/balance").status_code == 401
     assert requests.get(emulator.url + "/v1/balance", headers={"X-API-Key": "sk_live_wrong"}).status_code == 401
@@ -663,3 +685,16 @@ def test_curl_workflow_d_dialogue(fresh_emulator: Any) -> None:
     emu.advance(60)
     row = get(emu, "/v1/generate/media/" + accepted["generation_id"]).json()
     assert row["status"] == "completed" and row["outputs"][0]["media_type"] == "audio"
+
+
+def test_reset_restores_constructor_knobs_and_balances() -> None:
+    from kubeez_nb import Emulator
+
+    with Emulator(speed=200, credits=100, pending_status=True) as emu:
+        post(emu, "/v1/generate/media", {"model": "z-image", "prompt": "x"})
+        emu.set_knobs(pending_status=False, mime_media_type=True)
+        emu.reset()
+        assert balance(emu) == 100
+        r = post(emu, "/v1/generate/media", {"model": "z-image", "prompt": "x"})
+        assert r.json()["status"] == "pending"
+        assert emu.stats()["knobs"]["mime_media_type"] is False

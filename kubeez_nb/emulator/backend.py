@@ -211,9 +211,9 @@ class Backend:
         from kubeez_nb.catalog import Catalog
 
         self.catalog = Catalog.from_json({"models": self.catalog_rows})
+        self._initial_knobs = dict(knobs or {})
         self.knobs = Knobs()
-        if knobs:
-            self.knobs.update(**knobs)
+        self.knobs.update(**self._initial_knobs)
         self.rng = random.Random(self.knobs.seed)
         self.limiter = RateLimiter()
         self.limiter.scale = self.knobs.rate_limit_scale
@@ -237,7 +237,7 @@ class Backend:
             shutil.rmtree(self.root, ignore_errors=True)
 
     def reset(self) -> None:
-        """Forget jobs, assets, history, stats and clock offset; keys keep their original balances."""
+        """Forget jobs, assets, history, stats, clock offset and knob changes; keys get their first balances back."""
         with self.lock:
             self.jobs.clear()
             self.job_order.clear()
@@ -251,8 +251,9 @@ class Backend:
             self.limiter.reset()
             self.clock.reset()
             self.knobs = Knobs()
-            self.limiter.scale = 1.0
-            self.rng = random.Random(None)
+            self.knobs.update(**self._initial_knobs)  # back to the constructor's knobs
+            self.limiter.scale = self.knobs.rate_limit_scale
+            self.rng = random.Random(self.knobs.seed)
             self._reset_stats()
 
     def set_knobs(self, **changes: Any) -> dict[str, Any]:

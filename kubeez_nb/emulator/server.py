@@ -354,5 +354,5 @@ class Emulator:
         return self.backend.seed_history(n, key or self.api_key)
 
     def reset(self) -> None:
-        """Forget jobs, assets, history, stats, knobs and clock offset."""
+        """Forget jobs, assets, history, stats, knob changes and clock offset (keys stay, balances refill)."""
         self.backend.reset()
