@@ -1,0 +1,12 @@
+"""Widget apps: ``studio()`` (a tab per job kind) and ``panel(model_id)`` (one model's form).
+
+Built from the live catalog (``fields.py`` turns capabilities into fields), priced and checked
+as the user edits, and never blocking the kernel on Generate. ipywidgets is imported here,
+never by ``import kubeez_nb``.
+"""
+
+from __future__ import annotations
+
+from kubeez_nb.widgets.studio import Studio, panel, studio
+
+__all__ = ["Studio", "panel", "studio"]

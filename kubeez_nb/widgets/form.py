@@ -1,0 +1,193 @@
+"""One model's form: its fields laid out, read as a request body, checked against the catalog.
+
+A :class:`ModelForm` knows nothing about HTTP or jobs: it turns the fields ``fields.py`` made
+for a model into ``params()`` (the body the user is about to send), lists the ``problems()``
+``catalog.validate`` finds in it, and carries values over from another form when the user
+switches model (``apply``: each field keeps a value only when it fits).
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import ipywidgets as W
+
+from kubeez_nb.catalog import Model, validate
+from kubeez_nb.errors import Problem
+from kubeez_nb.widgets.fields import Field, MediaField, TextField, route_fields
+
+
+class ModelForm:
+    """The fields of one request kind for one model, in a ``VBox`` (``.widget``)."""
+
+    def __init__(
+        self,
+        model: Model | None,
+        kind: str,
+        fields: Sequence[Field] | None = None,
+        *,
+        voices: Sequence[str] = (),
+    ) -> None:
+        self.model = model
+        self.kind = kind
+        self.voices = list(voices)
+        made = list(fields) if fields is not None else route_fields(model, kind, voices=voices)
+        self.fields: dict[str, Field] = {f.name: f for f in made}
+        self._listeners: list[Callable[[], None]] = []
+        for f in made:
+            f.observe(self._changed)
+        self.widget = W.VBox([f.widget for f in made], layout=W.Layout(width="100%"))
+        if any(f.when for f in made):
+            self._sync_visibility()
+
+    # reading ----------------------------------------------------------------------------------
+    def _active(self, f: Field) -> bool:
+        if f.when is None:
+            return True
+        other, wanted = f.when
+        ctl = self.fields.get(other)
+        return ctl is not None and self._active(ctl) and ctl.get() == wanted
+
+    def params(self) -> dict[str, Any]:
+        """The request body as the user has it now (fields left empty are left out)."""
+        out: dict[str, Any] = {}
+        for f in self.fields.values():
+            if not f.send or not self._active(f):
+                continue
+            value = f.get()
+            if value is not None:
+                out[f.name] = value
+        return out
+
+    def values(self) -> dict[str, Any]:
+        """Every field's value, shown or not (what a model switch carries over)."""
+        return {name: f.get() for name, f in self.fields.items() if not _is_info(f)}
+
+    def problems(self) -> list[Problem]:
+        """Every problem ``catalog.validate`` finds in ``params()`` (empty: ready to send)."""
+        params = self.params()
+        if self.kind == "extend":
+            # The source clip is chosen from a list; the task id is read from it on submit.
+            problems = validate(None, "extend", params)
+        else:
+            problems = validate(self.model, self.kind, params, voices=self.voices or None)
+        named = {p.field for p in problems}
+        for f in self.fields.values():
+            # The form is stricter than the wire: a text-to-media job needs words to work from.
+            if (
+                isinstance(f, TextField)
+                and f.required
+                and f.name not in named
+                and self._active(f)
+                and f.get() is None
+            ):
+                problems.append(
+                    Problem(
+                        f.name,
+                        None,
+                        "text",
+                        "is required: describe what you want",
+                        code=f"missing_{f.name}",
+                    )
+                )
+        return problems
+
+    # writing ----------------------------------------------------------------------------------
+    def apply(self, values: Mapping[str, Any]) -> list[str]:
+        """Set every field whose value fits; returns the names applied (the others keep theirs)."""
+        applied = []
+        with self.quiet():
+            for name, value in values.items():
+                f = self.fields.get(name)
+                if f is None or _is_info(f):
+                    continue
+                if f.set(value):
+                    applied.append(name)
+        self._changed()
+        return applied
+
+    def media_fields(self) -> list[MediaField]:
+        return [f for f in self.fields.values() if isinstance(f, MediaField)]
+
+    # change notification ----------------------------------------------------------------------
+    def on_change(self, callback: Callable[[], None]) -> None:
+        """Call ``callback()`` after any value change (once per ``apply``)."""
+        self._listeners.append(callback)
+
+    def quiet(self) -> _Quiet:
+        """Context manager: hold change callbacks (``apply`` fires one at the end)."""
+        return _Quiet(self)
+
+    _held = 0
+
+    def _changed(self) -> None:
+        if self._held:
+            return
+        if any(f.when for f in self.fields.values()):
+            self._sync_visibility()
+        for cb in list(self._listeners):
+            cb()
+
+    def _sync_visibility(self) -> None:
+        for f in self.fields.values():
+            display = None if self._active(f) else "none"
+            if f.widget.layout.display != display:
+                f.widget.layout.display = display
+
+    def __repr__(self) -> str:
+        mid = self.model.id if self.model else self.kind
+        return f"<ModelForm {mid}: {', '.join(self.fields)}>"
+
+
+class _Quiet:
+    def __init__(self, form: ModelForm) -> None:
+        self.form = form
+
+    def __enter__(self) -> ModelForm:
+        self.form._held += 1
+        return self.form
+
+    def __exit__(self, *exc: object) -> None:
+        self.form._held -= 1
+
+
+def _is_info(f: Field) -> bool:
+    return not f.send and f.__class__.__name__ == "InfoField"
+
+
+def problems_html(problems: Sequence[Problem]) -> str:
+    """The problems as a short list: field, what was given, what is allowed."""
+    if not problems:
+        return ""
+    rows = []
+    for p in problems:
+        allowed = _short(p.allowed)
+        given = _short(p.value)
+        extra = []
+        if given:
+            extra.append(f"given: {given}")
+        if allowed:
+            extra.append(f"allowed: {allowed}")
+        tail = f" <span style='color:#666'>({'; '.join(extra)})</span>" if extra else ""
+        rows.append(f"<li><b>{html.escape(p.field)}</b>: {html.escape(p.message)}{tail}</li>")
+    return (
+        "<div class='kubeez-problems' style='color:#b00020'>"
+        f"<ul style='margin:2px 0 2px 1em;padding:0'>{''.join(rows)}</ul></div>"
+    )
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    if value is None or value == [] or value == "":
+        return ""
+    if isinstance(value, (list, tuple)):
+        items = [str(v) for v in value]
+        text = ", ".join(items[:12]) + (f", … ({len(items) - 12} more)" if len(items) > 12 else "")
+    else:
+        text = str(value)
+    text = text if len(text) <= limit else text[: limit - 1] + "…"
+    return html.escape(text)
+
+
+__all__ = ["ModelForm", "problems_html"]

@@ -1,0 +1,270 @@
+"""``kz.studio()``: one app with a tab per job kind; ``kz.panel(model_id)``: one model's form.
+
+Only the first tab is built eagerly; the others are built the first time they are opened, so
+the studio appears at once even on a large catalog. The balance line is always visible and
+refreshes (in the background) after every job of any tab.
+"""
+
+from __future__ import annotations
+
+import html
+import threading
+from typing import Any
+
+import ipywidgets as W
+
+from kubeez_nb.catalog import Catalog, Model
+from kubeez_nb.widgets.library import AssetsTab, HistoryTab
+from kubeez_nb.widgets.login import demo_banner, with_client
+from kubeez_nb.widgets.panel import Panel
+
+#: (tab title, request kind or tab name), in display order.
+TABS: tuple[tuple[str, str], ...] = (
+    ("Image & video", "media"),
+    ("Extend", "extend"),
+    ("Music", "music"),
+    ("Voice", "dialogue"),
+    ("Captions", "captions"),
+    ("Separation", "separation"),
+    ("Ad creatives", "ad-copy"),
+    ("Assets", "assets"),
+    ("History", "history"),
+)
+_PANEL_KINDS = ("media", "extend", "music", "dialogue", "captions", "separation", "ad-copy")
+#: Tabs whose forms take reference media (targets of an asset's "Use").
+_REFERENCE_TABS = ("media", "music", "captions", "separation", "ad-copy")
+
+
+class BalanceBar(W.HBox):
+    """``Balance: N credits`` with a refresh button; refreshes in the background."""
+
+    def __init__(self, client: Any, **kw: Any) -> None:
+        self.client = client
+        self.text = W.HTML("<span class='kubeez-balance'>Balance: …</span>")
+        button = W.Button(
+            icon="refresh", tooltip="refresh the balance", layout=W.Layout(width="36px")
+        )
+        button.on_click(lambda _b: self.refresh())
+        self.updated = threading.Event()
+        super().__init__([self.text, button], layout=W.Layout(align_items="center"), **kw)
+
+    def refresh(self, *, wait: bool = False) -> None:
+        self.updated.clear()
+        t = threading.Thread(target=self._load, daemon=True, name="kubeez-balance")
+        t.start()
+        if wait:
+            t.join()
+
+    def _load(self) -> None:
+        try:
+            bal = self.client.balance()
+            credits = float(bal.credits)
+            link = getattr(bal, "purchase_url", None)
+            extra = f" · <a href='{html.escape(link)}' target='_blank'>top up</a>" if link else ""
+            self.text.value = (
+                f"<span class='kubeez-balance'>Balance: <b>{credits:,.4g}</b> credits{extra}</span>"
+                if credits < 1e4
+                else f"<span class='kubeez-balance'>Balance: <b>{credits:,.0f}</b> credits{extra}</span>"
+            )
+        except Exception as err:
+            first = html.escape(str(err).split("\n")[0])
+            self.text.value = f"<span class='kubeez-balance' style='color:#b00020'>Balance unavailable: {first}</span>"
+        self.updated.set()
+
+
+def _models_for(catalog: Catalog, kind: str) -> list[Model]:
+    """The catalog's models of one route in picker order: current ones before replaced ids,
+    and among them those of the route's most common generation type (music: text-to-music
+    before the lyrics and add-vocals variants), else catalog order."""
+    models = catalog.for_endpoint(kind)
+    counts: dict[str, int] = {}
+    for m in models:
+        for g in m.generation_types:
+            counts[g] = counts.get(g, 0) + 1
+    main = max(counts, key=lambda g: counts[g]) if counts else None
+    return sorted(
+        models, key=lambda m: (m.retired, m.needs_input_media, main not in m.generation_types)
+    )
+
+
+class Studio(W.VBox):
+    """The studio app. ``studio.panel(kind)`` is the (lazily built) Panel of a job kind."""
+
+    def __init__(self, client: Any, **kw: Any) -> None:
+        self.client = client
+        self.catalog: Catalog = client.catalog()
+        self.balance = BalanceBar(client)
+        self.panels: dict[str, Panel] = {}
+        self.assets_tab: AssetsTab | None = None
+        self.history_tab: HistoryTab | None = None
+        self._assets: list[tuple[str, str, str | None]] = []
+        self._slots = [W.VBox() for _ in TABS]
+        self.tabs = W.Tab(children=self._slots, titles=[t for t, _ in TABS])
+        self._built: set[int] = set()
+        self.tabs.observe(lambda ch: self.open_tab(ch["new"]), "selected_index")
+        header = W.HBox(
+            [demo_banner(client), self.balance],
+            layout=W.Layout(justify_content="space-between", align_items="center"),
+        )
+        super().__init__([header, self.tabs], **kw)
+        self.add_class("kubeez-studio")
+        self.open_tab(0)
+        self.balance.refresh()
+        threading.Thread(target=self._load_assets, daemon=True, name="kubeez-assets").start()
+
+    def __repr__(self) -> str:
+        return f"<kubeez Studio: {len(self.catalog)} models, tabs built: {sorted(self._built)}>"
+
+    # tabs ---------------------------------------------------------------------------------------
+    def open_tab(self, index: int | None) -> None:
+        """Build tab ``index`` if it is not built yet."""
+        if index is None or index in self._built or not 0 <= index < len(TABS):
+            return
+        self._built.add(index)
+        kind = TABS[index][1]
+        self._slots[index].children = [self._build(kind)]
+
+    def _build(self, kind: str) -> W.Widget:
+        if kind == "assets":
+            targets = [(t, k) for t, k in TABS if k in _REFERENCE_TABS]
+            self.assets_tab = AssetsTab(
+                self.client,
+                targets=targets,
+                on_use=self.use_reference,
+                on_change=self._assets_changed,
+            )
+            self.assets_tab.refresh()
+            return self.assets_tab
+        if kind == "history":
+            self.history_tab = HistoryTab(self.client, self.catalog)
+            self.history_tab.refresh()
+            return self.history_tab
+        return self.panel(kind) or W.HTML("<i>The catalog has no model for this route today.</i>")
+
+    def panel(self, kind: str) -> Panel | None:
+        """The Panel of one job kind (built on first use; None when the catalog has no model)."""
+        if kind in self.panels:
+            return self.panels[kind]
+        if kind not in _PANEL_KINDS:
+            raise ValueError(f"no panel for {kind!r}; one of {', '.join(_PANEL_KINDS)}")
+        models: list[Model | None]
+        if kind == "extend":
+            extendable = self.catalog.extendable
+            if not extendable:
+                return None
+            models = [None]
+        else:
+            models = list(_models_for(self.catalog, kind))
+            if not models:
+                return None
+        p = Panel(
+            self.client,
+            kind,
+            models,
+            filters=kind == "media",
+            catalog=self.catalog,
+            on_done=self._job_done,
+        )
+        if self._assets:
+            p.set_assets(self._assets)
+        self.panels[kind] = p
+        if kind == "extend":
+            self.load_extend_sources()
+        return p
+
+    def select(self, kind: str) -> None:
+        """Show the tab of ``kind`` (built if needed)."""
+        for i, (_, k) in enumerate(TABS):
+            if k == kind:
+                self.open_tab(i)
+                self.tabs.selected_index = i
+                return
+
+    # cross-tab plumbing ---------------------------------------------------------------------------
+    def _job_done(self, _result: Any) -> None:
+        self.balance.refresh()
+        if self.history_tab is not None:
+            self.history_tab.refresh()
+        if "extend" in self.panels:
+            self.load_extend_sources()
+
+    def load_extend_sources(self, *, wait: bool = False) -> None:
+        """Fill the Extend tab with this user's completed clips of extendable models."""
+
+        def run() -> None:
+            extendable = {m.id for m in self.catalog.extendable}
+            try:
+                rows = self.client.generations(status="completed", max_pages=2)
+            except Exception:
+                rows = []
+            options = []
+            for r in rows:
+                if r.get("model") in extendable and r.get("id"):
+                    when = str(r.get("created_at") or "")[:16].replace("T", " ")
+                    prompt = str(r.get("prompt") or "")[:40]
+                    options.append((f"{r['model']} · {when} · {prompt}", str(r["id"])))
+            p = self.panels.get("extend")
+            if p is not None:
+                if not options:
+                    p.status_html.value = (
+                        "<i>No completed Veo 3.1 clip yet: make one in Image &amp; video "
+                        "(a veo3-1 model), then come back.</i>"
+                    )
+                p.set_choices("source_task_id", options)
+
+        t = threading.Thread(target=run, daemon=True, name="kubeez-extend-sources")
+        t.start()
+        if wait:
+            t.join()
+
+    def _load_assets(self) -> None:
+        try:
+            assets = list(self.client.assets())
+        except Exception:
+            return  # the Assets tab shows the error when opened
+        self._assets_changed(assets)
+
+    def _assets_changed(self, assets: list[Any]) -> None:
+        from kubeez_nb.catalog import media_kind
+
+        self._assets = [
+            (a.name, a.url, a.kind or media_kind(a.url, a.mime_type)) for a in assets if a.url
+        ]
+        for p in self.panels.values():
+            p.set_assets(self._assets)
+
+    def use_reference(self, url: str, kind: str | None, target: str = "media") -> bool:
+        """Put ``url`` into the reference field of the ``target`` tab and show that tab."""
+        p = self.panel(target)
+        if p is None or not p.add_reference(url, kind):
+            return False
+        self.select(target)
+        return True
+
+
+def studio(client: Any = None) -> W.Widget:
+    """The Kubeez studio: a tab per job kind, built from the live catalog.
+
+    ``client``: a :class:`~kubeez_nb.Client`; default: ``kz.connect()`` when demo mode or
+    ``KUBEEZ_API_KEY`` is set, else a login step that asks for the key once.
+    """
+    return with_client(Studio, client)
+
+
+def panel(model_id: str, client: Any = None) -> W.Widget:
+    """One model's generate panel (the studio's form for that model, on its own)."""
+
+    def build(c: Any) -> W.Widget:
+        catalog = c.catalog()
+        model = catalog[model_id]  # KeyError names close ids
+        kind = model.endpoint
+        p = Panel(c, kind, [model], catalog=catalog)
+        banner = demo_banner(c)
+        if banner.value:
+            p.children = (banner, *p.children)
+        return p
+
+    return with_client(build, client)
+
+
+__all__ = ["BalanceBar", "Studio", "panel", "studio"]
