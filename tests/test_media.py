@@ -1,0 +1,130 @@
+"""Rendering: every kind has text/plain and escaped HTML, prefers the cache, never raises."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from kubeez_nb import Client, Job, JobGroup, media
+from kubeez_nb.resources import Captions
+
+SCRIPT = "<script>alert(1)</script>"
+
+
+@pytest.fixture
+def nb_client(emulator: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Client:
+    """A client whose cache sits in the 'notebook folder' (the working directory)."""
+    monkeypatch.chdir(tmp_path)
+    return Client(api_key=emulator.api_key, base_url=emulator.url, home=tmp_path / "kubeez-data")
+
+
+def _check(bundle: dict[str, str]) -> str:
+    assert bundle["text/plain"]
+    html = bundle["text/html"]
+    assert "<script" not in html.lower()
+    assert "127.0.0.1" not in html or "could not" in html
+    return html
+
+
+def test_image_job_renders_from_a_relative_cached_path(nb_client: Client) -> None:
+    job = nb_client.generate_media("nano-banana-2", f"a fox {SCRIPT}").wait(progress=False)
+    bundle = job._repr_mimebundle_()
+    html = _check(bundle)
+    src = f"kubeez-data/media/{job.id}/0.png"
+    assert f'src="{src}"' in html and Path(src).is_file()
+    assert "nano-banana-2" in html and "completed" in html and "credits" in html
+    assert "completed" in bundle["text/plain"] and "nano-banana-2" in bundle["text/plain"]
+
+
+def test_music_shows_songs_with_cover_and_title(nb_client: Client) -> None:
+    job = nb_client.generate_music("V5", "a calm song").wait(progress=False)
+    html = _check(job._repr_mimebundle_())
+    assert html.count("<audio controls") == len(job.outputs) == 2
+    for out in job.outputs:
+        assert media._esc(out.title) in html
+        assert os.path.relpath(out.local_path) in html
+    assert html.count('alt="cover"') == 2  # covers come from the cache too, not the loopback URL
+
+
+def test_separation_shows_two_labelled_players(nb_client: Client) -> None:
+    job = Job(nb_client, "sep-1", "separation", raw={"status": "completed",
+              "vocals_url": "https://cdn.example/v.mp3", "instrumental_url": "https://cdn.example/i.mp3"})  # fmt: skip
+    html = _check(media.job_bundle(job))
+    assert html.count("<audio controls") == 2
+    assert "vocals" in html and "instrumental" in html
+
+
+def test_video_output_is_a_player_not_an_embed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    clip = tmp_path / "kubeez-data" / "media" / "v1" / "0.mp4"
+    clip.parent.mkdir(parents=True)
+    clip.write_bytes(b"\0" * 200_000)
+    from kubeez_nb.jobs import Output
+
+    out = Output(url="http://127.0.0.1:9/media/x.mp4", media_type="video", local_path=str(clip))
+    html = _check(out._repr_mimebundle_())
+    assert "<video controls" in html and 'src="kubeez-data/media/v1/0.mp4"' in html
+    assert len(html) < 600 and "base64" not in html
+
+
+def test_failed_job_shows_escaped_error_and_what_to_do(nb_client: Client) -> None:
+    job = Job(
+        nb_client,
+        "bad-1",
+        raw={"status": "failed", "model": "m", "error_message": f"blocked {SCRIPT}"},
+    )
+    bundle = media.job_bundle(job)
+    html = _check(bundle)
+    assert "&lt;script&gt;" in html and "does not refund" in html
+    assert "failed" in bundle["text/plain"] and "→" in bundle["text/plain"]
+
+
+def test_ad_copy_group_is_a_gallery(nb_client: Client) -> None:
+    jobs = [Job(nb_client, f"ad-{i}", "ad-copy", raw={"status": "completed",
+            "outputs": [{"url": f"https://cdn.example/{i}.png", "media_type": "image"}]}) for i in range(3)]  # fmt: skip
+    bundle = JobGroup(jobs)._repr_mimebundle_()
+    html = _check(bundle)
+    assert html.count("<img") == 3 and "3 completed" in html
+
+
+def test_captions_table_and_subtitles() -> None:
+    caps = Captions.from_json({"words": [{"text": "Hello", "start": 0, "end": 400},
+                                         {"text": SCRIPT, "start": 400, "end": 900}]})  # fmt: skip
+    html = _check(caps._repr_mimebundle_())
+    assert "<table>" in html and "&lt;script&gt;" in html and "00:00.90" in html
+    assert caps.to_srt().startswith("1\n00:00:00,000 --> ") and caps.to_vtt().startswith("WEBVTT")
+
+
+def test_broken_objects_never_raise() -> None:
+    class Broken:
+        @property
+        def outputs(self) -> Any:
+            raise RuntimeError("boom")
+
+        def __repr__(self) -> str:
+            return "Broken()"
+
+    for build in (media.job_bundle, media.output_bundle, media.group_bundle, media.captions_bundle):
+        bundle = build(Broken())
+        assert bundle["text/plain"] and "text/html" in bundle
+    assert "could not render" in media.group_bundle(42)["text/html"]
+
+
+def test_expired_urls_still_render_from_the_cache(fresh_emulator: Any, tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    monkeypatch.chdir(tmp_path)
+    client = Client(
+        api_key=fresh_emulator.api_key, base_url=fresh_emulator.url, home=tmp_path / "kubeez-data"
+    )
+    job = client.generate_media("nano-banana-2", "a fox").wait(progress=False)
+    url = job.outputs[0].url
+    fresh_emulator.advance(4000)  # past the one-hour signature
+    assert requests.get(url, timeout=5).status_code == 403
+    html = _check(media.job_bundle(job))
+    assert f'src="kubeez-data/media/{job.id}/0.png"' in html and url.split("?")[0] not in html

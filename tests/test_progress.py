@@ -1,0 +1,50 @@
+"""Progress: a rewriting text line, silence without a terminal, a widget bar in a kernel."""
+
+from __future__ import annotations
+
+import io
+import threading
+from typing import Any
+
+import pytest
+
+from kubeez_nb import progress
+
+
+def test_text_progress_rewrites_one_line() -> None:
+    out = io.StringIO()
+    bar = progress.track("Batch of 4", stream=out)
+    bar.update("2/4 done", 0.5)
+    bar.close(ok=True)
+    text = out.getvalue()
+    assert text.count("\n") == 1 and text.endswith("\n")
+    assert "\r" in text and "Batch of 4" in text and "100%" in text and "✓" in text
+
+
+def test_failed_close_is_marked() -> None:
+    out = io.StringIO()
+    bar = progress.track("job", stream=out)
+    bar.close(ok=False)
+    assert "✗" in out.getvalue()
+
+
+def test_silent_without_terminal_or_kernel(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("sys.stderr", io.StringIO())
+    assert isinstance(progress.track("x"), progress.NullProgress)
+
+
+def test_widget_bar_in_a_kernel_updates_from_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    shown: list[Any] = []
+    monkeypatch.setattr(progress, "in_kernel", lambda: True)
+    monkeypatch.setattr("IPython.display.display", lambda obj, **kw: shown.append(obj))
+    bar = progress.track("Batch of 10")
+    assert isinstance(bar, progress.WidgetProgress) and len(shown) == 1
+    threads = [threading.Thread(target=bar.update, args=(f"{i}/10", i / 10)) for i in range(1, 6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert 0.1 <= bar.bar.value <= 0.5
+    bar.close(ok=False)
+    assert bar.bar.bar_style == "danger"
+    assert len(shown) == 1  # displayed once, updated in place
