@@ -270,6 +270,7 @@ class Job:
         self.submitted_at = submitted_at
         self.polls = 0
         self._hint = poll_hint  # seconds the server suggested until the next poll
+        self._contact = time.monotonic()  # last answer from the server (submit or poll)
         self._lock = threading.RLock()
         self._callbacks: list[Callable[[Job], None]] = []
         self._cached = False
@@ -348,10 +349,12 @@ class Job:
             except NotFoundError:
                 if self._fresh():
                     self.polls += 1
+                    self._contact = time.monotonic()
                     self._hint = None
                     return self  # not visible yet (seen live for a few seconds after create)
                 raise
             self.polls += 1
+            self._contact = time.monotonic()
             if not isinstance(reply.data, Mapping):
                 raise response_format_error(reply.status, reply.data, "a generation status object")
             before = (self.status, len(self.outputs))
@@ -414,12 +417,14 @@ class Job:
             self.client._cache_outputs(self)
 
     def next_delay(self, schedule: Sequence[float] | None = None) -> float:
-        """Seconds until the next poll: the schedule step, shortened by a server hint."""
+        """Seconds from now until the next poll: the schedule step (shortened by a server hint)
+        counted from the last answer, so a job waited on late is not made to wait again."""
         steps = tuple(schedule or POLL_SCHEDULE)
         step = float(steps[min(self.polls, len(steps) - 1)])
         if self._hint is not None:
             step = min(step, self._hint)
-        return max(step, MIN_POLL_INTERVAL)
+        step = max(step, MIN_POLL_INTERVAL)
+        return max(step - (time.monotonic() - self._contact), 0.0)
 
     def wait(
         self,

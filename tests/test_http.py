@@ -1,0 +1,283 @@
+"""Transport: retries, 429 pacing, malformed answers, no double billing, and key hygiene."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kubeez_nb import Client, errors
+from kubeez_nb._http import USER_AGENT, Transport
+
+CANARY = "sk_live_CANARYcanary0123456789abcdefXYZ"
+
+
+class _Stub:
+    """A tiny local HTTP server answering from a table path -> (status, content type, body, headers)."""
+
+    def __init__(self) -> None:
+        self.routes: dict[str, tuple[int, str, bytes, dict[str, str]]] = {}
+        self.seen: list[tuple[str, str, dict[str, str]]] = []
+        stub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _answer(self) -> None:
+                stub.seen.append((self.command, self.path, dict(self.headers)))
+                length = int(self.headers.get("Content-Length") or 0)
+                if length:
+                    self.rfile.read(length)
+                status, ctype, body, headers = stub.routes.get(
+                    self.path.split("?")[0], (404, "text/plain", b"nope", {})
+                )
+                self.send_response(status)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(body)))
+                for k, v in headers.items():
+                    self.send_header(k, v)
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_POST = do_PATCH = do_DELETE = _answer
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def route(
+        self, path: str, status: int, body: Any, ctype: str = "application/json", **headers: str
+    ) -> None:
+        raw = (
+            body
+            if isinstance(body, bytes)
+            else (json.dumps(body) if not isinstance(body, str) else body).encode()
+        )
+        self.routes[path] = (status, ctype, raw, headers)
+
+
+@pytest.fixture
+def stub() -> Iterator[_Stub]:
+    s = _Stub()
+    yield s
+    s.server.shutdown()
+    s.server.server_close()
+
+
+# ---- malformed answers -------------------------------------------------------------------------
+
+
+def test_html_page_with_200_is_a_response_format_error(stub: _Stub) -> None:
+    stub.route("/v1/balance", 200, "<html><title>Welcome to nginx</title></html>", "text/html")
+    client = Client(api_key="k", base_url=stub.url, ledger=False)
+    with pytest.raises(errors.ResponseFormatError) as info:
+        client.balance()
+    assert "Welcome to nginx" in str(info.value)
+
+
+def test_bad_json_and_missing_fields_are_response_format_errors(stub: _Stub) -> None:
+    stub.route("/v1/balance", 200, b'{"credits": 1', "application/json")
+    stub.route("/v1/assets", 200, {"assets": "nope"})
+    stub.route("/v1/generations", 200, {"rows": 3})
+    client = Client(api_key="k", base_url=stub.url, ledger=False)
+    with pytest.raises(errors.ResponseFormatError):
+        client.balance()
+    with pytest.raises(errors.ResponseFormatError):
+        client.assets()
+    with pytest.raises(errors.ResponseFormatError):
+        client.generations()
+    stub.route("/v1/balance", 200, {"message": "no credits field"})
+    with pytest.raises(errors.ResponseFormatError, match="credits"):
+        client.balance()
+
+
+def test_html_error_page_becomes_a_server_error_with_its_title(stub: _Stub) -> None:
+    stub.route(
+        "/v1/balance", 502, "<html><title>502 Bad Gateway</title><body>x</body></html>", "text/html"
+    )
+    client = Client(api_key="k", base_url=stub.url, ledger=False)
+    transport = client._transport
+    transport.session.adapters["http://"].max_retries.total = 0  # no waiting in this test
+    with pytest.raises(errors.ServerError, match="502 Bad Gateway"):
+        client.balance()
+
+
+def test_live_upload_variant_single_url(stub: _Stub, tmp_path: Path) -> None:
+    stub.route("/v1/upload/media", 200, {"url": "/uploads/a.png"})
+    f = tmp_path / "a.png"
+    f.write_bytes(b"\x89PNG....")
+    client = Client(api_key="k", base_url=stub.url, ledger=False)
+    assert client.upload(f) == [stub.url + "/uploads/a.png"]
+    method, _, headers = stub.seen[-1]
+    assert method == "POST" and headers["Content-Type"].startswith("multipart/form-data")
+
+
+# ---- headers and key hygiene ------------------------------------------------------------------
+
+
+def test_key_only_in_header_and_user_agent(stub: _Stub) -> None:
+    stub.route("/v1/balance", 200, {"credits": 5})
+    Client(api_key=CANARY, base_url=stub.url, ledger=False).balance()
+    _, path, headers = stub.seen[-1]
+    assert headers["X-API-Key"] == CANARY
+    assert CANARY not in path
+    assert headers["User-Agent"] == USER_AGENT
+
+
+def test_key_never_sent_to_media_hosts_or_across_redirects(stub: _Stub, tmp_path: Path) -> None:
+    media = _Stub()
+    try:
+        media.route("/f.png", 200, b"PNGDATA", "image/png")
+        stub.route("/v1/balance", 302, b"", "text/plain", Location=media.url + "/f.png")
+        stub.route("/own.png", 200, b"OWN", "image/png")
+        client = Client(api_key=CANARY, base_url=stub.url, ledger=False)
+        with pytest.raises(errors.ResponseFormatError):
+            client.balance()  # followed to the other host, which answered a PNG
+        assert "X-API-Key" not in media.seen[-1][2]
+        client.download(media.url + "/f.png", tmp_path / "f.png")
+        assert (tmp_path / "f.png").read_bytes() == b"PNGDATA"
+        assert "X-API-Key" not in media.seen[-1][2]
+        client.download("/own.png", tmp_path / "own.png")  # root-relative: resolved, still no key
+        assert (tmp_path / "own.png").read_bytes() == b"OWN"
+        assert "X-API-Key" not in stub.seen[-1][2]
+    finally:
+        media.server.shutdown()
+        media.server.server_close()
+
+
+def test_missing_key_says_how_to_fix_it_and_public_routes_still_work(emulator: Any) -> None:
+    client = Client(base_url=emulator.url, ledger=False)
+    assert "key=missing" in repr(client)
+    assert client.health() == {"status": "healthy"}
+    assert len(client.catalog()) > 10
+    with pytest.raises(errors.AuthenticationError) as info:
+        client.balance()
+    text = str(info.value)
+    assert "KUBEEZ_API_KEY" in text and "demo=True" in text and "KUBEEZ_DEMO=1" in text
+
+
+def test_env_configuration(monkeypatch: pytest.MonkeyPatch, emulator: Any) -> None:
+    monkeypatch.setenv("KUBEEZ_API_KEY", emulator.api_key)
+    monkeypatch.setenv("KUBEEZ_BASE_URL", emulator.url)
+    client = Client(ledger=False)
+    assert client.base_url == emulator.url and client.balance().credits > 0
+    monkeypatch.delenv("KUBEEZ_BASE_URL")
+    assert Client(ledger=False).base_url == "https://api.kubeez.com"
+    with pytest.raises(ValueError, match="http"):
+        Client(base_url="api.kubeez.com")
+
+
+def test_canary_key_appears_nowhere(
+    fresh_emulator: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    fresh_emulator.add_key(CANARY, credits=1000)
+    caplog.set_level(logging.DEBUG)
+    client = Client(api_key=CANARY, base_url=fresh_emulator.url, home=tmp_path)
+    seen: list[str] = [
+        repr(client),
+        str(client),
+        repr(client._transport),
+        repr(vars(client)),
+        repr(vars(client._transport)),
+    ]
+    job = client.generate_media("nano-banana-2", "a canary", aspect_ratio="1:1")
+    seen += [repr(job), repr(vars(job)), repr(job.request)]
+    failures: list[BaseException] = []
+    for call in (
+        lambda: client.generate_media("nano-banana-2", "x" * 100_000),  # validation
+        lambda: client.rename_asset("missing", "x"),  # 404
+        lambda: Client(
+            api_key=CANARY + "x", base_url=fresh_emulator.url, ledger=False
+        ).balance(),  # 401
+        lambda: Client(
+            api_key=CANARY, base_url="http://127.0.0.1:9", ledger=False, timeout=0.5
+        ).balance(),
+    ):
+        try:
+            call()
+        except Exception as exc:
+            failures.append(exc)
+    assert len(failures) == 4
+    for exc in failures:
+        seen += [str(exc), repr(exc), repr(vars(exc)), repr(exc.__cause__), repr(exc.__context__)]
+    logging.getLogger("kubeez_nb.http").debug("key is %s", CANARY)  # even a careless log line
+    seen += [r.getMessage() for r in caplog.records]
+    blob = "\n".join(seen)
+    assert CANARY not in blob
+    assert CANARY[8:20] not in blob
+    assert len(caplog.records) > 0
+
+
+# ---- retries -----------------------------------------------------------------------------------
+
+
+def test_reads_are_retried_through_server_errors(fresh_emulator: Any) -> None:
+    client = Client(api_key=fresh_emulator.api_key, base_url=fresh_emulator.url, ledger=False)
+    fresh_emulator.set_knobs(error_rate=0.3, seed=7)  # seeded: the same faults every run
+    for _ in range(6):
+        assert client.balance().credits > 0
+    stats = fresh_emulator.stats()
+    assert stats["statuses"].get("500", 0) >= 1  # errors happened and were absorbed
+
+
+def test_429_is_waited_out_for_reads_and_generate_posts(
+    fresh_emulator: Any, tmp_path: Path
+) -> None:
+    client = Client(api_key=fresh_emulator.api_key, base_url=fresh_emulator.url, home=tmp_path)
+    fresh_emulator.set_knobs(burst_429=1)
+    assert client.balance().credits > 0
+    fresh_emulator.set_knobs(burst_429=1)
+    job = client.generate_media("nano-banana-2", "after a 429", aspect_ratio="1:1")
+    assert job.id
+    stats = fresh_emulator.stats()
+    assert stats["statuses"]["429"] == 2
+    assert stats["generations_created"] == 1
+
+
+def test_4xx_are_not_retried(fresh_emulator: Any) -> None:
+    client = Client(api_key=fresh_emulator.api_key, base_url=fresh_emulator.url, ledger=False)
+    with pytest.raises(errors.NotFoundError):
+        client.rename_asset("ast_missing", "new-name")
+    assert fresh_emulator.stats()["statuses"] == {"404": 1}
+
+
+def test_no_double_billing_when_the_server_fails_after_accepting(
+    fresh_emulator: Any, tmp_path: Path
+) -> None:
+    client = Client(api_key=fresh_emulator.api_key, base_url=fresh_emulator.url, home=tmp_path)
+    fresh_emulator.set_knobs(error_after_accept_rate=1.0)
+    jobs = [
+        client.generate_media("nano-banana-2", "same prompt", aspect_ratio="1:1") for _ in range(3)
+    ]
+    stats = fresh_emulator.stats()
+    assert stats["statuses"]["500"] == 3  # every POST failed after the job was made
+    assert stats["generations_created"] == 3  # ... and none was submitted twice
+    assert len({j.id for j in jobs}) == 3
+    assert all(len(c) == 1 for c in stats["charges"].values())
+    fresh_emulator.set_knobs(error_after_accept_rate=0.0)
+    for job in jobs:
+        assert job.wait(progress=False).ok
+
+
+def test_resubmits_when_nothing_was_accepted(fresh_emulator: Any, tmp_path: Path) -> None:
+    client = Client(api_key=fresh_emulator.api_key, base_url=fresh_emulator.url, home=tmp_path)
+    fresh_emulator.set_knobs(error_rate=1.0)
+    with pytest.raises(errors.ServerError, match=r"kz\.jobs"):
+        client.generate_media("nano-banana-2", "never accepted", aspect_ratio="1:1")
+    assert fresh_emulator.stats()["generations_created"] == 0
+    fresh_emulator.set_knobs(error_rate=0.4, seed=3)
+    job = client.generate_media("nano-banana-2", "eventually accepted", aspect_ratio="1:1")
+    assert fresh_emulator.stats()["generations_created"] == 1 and job.id
+
+
+def test_connection_refused_is_a_clear_connection_error() -> None:
+    t = Transport("http://127.0.0.1:9", "k", timeout=0.5, read_retries=0)
+    with pytest.raises(errors.APIConnectionError, match=r"could not reach http://127\.0\.0\.1:9"):
+        t.request("GET", "/v1/balance")
