@@ -486,9 +486,14 @@ def _job(emu: Any, model: str = "z-image", **headers: str) -> requests.Response:
                          json={"model": model, "prompt": "x"}, timeout=30)
 
 
-def test_knobs_live_variants(fresh_emulator: Any) -> None:
-    emu = fresh_emulator
-    emu.set_knobs(pending_status=True, mime_media_type=True)
+def test_knobs_live_variants() -> None:
+    from kubeez_nb import Emulator
+
+    with Emulator(speed=1, pending_status=True, mime_media_type=True) as emu:  # real-time jobs
+        _check_live_variants(emu)
+
+
+def _check_live_variants(emu: Any) -> None:
     r = _job(emu)
     assert r.json()["status"] == "pending"
     gid = r.json()["generation_id"]
@@ -561,22 +566,23 @@ def test_error_after_accept_bills_once_and_stats_show_it(fresh_emulator: Any) ->
 def test_rate_limit_scale_shortens_the_window(fresh_emulator: Any) -> None:
     emu = fresh_emulator
     key = emu.add_key(rate_limits={"music": 1})
-    emu.set_knobs(rate_limit_scale=60)  # a 1 s window
+    emu.set_knobs(rate_limit_scale=20)  # a 3 s window
     body = {"model": "V5", "prompt": "x"}
     assert post(emu, "/v1/generate/music", body, key).status_code == 200
     r = post(emu, "/v1/generate/music", body, key)
-    assert r.status_code == 429 and float(r.headers["X-RateLimit-Window"]) == 1
-    emu.advance(1.01)
+    assert r.status_code == 429 and float(r.headers["X-RateLimit-Window"]) == 3
+    assert 0 < float(r.headers["Retry-After"]) <= 3
+    emu.advance(3.01)
     assert post(emu, "/v1/generate/music", body, key).status_code == 200
 
 
 def test_poll_retry_after_paces_to_the_next_state_change(fresh_emulator: Any) -> None:
-    emu = fresh_emulator  # speed 200: z-image lasts 4 / 200 = 0.02 s; a kling video 0.9 s
-    gid = post(emu, "/v1/generate/media", {"model": "kling-3-0-pro", "prompt": "x", "duration": "3s"}).json()["generation_id"]
+    emu = fresh_emulator  # speed 200: a 25 s Sora storyboard (600 s estimated) lasts 3 s
+    gid = post(emu, "/v1/generate/media", {"model": "sora-2-pro-storyboard-25s", "prompt": "x"}).json()["generation_id"]
     r = get(emu, "/v1/generate/media/" + gid)
     assert r.json()["status"] in {"queued", "processing"}
-    assert 0 < float(r.headers["Retry-After"]) <= 0.9
-    emu.advance(1)
+    assert 0 < float(r.headers["Retry-After"]) <= 3
+    emu.advance(3)
     r = get(emu, "/v1/generate/media/" + gid)
     assert r.json()["status"] == "completed" and "Retry-After" not in r.headers
 

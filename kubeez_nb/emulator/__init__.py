@@ -2,9 +2,33 @@
 
 ``Emulator()`` serves it from a thread (``with Emulator() as emu: emu.url, emu.api_key``);
 ``python -m kubeez_nb.emulator --port 8000 --api-key sk_test_x`` serves it from a shell.
-Layout (moto-style): ``routes`` (declarative table + OpenAPI), ``responses`` (parse, validate,
-authorise, render), ``backend`` (state, billing, jobs; no HTTP), ``mediagen`` (real media files),
-``server`` (WSGI app + thread).
+
+Layout (moto-style): ``routes`` (declarative table; the URL map and ``/openapi.json`` come from
+it), ``responses`` (parse, validate with ``kubeez_nb.catalog``, render; stores nothing),
+``backend`` (keys, credits, jobs, files, assets; bills with ``kubeez_nb.pricing``; no HTTP),
+``seeding`` (column-store history and the paged listing), ``files`` (signed links),
+``ratelimit``, ``clock``, ``mediagen`` (real PNG / MP4 / audio), ``server`` (WSGI app + thread).
+
+Behaviour worth knowing:
+
+- Scopes: ``generate:media`` (media, extend, upload, add asset), ``generate:music`` (music,
+  separation), ``generate:speech`` (dialogue, captions), ``generate:ads`` (ad-copy),
+  ``read:balance``, ``read:generations``. Status polls, ``/v1/models`` and asset list / rename /
+  delete need only a valid key. A 403 body names the scope: ``{"error": "missing_scope", "scope"}``.
+- History paging: ``GET /v1/generations?limit=1..100`` (default 50) answers
+  ``{"generations", "count", "next_cursor", "has_more"}``, newest first. ``next_cursor`` is opaque
+  (a keyset on ``(created_at, id)``), so pages stay stable while new jobs arrive; pass it back
+  as ``?cursor=``. Filters ``status``, ``model``, ``generation_type`` combine with it.
+- Jobs run on the emulator clock (real time + ``advance()``): ``queued`` (or ``pending``) for the
+  first 15 % of ``estimated_time_seconds / speed``, then ``processing``, then ``completed`` or
+  ``failed``. Non-terminal polls carry ``Retry-After`` = seconds to the next change.
+- Billing: flat prices at submit; per-second models are settled on the measured length of the
+  MP4 produced; reference videos and audio inputs of our own are measured, outside ones count 5 s.
+- URLs on the documentation domains ``example.com`` / ``.org`` / ``.net`` are answered with
+  synthetic media of the type their extension names (so the guide's examples run offline);
+  any other unreachable URL is ``502 fetch_failed``.
+- Control routes (loopback only, no auth, not in OpenAPI): ``/_emulator/keys``, ``/knobs``,
+  ``/clock``, ``/seed-history``, ``/stats``, ``/reset``; ``Emulator`` has a method for each.
 """
 
 from __future__ import annotations

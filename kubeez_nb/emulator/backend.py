@@ -27,7 +27,6 @@ from kubeez_nb._config import ASSET_QUOTA_BYTES, MAX_UPLOAD_BYTES
 from kubeez_nb.emulator.clock import Clock
 from kubeez_nb.emulator.errors import (
     FetchFailed,
-    FileTooLarge,
     Forbidden,
     InsufficientCredits,
     InvalidRequest,
@@ -36,7 +35,9 @@ from kubeez_nb.emulator.errors import (
     NotFound,
     QuotaExceeded,
 )
+from kubeez_nb.emulator.fetch import download, ext_of, safe_name
 from kubeez_nb.emulator.files import FileStore, StoredFile, mime_for
+from kubeez_nb.emulator.outputs import DEFAULT_VIDEO_SECONDS, Output, make_outputs, mediagen
 from kubeez_nb.emulator.ratelimit import RateLimiter
 
 ALL_SCOPES = (
@@ -49,8 +50,6 @@ ALL_SCOPES = (
 )
 TERMINAL = frozenset({"completed", "failed", "cancelled"})
 ASSET_NAME = re.compile(r"^[a-z0-9_-]{1,64}$")
-DEFAULT_VIDEO_SECONDS = 8.0  #: Veo-style "automatic" duration
-SONG_SECONDS = 30.0  #: emulator songs are short so demos stay light
 EXTEND_ADDS_SECONDS = 7.0
 FAILURE_MESSAGES = (
     "Content moderation: the prompt was flagged by the provider's safety filter.",
@@ -123,20 +122,6 @@ class Account:
 
 
 @dataclass
-class Output:
-    """One produced file of a job."""
-
-    file: StoredFile
-    media_type: str
-    width: int | None = None
-    height: int | None = None
-    duration: float | None = None
-    thumbnail: StoredFile | None = None
-    label: str | None = None  #: song title, "vocals", "instrumental"
-    cover: StoredFile | None = None
-
-
-@dataclass
 class Job:
     """One generation. Status is derived from the clock; see ``Backend.status_of``."""
 
@@ -170,21 +155,6 @@ class Asset:
     name: str
     file: StoredFile
     created: float
-
-
-def _mediagen() -> Any:
-    """The media maker (imported on first use: Pillow and PyAV are heavy)."""
-    from kubeez_nb.emulator import mediagen
-
-    return mediagen
-
-
-def _seconds(value: Any) -> float | None:
-    """``"5s"`` / ``"5"`` / ``5`` → 5.0; None when absent or unreadable."""
-    if value is None or value == "":
-        return None
-    m = re.match(r"^\s*(\d+(?:\.\d+)?)\s*s?\s*$", str(value))
-    return float(m.group(1)) if m else None
 
 
 class Backend:
@@ -469,7 +439,7 @@ class Backend:
         """Make the job's output files once (outside the table lock; per-job lock)."""
         with job.lock:
             if job.outputs is None:
-                job.outputs = self._make_outputs(job)
+                job.outputs = make_outputs(self.files, job)
                 if job.model.startswith("veo3-1") and job.source_task_id is None:
                     job.source_task_id = "task_" + uuid.uuid4().hex[:20]
                     with self.lock:
@@ -488,48 +458,6 @@ class Backend:
         measured["output_seconds"] = seconds
         credits = self.price(job.model, "media", job.params, **measured)
         self.adjust(job, self.accounts.get(job.owner), credits)
-
-    def _make_outputs(self, job: Job) -> list[Output]:
-        mg = _mediagen()
-        seed = int(uuid.UUID(job.id).int % (2**31))
-        p = job.params
-        prompt = job.prompt or ""
-        if job.kind in {"media", "ad-copy"} and job.model_type == "image":
-            w, h = mg.image_size(p.get("aspect_ratio"), _image_resolution(job.model, p), p.get("quality"))
-            rec = self.files.put_bytes(mg.make_png(prompt or job.model, w, h, seed=seed), f"{job.id}.png", owner=job.owner)
-            return [Output(rec, "image", w, h, thumbnail=rec)]
-        if job.kind in {"media", "extend"} and job.model_type == "video":
-            w, h = mg.video_size(p.get("aspect_ratio"), _video_resolution(job.model, p))
-            seconds = float(p.get("_output_seconds") or DEFAULT_VIDEO_SECONDS)
-            data = mg.make_mp4(prompt or job.model, w, h, seconds, seed=seed)
-            rec = self.files.put_bytes(data, f"{job.id}.mp4", owner=job.owner)
-            tw, th = _thumb_size(w, h)
-            thumb = self.files.put_lazy(f"{job.id}-thumb.png", lambda: mg.make_png(prompt or job.model, tw, th, seed=seed))
-            return [Output(rec, "video", w, h, duration=mg.media_duration(data, "mp4"), thumbnail=thumb)]
-        if job.kind == "dialogue":
-            data, ext, words = mg.make_speech(prompt, p.get("voice") or "Rachel", float(p.get("speed") or 1.0))
-            rec = self.files.put_bytes(data, f"{job.id}.{ext}", owner=job.owner, words=words)
-            return [Output(rec, "audio", duration=mg.media_duration(data, ext))]
-        if job.kind == "music":
-            outs = []
-            title = p.get("title") or _title_from(prompt or p.get("song_description") or p.get("style") or "Untitled")
-            for i in range(2):
-                data, ext = mg.make_music(prompt or title, SONG_SECONDS, seed=seed + i)
-                rec = self.files.put_bytes(data, f"{job.id}-{i + 1}.{ext}", owner=job.owner)
-                cover = self.files.put_lazy(f"{job.id}-{i + 1}-cover.png", lambda i=i: mg.make_png(title, 512, 512, seed=seed + i))
-                outs.append(Output(rec, "audio", duration=mg.media_duration(data, ext), label=f"{title} ({'AB'[i]})", cover=cover))
-            return outs
-        if job.kind == "separation":
-            assert job.input_file is not None
-            data = self.files.read_bytes(job.input_file)
-            (vocals, vext), (inst, iext) = mg.split_stems(data, job.input_file.ext)
-            v = self.files.put_bytes(vocals, f"{job.id}-vocals.{vext}", owner=job.owner)
-            i = self.files.put_bytes(inst, f"{job.id}-instrumental.{iext}", owner=job.owner)
-            return [
-                Output(v, "audio", duration=mg.media_duration(vocals, vext), label="vocals"),
-                Output(i, "audio", duration=mg.media_duration(inst, iext), label="instrumental"),
-            ]
-        raise AssertionError(f"no output recipe for {job.kind}/{job.model_type}")
 
     # ---- verbs: generation -----------------------------------------------------------------
     def create_media(self, acc: Account, model: str, params: dict[str, Any], request_id: str | None = None) -> Job:
@@ -653,7 +581,7 @@ class Backend:
         credits = self.price(model, "captions", params, media_seconds=seconds)
         rid = request_id or "cap_" + uuid.uuid4().hex[:16]
         self.charge(acc, credits, rid)
-        words = rec.words if rec.words is not None else _mediagen().placeholder_words(seconds)
+        words = rec.words if rec.words is not None else mediagen().placeholder_words(seconds)
         with self.lock:
             self.generations_created += 1
         return {
@@ -668,17 +596,22 @@ class Backend:
         }
 
     def output_seconds(self, row: dict[str, Any], params: dict[str, Any]) -> float:
-        """How long the video will be: fixed by the id, else the duration asked, else the default."""
+        """How long the video will be: fixed by the id (``-10s``), else the duration asked, else the
+        length the price is quoted for (the client's estimate assumes the same), else the default."""
+        from kubeez_nb.catalog import parse_seconds
+        from kubeez_nb.pricing import default_seconds
+
         m = re.search(r"-(\d+)s(?:-|$)", row["model_id"])
         if m:
             return float(m.group(1))
-        asked = _seconds(params.get("duration"))
+        model = self.catalog[row["model_id"]]
+        asked = parse_seconds(params.get("duration"))
         if asked:
             return asked
-        opts = (row.get("capabilities") or {}).get("duration_options") or []
-        if "5s" in opts:
-            return 5.0
-        return _seconds(opts[0]) or DEFAULT_VIDEO_SECONDS if opts else DEFAULT_VIDEO_SECONDS
+        quoted = default_seconds(model)
+        if quoted:
+            return quoted
+        return float(model.duration_seconds[0]) if model.duration_seconds else DEFAULT_VIDEO_SECONDS
 
     def source_seconds(self, urls: Any, kind: str) -> float:
         """Total length of the ``kind`` ("video" / "audio") sources; ours are measured, others count 5 s."""
@@ -695,7 +628,7 @@ class Backend:
         return total
 
     def _duration_of(self, rec: StoredFile) -> float:
-        return float(_mediagen().media_duration(self.files.read_bytes(rec), rec.ext))
+        return float(mediagen().media_duration(self.files.read_bytes(rec), rec.ext))
 
     def _own_file(self, url: str) -> StoredFile | None:
         try:
@@ -711,43 +644,7 @@ class Backend:
             raise FetchFailed(f"Could not fetch {url}: {exc}") from None
         if rec is not None:
             return rec
-        return self._download(url, owner, limit or self.knobs.max_upload_bytes)
-
-    def _download(self, url: str, owner: str | None, limit: int) -> StoredFile:
-        import requests
-
-        if not url.lower().startswith(("http://", "https://")):
-            raise InvalidRequest(f"url must be an http(s) URL, got {url!r}.", extra={"field": "url"})
-        name = _name_from_url(url)
-        if _is_documentation_host(url):
-            return self._synthetic(url, name, owner)
-        fid = self.files.new_id()
-        path = self.files.path_for(fid)
-        size = 0
-        try:
-            with requests.get(url, stream=True, timeout=(3.0, 10.0)) as resp:
-                if resp.status_code >= 400:
-                    raise FetchFailed(f"Could not fetch {url}: HTTP {resp.status_code}.")
-                ctype = (resp.headers.get("Content-Type") or "").split(";")[0].strip()
-                with open(path, "wb") as fh:
-                    for chunk in resp.iter_content(1 << 16):
-                        size += len(chunk)
-                        if size > limit:
-                            raise FileTooLarge(f"The file at {url} is over {limit} bytes.")
-                        fh.write(chunk)
-        except requests.RequestException as exc:
-            path.unlink(missing_ok=True)
-            raise FetchFailed(f"Could not fetch {url}: {type(exc).__name__}.") from None
-        except Exception:
-            path.unlink(missing_ok=True)
-            raise
-        if "." not in name and ctype:
-            ext = {v: k for k, v in reversed(list(_mime_table().items()))}.get(ctype)
-            if ext:
-                name = f"{name}.{ext}"
-        rec = StoredFile(fid, name, mime_for(name.rsplit(".", 1)[-1]) if "." in name else (ctype or "application/octet-stream"), owner, path, size)
-        self.files.add(rec)
-        return rec
+        return download(self.files, url, owner, limit or self.knobs.max_upload_bytes)
 
     def list_generations(self, acc: Account, **filters: Any) -> tuple[list[Job], str | None]:
         """GET /v1/generations: newest first, live jobs and seeded history merged."""
@@ -763,29 +660,13 @@ class Backend:
             raise ValueError("add a key before seeding history")
         return self.seeded.seed(owner, n, self.clock.now(), seed)
 
-    def _synthetic(self, url: str, name: str, owner: str | None) -> StoredFile:
-        """Media for a URL on a documentation domain (RFC 2606 ``example.com``), made to match its
-        extension, so the guide's examples (``https://cdn.example.com/logo.png``) run offline."""
-        mg = _mediagen()
-        ext = _ext_of(url)
-        seed = int(uuid.uuid5(uuid.NAMESPACE_URL, url).int % (2**31))
-        kind = mime_for(ext).split("/")[0] if ext else "image"
-        if kind == "video":
-            data, name = mg.make_mp4(name, 640, 360, 3.0, seed=seed), _with_ext(name, "mp4")
-        elif kind == "audio":
-            audio, aext = mg.make_music(name, 10.0, seed=seed)
-            data, name = audio, _with_ext(name, aext)
-        else:
-            data, name = mg.make_png(name, 512, 512, seed=seed), _with_ext(name, "png")
-        return self.files.put_bytes(data, name, owner=owner)
-
     # ---- verbs: uploads and assets -------------------------------------------------------------
     def store_upload(self, acc: Account, temp_path: Path, filename: str, size: int) -> StoredFile:
         """Adopt a streamed upload (already on disk) as a servable file."""
         fid = self.files.new_id()
         path = self.files.path_for(fid)
         Path(temp_path).replace(path)
-        rec = StoredFile(fid, _safe_name(filename), mime_for(_ext_of(filename) or "bin"), acc.key, path, size)
+        rec = StoredFile(fid, safe_name(filename), mime_for(ext_of(filename) or "bin"), acc.key, path, size)
         self.files.add(rec)
         return rec
 
@@ -875,78 +756,6 @@ def load_catalog_rows(catalog: Any) -> list[dict[str, Any]]:
             raise ValueError(f"catalog row without model_id: {row!r}")
         out.append(row)
     return out
-
-
-def _mime_table() -> dict[str, str]:
-    from kubeez_nb.emulator.files import _EXT_MIME
-
-    return _EXT_MIME
-
-
-def _ext_of(url: str) -> str:
-    from urllib.parse import urlsplit
-
-    path = urlsplit(url).path
-    last = path.rsplit("/", 1)[-1]
-    return last.rsplit(".", 1)[-1].lower() if "." in last else ""
-
-
-def _name_from_url(url: str) -> str:
-    from urllib.parse import unquote, urlsplit
-
-    last = unquote(urlsplit(url).path.rsplit("/", 1)[-1]) or "download"
-    return _safe_name(last)
-
-
-def _is_documentation_host(url: str) -> bool:
-    """``example.com`` / ``.org`` / ``.net`` and their subdomains (reserved for documentation)."""
-    from urllib.parse import urlsplit
-
-    host = (urlsplit(url).hostname or "").lower()
-    return any(host == d or host.endswith("." + d) for d in ("example.com", "example.org", "example.net"))
-
-
-def _with_ext(name: str, ext: str) -> str:
-    stem = name.rsplit(".", 1)[0] if "." in name else name
-    return f"{stem}.{ext}"
-
-
-def _safe_name(name: str) -> str:
-    name = Path(name or "upload").name
-    name = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "upload"
-    return name[:120]
-
-
-def _title_from(text: str) -> str:
-    words = re.findall(r"[A-Za-z0-9']+", text)[:4]
-    return " ".join(w.capitalize() for w in words) or "Untitled"
-
-
-def _thumb_size(w: int, h: int) -> tuple[int, int]:
-    scale = 320 / max(w, h)
-    return max(int(w * scale), 16), max(int(h * scale), 16)
-
-
-def _image_resolution(model: str, params: dict[str, Any]) -> str | None:
-    """1K / 2K / 4K: asked for, else fixed by the id (``nano-banana-2-4K``)."""
-    if params.get("resolution"):
-        return str(params["resolution"])
-    m = re.search(r"-([124])K$", model, re.IGNORECASE)
-    return f"{m.group(1)}K" if m else None
-
-
-def _video_resolution(model: str, params: dict[str, Any]) -> str | None:
-    """480p / 720p / 1080p: asked for (resolution or a p-video quality tier), else fixed by the id."""
-    for key in ("resolution", "quality"):
-        m = re.match(r"^(\d{3,4}p)", str(params.get(key) or ""))
-        if m:
-            return m.group(1)
-    m = re.search(r"-(\d{3,4}p)(?:-|$)", model)
-    if m:
-        return m.group(1)
-    if model.endswith("-hd"):
-        return "1080p"
-    return None
 
 
 def _default_generation_type(row: dict[str, Any], params: dict[str, Any]) -> str:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from kubeez_nb.emulator.backend import Account, Asset, Backend, Job, Output
+from kubeez_nb.emulator.backend import Account, Asset, Backend, Job
 from kubeez_nb.emulator.clock import iso
 from kubeez_nb.emulator.errors import (
     FileTooLarge,
@@ -21,6 +21,7 @@ from kubeez_nb.emulator.errors import (
     NotFound,
 )
 from kubeez_nb.emulator.files import StoredFile
+from kubeez_nb.emulator.outputs import Output
 from kubeez_nb.emulator.seeding import PAGE_DEFAULT, PAGE_MAX
 
 if TYPE_CHECKING:

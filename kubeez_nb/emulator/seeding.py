@@ -205,7 +205,7 @@ class SeededHistory:
         return job
 
     def _placeholder(self, job: Job) -> Any:
-        from kubeez_nb.emulator.backend import Output
+        from kubeez_nb.emulator.outputs import Output
 
         fid = _SEED_FILE_PREFIX + job.id
         rec = self.backend.files.get(fid)
@@ -233,9 +233,9 @@ class SeededHistory:
         w, h, secs = _placeholder_shape(mtype)
 
         def make() -> bytes:
-            from kubeez_nb.emulator.backend import _mediagen
+            from kubeez_nb.emulator.outputs import mediagen
 
-            mg = _mediagen()
+            mg = mediagen()
             if mtype == "image":
                 return mg.make_png(prompt, w or 512, h or 512)
             if mtype == "video":
