@@ -25,7 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from kubeez_nb._config import MIN_POLL_INTERVAL, POLL_SCHEDULE, TERMINAL_FAILED, TERMINAL_OK
+from kubeez_nb._config import MIN_POLL_INTERVAL, TERMINAL_FAILED, TERMINAL_OK
 
 #: Request keys that are about routing, not the model's parameters.
 _META = ("kind",)
@@ -406,7 +406,7 @@ class _Runner:
 
     def _first_delay(self, job: Any) -> float:
         delay = float(job.next_delay())
-        if delay < POLL_SCHEDULE[0]:  # the submit answer carried a Retry-After: trust it
+        if _hinted(job):  # the submit answer carried a Retry-After: trust it
             return delay
         with self._cond:
             probe = not self._probed
@@ -470,7 +470,7 @@ class _Runner:
                     self._finish(item)
                     return
             else:
-                if job.next_delay() < POLL_SCHEDULE[min(job.polls, len(POLL_SCHEDULE) - 1)]:
+                if _hinted(job):
                     self._learned_pacing()
         if _terminal(job):
             if str(job.status) in TERMINAL_FAILED and not item.error:
@@ -495,6 +495,17 @@ class _Runner:
             self._bar.update(text, done / len(items) if items else 1.0)
         except Exception:  # the display is a courtesy; the batch goes on
             pass
+
+
+def _hinted(job: Any) -> bool:
+    """Whether the server's last answer about ``job`` said when to ask again (Retry-After).
+
+    With an endless schedule, only a server hint can make the next delay finite.
+    """
+    try:
+        return math.isfinite(job.next_delay(schedule=(math.inf,)))
+    except Exception:
+        return False
 
 
 def _message(exc: BaseException) -> str:
