@@ -842,12 +842,12 @@ class KubeezMagics(Magics):
     def _cmd_jobs(self, p: _Parsed) -> Any:
         from kubeez_nb.ledger import jobs
 
-        return jobs(unfinished=True) if p.args.unfinished else jobs()
+        return jobs(self.client.home, unfinished=p.args.unfinished)
 
     def _cmd_resume(self, p: _Parsed) -> Any:
         from kubeez_nb.ledger import resume
 
-        return resume(client=self.client)
+        return resume(client=self.client, progress=self.settings.progress)
 
     def _cmd_demo(self, p: _Parsed) -> None:
         from kubeez_nb.client import connect
@@ -909,9 +909,9 @@ class KubeezMagics(Magics):
             self.shell.user_ns[out] = result
         wait = a.wait if a.wait is not None else self.settings.wait
         if not wait:
-            watch = getattr(result, "watch", None)
-            if callable(watch):
-                watch()
+            # keep the handles current in the background; the job's own display shows its state
+            for job in getattr(result, "jobs", None) or [result]:
+                job.watch()
             return result
         try:
             result.wait(progress=self.settings.progress)
