@@ -610,9 +610,13 @@ def _typed(rows: list[dict[str, Any]], types: dict[str, str], base_url: str | No
 
 
 def _credit_fallback(row: Mapping[str, Any]) -> Any:
-    if "credits_deducted" in row or row.get(_SOURCE, "api") != "api":
-        return row.get("credits_deducted")  # present but null: not charged (yet), no guessing
-    return _first(row, _CREDIT_KEYS)
+    """The charge of a row without ``credits_deducted``: ``cost`` / ``credits`` / ``actual_cost``;
+    the server's ``estimated_cost_credits`` only when ``credits_deducted`` is absent altogether
+    (``null`` means "not charged yet"). A ledger-only row has no charge until the server says so."""
+    if row.get(_SOURCE, "api") == "ledger":
+        return row.get("credits_deducted")
+    keys = _CREDIT_KEYS if "credits_deducted" not in row else tuple(k for k in _CREDIT_KEYS if k != "estimated_cost_credits")
+    return _first(row, keys)
 
 
 def _type_lookup(types: dict[str, str]) -> Callable[[Any], str]:

@@ -430,6 +430,10 @@ class CostReport:
         ax = fig.add_subplot()
         _DRAW[name](self, ax)
         ax.set_title(_TITLES.get(name, name.replace("_", " ").capitalize()), loc="left", fontsize=11)
+        if name not in ("spend_by_model", "failed_spend", "credits_per_output", "estimate_vs_actual"):
+            _thousands(ax.yaxis)
+        else:
+            _thousands(ax.xaxis)
         ax.spines[["top", "right"]].set_visible(False)
         return fig
 
@@ -776,26 +780,29 @@ _STYLE = """<style>
 # charts (matplotlib Figure API: no pyplot, no global backend switch)
 
 
-def _barh(ax: Any, labels: list[str], values: list[float], color: str, xlabel: str = "credits") -> None:
-    ax.barh(range(len(values)), values, color=color)
-    ax.set_yticks(range(len(values)), labels, fontsize=8)
-    ax.invert_yaxis()
-    ax.set_xlabel(xlabel)
-
-
-def _top(table: pd.DataFrame, label: str, value: str) -> tuple[list[str], list[float]]:
+def _barh(ax: Any, table: pd.DataFrame, label: str, value: str, color: str, xlabel: str = "credits") -> None:
+    """Horizontal bars of the top rows; the rest are named in the axis label, not drawn as a
+    giant "other" bar that would flatten the ones that matter."""
     table = table.sort_values(value, ascending=False)
-    labels = [str(x) for x in table[label].head(_TOP_BARS)]
-    values = [float(x) for x in table[value].head(_TOP_BARS)]
-    rest = float(table[value].iloc[_TOP_BARS:].sum())
-    if rest > 0:
-        labels.append(f"other ({len(table) - _TOP_BARS})")
-        values.append(rest)
-    return labels, values
+    shown = table.head(_TOP_BARS)
+    ax.barh(range(len(shown)), shown[value].astype(float), color=color)
+    ax.set_yticks(range(len(shown)), [str(x) for x in shown[label]], fontsize=8)
+    ax.invert_yaxis()
+    rest = table.iloc[_TOP_BARS:]
+    if len(rest):
+        xlabel += f"  (top {len(shown)} of {len(table)}; the other {len(rest)}: {_fmt(float(rest[value].sum()))} in all)"
+    ax.set_xlabel(xlabel, fontsize=9)
+    _thousands(ax.xaxis)
+
+
+def _thousands(axis: Any) -> None:
+    from matplotlib.ticker import FuncFormatter
+
+    axis.set_major_formatter(FuncFormatter(lambda x, _pos: f"{x:,.0f}" if abs(x) >= 10 or x == int(x) else f"{x:,.1f}"))
 
 
 def _draw_by_model(r: CostReport, ax: Any) -> None:
-    _barh(ax, *_top(r.by_model, "model", "credits"), _COLORS["ok"])
+    _barh(ax, r.by_model, "model", "credits", _COLORS["ok"])
 
 
 def _draw_by_model_type(r: CostReport, ax: Any) -> None:
@@ -827,11 +834,11 @@ def _draw_by_week(r: CostReport, ax: Any) -> None:
 
 
 def _draw_failed(r: CostReport, ax: Any) -> None:
-    _barh(ax, *_top(r.failed_spend, "model", "failed_credits"), _COLORS["failed"], "credits spent on failed jobs")
+    _barh(ax, r.failed_spend, "model", "failed_credits", _COLORS["failed"], "credits spent on failed jobs")
 
 
 def _draw_per_output(r: CostReport, ax: Any) -> None:
-    _barh(ax, *_top(r.credits_per_output, "model", "credits_per_output"), _COLORS["ok"], "credits per output")
+    _barh(ax, r.credits_per_output, "model", "credits_per_output", _COLORS["ok"], "credits per output")
 
 
 def _draw_estimate(r: CostReport, ax: Any) -> None:
