@@ -348,9 +348,9 @@ def test_assets_tab_adds_and_uses_a_reference(client: Any) -> None:
     assert s.tabs.selected_index == 0
     media = s.panel("media")
     assert media is not None
-    field = media.form.media_fields()
-    if field:  # the current model takes references: the asset is in
-        assert asset.url in field[0].url_list()
+    field = media.form.media_fields()  # the model switched to one that takes images if needed
+    assert field and asset.url in field[0].url_list()
+    assert media.form.params()["source_media_urls"] == [{"url": asset.url, "type": "image"}]
     tab.delete(asset, wait=True)
     assert all(a.name != name for a in tab.assets)
 

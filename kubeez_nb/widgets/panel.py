@@ -274,10 +274,29 @@ class Panel(W.VBox):
                 f.set_assets(self._assets)
 
     def add_reference(self, url: str, kind: str | None = None) -> bool:
-        """Put ``url`` into the current form's reference field; False when it has none."""
+        """Put ``url`` into the current form's reference field.
+
+        When the current model takes no such media, switch to the first model of this panel
+        that does (values carried over, the switch said in the status line); False if none."""
         fields = self.form.media_fields() if self.form else []
         if not fields:
-            return False
+            takes = [
+                m
+                for m in self.models
+                if m is not None
+                and (m.media_limits.get(kind, 0) > 0 if kind else m.accepts_sources)
+            ]
+            if not takes:
+                return False
+            before = self.form.model.id if self.form and self.form.model else self.kind
+            if takes[0].id not in [v for _, v in self.picker.options]:
+                self.picker.options = [(model_label(m), m.id) for m in self.models if m]
+            self.select(takes[0].id)
+            self.status_html.value = (
+                f"<i>{html.escape(before)} takes no {html.escape(kind or 'reference media')}: "
+                f"switched to {html.escape(takes[0].id)}.</i>"
+            )
+            fields = self.form.media_fields()
         fields[0].add(url, kind)
         return True
 

@@ -73,10 +73,12 @@ class BalanceBar(W.HBox):
 
 
 def _models_for(catalog: Catalog, kind: str) -> list[Model]:
-    """The catalog's models of one route in picker order: current ones before replaced ids,
-    and among them those of the route's most common generation type (music: text-to-music
-    before the lyrics and add-vocals variants), else catalog order."""
+    """The catalog's models of one route in picker order: current ones before replaced ids and
+    before those that need input media; for the other routes, those of the route's most common
+    generation type first (music: text-to-music before lyrics / add-vocals); else catalog order."""
     models = catalog.for_endpoint(kind)
+    if kind == "media":  # catalog order: the live catalog lists what it wants first
+        return sorted(models, key=lambda m: (m.retired, m.needs_input_media))
     counts: dict[str, int] = {}
     for m in models:
         for g in m.generation_types:
@@ -114,6 +116,13 @@ class Studio(W.VBox):
 
     def __repr__(self) -> str:
         return f"<kubeez Studio: {len(self.catalog)} models, tabs built: {sorted(self._built)}>"
+
+    def close_all(self) -> None:
+        """Close the studio and every widget it made, cached forms included (frees their comms)."""
+        for p in self.panels.values():
+            for form in p._forms.values():
+                close_tree(form.widget)
+        close_tree(self)
 
     # tabs ---------------------------------------------------------------------------------------
     def open_tab(self, index: int | None) -> None:
@@ -242,6 +251,17 @@ class Studio(W.VBox):
         return True
 
 
+def close_tree(widget: W.Widget) -> None:
+    """Close ``widget`` and everything below it (children, layouts, styles)."""
+    for child in list(getattr(widget, "children", ()) or ()):
+        close_tree(child)
+    for part in ("layout", "style"):
+        sub = getattr(widget, part, None)
+        if isinstance(sub, W.Widget):
+            sub.close()
+    widget.close()
+
+
 def studio(client: Any = None) -> W.Widget:
     """The Kubeez studio: a tab per job kind, built from the live catalog.
 
@@ -267,4 +287,4 @@ def panel(model_id: str, client: Any = None) -> W.Widget:
     return with_client(build, client)
 
 
-__all__ = ["BalanceBar", "Studio", "panel", "studio"]
+__all__ = ["BalanceBar", "Studio", "close_tree", "panel", "studio"]
