@@ -281,3 +281,19 @@ def test_connection_refused_is_a_clear_connection_error() -> None:
     t = Transport("http://127.0.0.1:9", "k", timeout=0.5, read_retries=0)
     with pytest.raises(errors.APIConnectionError, match=r"could not reach http://127\.0\.0\.1:9"):
         t.request("GET", "/v1/balance")
+
+
+def test_dropped_connections_neither_lose_nor_double_a_job(
+    fresh_emulator: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = Client(api_key=fresh_emulator.api_key, base_url=fresh_emulator.url, home=tmp_path)
+    client.catalog()
+    fresh_emulator.set_knobs(drop_rate=0.3, seed=4)  # seeded: the same drops every run
+    jobs = [
+        client.generate_media("nano-banana-2", f"dropped {i}", aspect_ratio="1:1") for i in range(4)
+    ]
+    assert client.balance().credits > 0  # reads ride through drops too
+    stats = fresh_emulator.stats()
+    assert stats["generations_created"] == 4 and len({j.id for j in jobs}) == 4
+    assert all(len(c) == 1 for c in stats["charges"].values())
+    assert any("checking before resubmitting" in r.getMessage() for r in caplog.records)
