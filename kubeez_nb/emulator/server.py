@@ -300,6 +300,10 @@ class Emulator:
                 if not quiet:
                     super().log_request(*args, **kwargs)
 
+            def connection_dropped(self, error: BaseException, environ: Any = None) -> None:
+                # a dropped connection is over: never parse the unread body as a next request
+                self.close_connection = True
+
         if self._seed_history:
             self.backend.seed_history(self._seed_history, self.api_key)
         self._server = make_server(self.host, self.port, App(self.backend), threaded=True, request_handler=Handler)
