@@ -87,6 +87,7 @@ class Field:
         self.name = name
         self.widget = widget
         self.when = when
+        widget.add_class(f"kubeez-field-{name.replace('_', '-')}")  # a stable hook for CSS/tests
 
     def get(self) -> Any:
         """The body value (None: leave the field out)."""
@@ -603,9 +604,9 @@ def sound_from_cap(name: str, value: Any, model: Model) -> Field | _Nothing | No
     if value == "toggle_via_sound_param":
         return BoolField("sound", default=True, description="Sound")
     if value == "included":
-        return InfoField("sound", "🔊 Sound: included (always on, no extra cost)")
+        return InfoField("sound", "Sound: included (always on, no extra cost)")
     if value == "silent":
-        return InfoField("sound", "🔇 Sound: silent video (no audio track)")
+        return InfoField("sound", "Sound: silent video (no audio track)")
     if value is None:
         return NOTHING
     return InfoField("sound", f"Sound: {_esc(str(value))}")

@@ -38,7 +38,7 @@ def demo_banner(client: Any) -> W.HTML:
         return W.HTML("")
     return W.HTML(
         "<div class='kubeez-demo-banner' style='background:#fff4ce;border:1px solid #e0c060;"
-        "padding:4px 8px;border-radius:4px'>🧪 <b>Demo mode</b>: local emulator, no credits "
+        "padding:4px 8px;border-radius:4px'><b>Demo mode</b>: local emulator, no credits "
         "spent. Results are synthetic test media.</div>"
     )
 

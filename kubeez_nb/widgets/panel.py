@@ -152,6 +152,10 @@ class Panel(W.VBox):
         self.cancel_button = W.Button(description="Cancel", layout=W.Layout(display=_HIDDEN))
         self.status_html = W.HTML()
         self.result = W.HBox(layout=W.Layout(flex_flow="row wrap"))
+        self.picker.add_class("kubeez-picker")
+        self.generate_button.add_class("kubeez-generate")
+        self.status_html.add_class("kubeez-status")
+        self.result.add_class("kubeez-result")
         self.generate_button.on_click(lambda _b: self.generate())
         self.confirm_button.on_click(lambda _b: self.confirm())
         self.cancel_button.on_click(lambda _b: self.cancel())
@@ -236,7 +240,7 @@ class Panel(W.VBox):
             "<div class='kubeez-model-info' style='margin-left:134px;color:#444;font-size:90%'>"
             f"<b>{html.escape(m.display_name or m.id)}</b> <code>{html.escape(m.id)}</code>"
             f" · {html.escape(m.model_type)} · {html.escape(m.provider)}<br>"
-            f"<span>💳 {note}</span>"
+            f"<span>Price: {note}</span>"
             + (f"<details><summary>usage notes</summary>{usage}</details>" if usage else "")
             + "</div>"
         )
@@ -446,7 +450,7 @@ class Panel(W.VBox):
         states = ", ".join(str(getattr(j, "status", "?")) for j in jobs)
         ident = html.escape(str(getattr(jobs[0], "id", "")))
         self.status_html.value = (
-            f"<i>⏳ {html.escape(states)} · {time.monotonic() - started:.0f} s</i>"
+            f"<i>{html.escape(states)} · {time.monotonic() - started:.0f} s</i>"
             f" <small style='color:#666'>{ident}</small>"
         )
 
