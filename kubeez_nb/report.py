@@ -46,6 +46,8 @@ _TITLES = {
 }
 _WINDOWS = (7, 30)
 _TOP_BARS = 15  # bars in a per-model chart; the rest are summed into "other"
+_SHOWN_DAYS = 31  # rows of the by-day table shown in HTML (the chart and the exports have all)
+_SHOWN_ROWS = 25  # rows of a per-model table shown in HTML
 _PROMPT_CHARS = 160  # a prompt shown in HTML is cut here (exports keep it whole)
 _COLORS = {"ok": "#4C72B0", "failed": "#C44E52", "estimate": "#8C8C8C", "line": "#DD8452"}
 _NO_MODEL = "(no model)"
@@ -361,10 +363,12 @@ class CostReport:
         dated = times != _NAT
         as_of = self.as_of
         end = as_of.value
-        windows: list[tuple[str, float, int]] = [(f"last {n} days", float(n), end - n * _DAY_NS) for n in _WINDOWS]
+        # a window never counts days before the first generation: 5 days of history spread over
+        # "the last 30 days" would understate the burn six-fold
+        span = max((end - int(times[dated].min())) / _DAY_NS, 1.0) if dated.any() else math.inf
+        windows: list[tuple[str, float, int]] = [(f"last {n} days", min(float(n), span), end - n * _DAY_NS) for n in _WINDOWS]
         if dated.any():
-            first = int(times[dated].min())
-            windows.append(("all time", max((end - first) / _DAY_NS, 1.0), first - 1))
+            windows.append(("all time", span, int(times[dated].min()) - 1))
         rows = []
         for label, days, start in windows:
             spent = float(credits[dated & (times > start) & (times <= end)].sum())
@@ -478,6 +482,11 @@ class CostReport:
         ]
         for table, chart in layout:
             parts.append(f'<section><h3>{html.escape(_TITLES[table])}</h3>')
+            limit, what = (_SHOWN_DAYS, "days") if table == "by_day" else (_SHOWN_ROWS, "rows")
+            if len(self._tables[table]) > limit and table not in ("by_week", "costliest_prompts", "burn_down"):
+                first = "last" if table == "by_day" else "first"
+                parts.append(f'<p class="kz-note">The {first} {limit} of {len(self._tables[table])} {what}; '
+                             "the CSV / Excel exports have them all.</p>")
             if chart in charts:
                 parts.append(self._img(chart))
             parts.append(_table_html(self._display(table)))
@@ -508,8 +517,10 @@ class CostReport:
         if name in ("by_day", "by_week"):
             table = table.iloc[::-1]  # newest first on screen
             table.index = table.index.strftime("%Y-%m-%d")
-            if name == "by_day" and len(table) > 62:
-                table = table.iloc[:62]
+            if name == "by_day" and len(table) > _SHOWN_DAYS:
+                table = table.iloc[:_SHOWN_DAYS]
+        elif name not in ("costliest_prompts", "burn_down") and len(table) > _SHOWN_ROWS:
+            table = table.iloc[:_SHOWN_ROWS]
         if name == "costliest_prompts" and len(table):
             table["prompt"] = [p if len(p) <= _PROMPT_CHARS else p[: _PROMPT_CHARS - 1] + "…" for p in table["prompt"].astype(str)]
         for col in table.columns:
@@ -708,19 +719,23 @@ def _burn_sentence(s: dict[str, Any], burn: pd.DataFrame, note: str | None) -> s
     if s["credits_per_day"] is None:
         return f"No spend in any window, so the balance of {_fmt(s['balance'])} credits is not burning."
     parts = [
-        f"At the {s['rate_window']} rate ({_fmt(s['credits_per_day'])} credits/day) "
+        f"At {_rate_of(s['rate_window'])} ({_fmt(s['credits_per_day'])} credits/day) "
         f"the balance of {_fmt(s['balance'])} credits lasts {_fmt_days(s['days_left'])}"
     ]
     runs_out = burn.loc[burn["window"] == s["rate_window"], "runs_out"]
     if len(runs_out) and runs_out.iloc[0] == runs_out.iloc[0]:
         parts.append(f" (until {_day(runs_out.iloc[0])})")
     others = [
-        f"{row['window']}: {_fmt_days(row['days_left'])}"
+        f"at {_rate_of(row['window'])}, {_fmt_days(row['days_left'])}"
         for _, row in burn.iterrows() if row["window"] != s["rate_window"] and row["credits"] > 0
     ]
     if others:
-        parts.append(f"; at other rates, {'; '.join(others)}")
+        parts.append(f"; {'; '.join(others)}")
     return "".join(parts) + "."
+
+
+def _rate_of(window: str) -> str:
+    return "the all-time rate" if window == "all time" else f"the rate of the {window}"
 
 
 def _fmt_days(days: float | None) -> str:
@@ -771,8 +786,9 @@ _STYLE = """<style>
 .kz-report table{border-collapse:collapse;font-size:.85em;margin:.3em 0}
 .kz-report th,.kz-report td{padding:3px 8px;border-bottom:1px solid #e5e5e5;text-align:right}
 .kz-report .kz-summary th,.kz-report .kz-summary td{text-align:left}
-.kz-report figure{margin:.3em 0}.kz-report img{max-width:100%}
-.kz-empty{color:#777}.kz-foot{color:#777;font-size:.8em;font-family:system-ui,sans-serif}
+.kz-report .kz-table td:first-child,.kz-report .kz-table th:first-child{text-align:left;white-space:nowrap}
+.kz-report section{overflow-x:auto}.kz-report figure{margin:.3em 0}.kz-report img{max-width:100%}
+.kz-empty,.kz-note{color:#777}.kz-note{font-size:.85em;margin:.2em 0}.kz-foot{color:#777;font-size:.8em;font-family:system-ui,sans-serif}
 </style>"""
 
 
@@ -864,7 +880,9 @@ def _draw_burn(r: CostReport, ax: Any) -> None:
         ax.set_ylabel("credits spent (cumulative)")
     else:  # the balance as it was (no top-ups assumed), then the projection at the recent rate
         spent_after = t["credits"][::-1].cumsum()[::-1].shift(-1, fill_value=0.0)
-        ax.plot(t.index + pd.Timedelta(days=1), r.balance + spent_after, color=_COLORS["ok"], label="balance")
+        day_ends = (t.index + pd.Timedelta(days=1)).tz_convert("UTC")
+        ends = day_ends.where(day_ends < r.as_of, r.as_of)  # today's bucket ends now, not at midnight
+        ax.plot(ends, r.balance + spent_after.to_numpy(), color=_COLORS["ok"], label="balance (no top-ups assumed)")
         rate = s.get("credits_per_day") or 0.0
         days = s.get("days_left")
         if rate > 0 and days is not None and math.isfinite(days):
