@@ -508,7 +508,7 @@ class DryRun:
     def _text(self) -> str:
         times = f"{self.count} × " if self.count > 1 else ""
         return (
-            f"Dry run: nothing sent. Would POST {times}{self.endpoint}\n"
+            f"Nothing sent. This would POST {times}{self.endpoint}\n"
             f"{json.dumps(self.body, indent=2, ensure_ascii=False)}\n"
             f"{self.label + ': ' if self.label else ''}{_estimate_line(self.estimate, self.count)}"
         )
@@ -847,7 +847,11 @@ class KubeezMagics(Magics):
     def _cmd_resume(self, p: _Parsed) -> Any:
         from kubeez_nb.ledger import resume
 
-        return resume(client=self.client, progress=self.settings.progress)
+        found = resume(client=self.client, progress=self.settings.progress)
+        if not found:
+            print("Nothing to resume: every job this machine submitted has finished and its outputs are saved.")
+            return None
+        return _group(list(found))
 
     def _cmd_demo(self, p: _Parsed) -> None:
         from kubeez_nb.client import connect
@@ -866,6 +870,47 @@ class KubeezMagics(Magics):
 
     def _cmd_help(self, p: _Parsed) -> None:
         print(self.kubeez.__doc__)
+
+    # -- tab completion ---------------------------------------------------------------------
+
+    def complete(self, _shell: Any, event: Any) -> list[str]:
+        """``%kubeez <TAB>``: subcommands, options, and option values from the live catalog
+        (model ids, the chosen model's aspect ratios / durations / tiers, voices)."""
+        try:
+            words = event.text_until_cursor.split()[1:]
+            symbol = event.symbol or ""
+            done = words[:-1] if symbol else words
+            command = _BY_NAME.get(done[0], _BY_NAME[""]) if done else _BY_NAME[""]
+            if not done and not symbol.startswith("-"):
+                return [n for n in _SUBCOMMANDS if n.startswith(symbol)]
+            values = self._values_for(done[-1] if done else "", done, command)
+            if values is not None:
+                return [v for v in values if v.startswith(symbol)]
+            if symbol.startswith("-"):
+                return sorted(f for f in command.parser()._option_string_actions if f.startswith(symbol))
+            if command.name == "models" and len(done) == 1:
+                return [t for t in self._catalog().types if t.startswith(symbol)]
+        except Exception:  # completion must never raise into the user's typing
+            return []
+        return []
+
+    def _values_for(self, flag: str, done: list[str], command: _Command) -> list[str] | None:
+        action = command.parser()._option_string_actions.get(flag)
+        if action is None or action.nargs == 0:
+            return None
+        if action.choices:
+            return [str(c) for c in action.choices]
+        catalog = self._catalog()
+        if action.dest == "model":
+            kind = {"music": "music"}.get(command.name)
+            return [m.id for m in catalog.models if kind is None or m.endpoint == kind]
+        if action.dest == "voice":
+            return list(catalog.voices)
+        if action.dest in ("aspect_ratio", "duration", "resolution", "quality"):
+            given = next((done[i + 1] for i, w in enumerate(done[:-1]) if w in ("-m", "--model")), None)
+            model = catalog.get(given or self.settings.default_model)
+            return list(model.option_fields.get(action.dest, [])) if model is not None else []
+        return None
 
     # -- helpers ----------------------------------------------------------------------------
 
@@ -969,7 +1014,7 @@ class KubeezMagics(Magics):
             raise UsageError(f"{ref} holds {type(value).__name__}, not a Job; give the clip's Job variable or its id")
         if _IDENT_RE.match(ref) and "-" not in ref and len(ref) < 16:
             raise UsageError(f"No variable {ref!r} holds a job; give the clip's Job variable or its id")
-        return self.client.job(ref)
+        return self.client.job(ref).refresh()  # its status row says whether it can be extended
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1107,4 +1152,7 @@ def register(ipython: Any) -> None:
     ipython.configurables = [c for c in ipython.configurables if not isinstance(c, Kubeez)]
     settings = Kubeez(parent=ipython)
     ipython.configurables.append(settings)
-    ipython.register_magics(KubeezMagics(ipython, settings))
+    magics = KubeezMagics(ipython, settings)
+    ipython.register_magics(magics)
+    for key in ("%kubeez", "%%kubeez"):
+        ipython.set_hook("complete_command", magics.complete, str_key=key)

@@ -120,7 +120,7 @@ def test_dry_run_shows_body_and_estimate_and_sends_nothing(ip: Any, emulator: An
     assert {"model": "nano-banana-2", "aspect_ratio": "16:9", "prompt": "a red fox"}.items() <= dry.body.items()
     assert dry.credits == 42
     text = repr(dry)
-    assert "nothing sent" in text and "42 credits" in text
+    assert "nothing sent" in text.lower() and "42 credits" in text
     assert generate_count(emulator) == before
 
 
@@ -278,7 +278,10 @@ def test_balance_history_cost_assets_jobs_resume(ip: Any) -> None:
     assets = kz(ip, "assets")
     assert "name" in assets.columns
     assert kz(ip, "jobs") is not None
-    assert kz(ip, "resume") is not None
+    pending = kz(ip, "--no-wait a fox to pick up later")
+    resumed = kz(ip, "resume")
+    assert pending.id in {j.id for j in getattr(resumed, "jobs", [resumed])}
+    assert all(j.status == "completed" for j in getattr(resumed, "jobs", [resumed]))
     with pytest.raises(UsageError, match="row count"):
         kz(ip, "history many")
 
@@ -378,3 +381,16 @@ def test_prompt_is_kept_verbatim_and_subcommand_words_can_be_escaped(ip: Any) ->
     assert kz(ip, '--dry-run "music" box on a table').body["prompt"] == "music box on a table"
     assert kz(ip, "--dry-run -- -n is not an option here").body["prompt"] == "-n is not an option here"
     assert kz(ip, "--dry-run --negative='blurry, dark' -m wan-2-5 --duration 5s a fox").body["negative_prompt"] == "blurry, dark"
+
+
+def test_tab_completion_offers_subcommands_options_and_catalog_values(ip: Any) -> None:
+    def complete(line: str) -> list[str]:
+        with ip.builtin_trap:
+            return ip.complete(line.split(" ")[-1], line, len(line))[1]
+
+    assert "models" in complete("%kubeez mo")
+    assert "--dry-run" in complete("%kubeez --dr")
+    assert "nano-banana-2" in complete("%kubeez -m nano-ban")
+    assert complete("%kubeez -m kling-3-0-std --ar ") == ["16:9", "9:16", "1:1"]  # that model's own ratios
+    assert complete("%kubeez say --voice Ari") == ["Aria"]
+    assert complete("%kubeez extend _ --extend-model q") == ["quality"]
