@@ -137,7 +137,31 @@ def scrub(text: str) -> str:
 
 
 _FILTER = RedactingFilter()
-for _name in ("kubeez_nb", "kubeez_nb.http", "kubeez_nb.client", "kubeez_nb.jobs", "urllib3"):
+# Logger filters do not apply to records propagated from child loggers, so every package logger
+# gets it (and urllib3's, which logs request lines).
+for _name in (
+    *(
+        f"kubeez_nb.{m}"
+        for m in [
+            "http",
+            "client",
+            "jobs",
+            "ledger",
+            "cache",
+            "media",
+            "batch",
+            "history",
+            "magics",
+            "progress",
+            "report",
+            "widgets",
+        ]
+    ),
+    "kubeez_nb",
+    "urllib3",
+    "urllib3.connectionpool",
+    "requests",
+):
     logging.getLogger(_name).addFilter(_FILTER)
 
 

@@ -334,7 +334,7 @@ class Client:
             raw=raw or None,
             poll_hint=reply.header_seconds("Retry-After"),
         )
-        job.local_id = key  # type: ignore[attr-defined]
+        job.local_id = key
         with self._lock:
             self._known_ids.add(job.id)
         self._record_status(job)

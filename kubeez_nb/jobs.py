@@ -28,6 +28,7 @@ from kubeez_nb._config import (
     TERMINAL_OK,
 )
 from kubeez_nb.errors import JobFailedError, NotFoundError, response_format_error
+from kubeez_nb.resources import _float, _int, _str
 
 if TYPE_CHECKING:
     from kubeez_nb.client import Client
@@ -46,29 +47,6 @@ STATUS_ROUTES: dict[str, str] = {
 }
 #: the status a job has on the client while the server has not said anything yet
 SUBMITTED = "queued"
-
-
-def _float(value: Any) -> float | None:
-    if isinstance(value, bool) or value is None:
-        return None
-    try:
-        out = float(value)
-    except (TypeError, ValueError):
-        text = str(value).strip().lower().rstrip("s")  # "5s"
-        try:
-            out = float(text)
-        except ValueError:
-            return None
-    return out if out == out else None
-
-
-def _int(value: Any) -> int | None:
-    out = _float(value)
-    return int(out) if out is not None else None
-
-
-def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
 
 
 def normalize_status(value: Any) -> str:
@@ -264,6 +242,8 @@ class Job:
         self.completed_at: str | None = None
         self.source_task_id: str | None = None
         self.project_id: str | None = None
+        #: the ledger row of this job (set by the client at submit)
+        self.local_id: int | None = None
         self.request: dict[str, Any] = dict(request or {})
         self.raw: dict[str, Any] = {}
         #: epoch seconds of our own submit (None for re-attached jobs)

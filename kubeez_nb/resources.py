@@ -12,12 +12,17 @@ from typing import Any
 
 
 def _float(value: Any) -> float | None:
+    """A number from a number or numeric text (``"5s"`` → 5.0); None otherwise."""
     if isinstance(value, bool) or value is None:
         return None
     try:
-        return float(value)
+        out = float(value)
     except (TypeError, ValueError):
-        return None
+        try:
+            out = float(str(value).strip().lower().removesuffix("s"))
+        except ValueError:
+            return None
+    return out if out == out else None
 
 
 def _int(value: Any) -> int | None:
