@@ -92,7 +92,12 @@ def history_frame(client: Any, *, ledger: bool = True, **filters: Any) -> pd.Dat
     model its ``model_type``; the local ledger, when the client keeps one, adds the request
     parameters, the pre-submit estimate and the paths of cached outputs, and contributes the
     jobs the server no longer lists. ``ledger=False`` uses the server's rows only.
+
+    Every page is read (``max_pages=None``) unless ``max_pages`` says otherwise: a cost report on
+    a silently truncated history would be wrong. Reads are paced by the client's rate limiter
+    (the documented 120 reads/min), so a long history takes a while to fetch the first time.
     """
+    filters.setdefault("max_pages", None)
     rows = client.generations(**filters)
     ledger_rows = _ledger_rows(client, filters) if ledger else None
     try:
@@ -141,7 +146,9 @@ def _frame(rows: Any, ledger_rows: Iterable[Mapping[str, Any]] | None, catalog: 
     api_rows, dropped = _generation_dicts(rows)
     merged = False
     if ledger_rows is not None:
-        led_rows, led_dropped = _generation_dicts([_ledger_as_row(r) for r in ledger_rows if isinstance(r, Mapping)])
+        # a refused POST (status "rejected") never became a generation and cost nothing
+        jobs = [r for r in ledger_rows if isinstance(r, Mapping) and _norm_status(r.get("status")) != "rejected"]
+        led_rows, led_dropped = _generation_dicts([_ledger_as_row(r) for r in jobs])
         dropped += led_dropped
         if led_rows:
             api_rows, merged = _merge_ledger(api_rows, led_rows), True

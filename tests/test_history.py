@@ -122,6 +122,8 @@ def test_ledger_adds_params_estimates_and_local_jobs(tmp_path: Path) -> None:
         {"job_id": "local-only", "model": "kling-3-0-std", "status": "processing",
          "request": {"model": "kling-3-0-std", "prompt": "a boat", "duration": "5s"},
          "estimate": 85.0, "cost": None, "outputs": "[]", "local_paths": {}, "submitted_at": 1763000200.0},
+        {"job_id": None, "model": "kling-3-0-std", "status": "rejected", "error": "insufficient_credits",
+         "request": {"model": "kling-3-0-std", "prompt": "refused"}, "estimate": 85.0, "submitted_at": 1763000300.0},
     ]
     df = frame_from_rows(api, ledger, catalog=CATALOG).set_index("id")
     assert df.loc["gen-1", "source"] == "both" and df.loc["gen-1", "params"]["aspect_ratio"] == "16:9"
@@ -132,7 +134,7 @@ def test_ledger_adds_params_estimates_and_local_jobs(tmp_path: Path) -> None:
     assert job["source"] == "ledger" and job["model_type"] == "video" and job["prompt"] == "a boat"
     assert pd.isna(job["credits"]) and job["estimate"] == 85.0  # an estimate never poses as a charge
     assert job["created_at"] == pd.Timestamp(1763000200.0, unit="s", tz="UTC")
-    assert df.loc["gen-1", "source"] == "both" and len(df) == 3
+    assert len(df) == 3  # the refused submit never became a generation
 
 
 def test_client_history_joins_the_ledger(client: Any) -> None:
