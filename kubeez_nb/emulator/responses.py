@@ -255,7 +255,12 @@ def generate_media(ctx: Ctx) -> Reply:
     body = ctx.json()
     check(ctx, "media", body)
     job = ctx.backend.create_media(ctx.acc, body["model"], body, ctx.request_id)
-    return 200, _accepted(ctx, job), {}
+    return 200, _accepted(ctx, job), _first_poll(ctx, job)
+
+
+def _first_poll(ctx: Ctx, job: Job) -> dict[str, str]:
+    """``Retry-After`` on the accepted answer too: when the first poll is worth making."""
+    return poll_headers(ctx.backend.status_of(job)[1])
 
 
 def _accepted(ctx: Ctx, job: Job, **extra: Any) -> dict[str, Any]:
@@ -274,7 +279,7 @@ def extend(ctx: Ctx) -> Reply:
     job = ctx.backend.create_extend(
         ctx.acc, body["source_task_id"], body["prompt"], body.get("extend_model") or "fast", ctx.request_id,
     )
-    return 200, _accepted(ctx, job, source_task_id=body["source_task_id"]), {}
+    return 200, _accepted(ctx, job, source_task_id=body["source_task_id"]), _first_poll(ctx, job)
 
 
 def _poll(ctx: Ctx, job: Job | None, what: str) -> tuple[Job, str, dict[str, Any], float | None]:
@@ -301,7 +306,7 @@ def generate_music(ctx: Ctx) -> Reply:
     body = ctx.json()
     check(ctx, "music", body)
     job = ctx.backend.create_music(ctx.acc, body["model"], body, ctx.request_id)
-    return 200, _accepted(ctx, job), {}
+    return 200, _accepted(ctx, job), _first_poll(ctx, job)
 
 
 def music_status(ctx: Ctx) -> Reply:
@@ -328,7 +333,7 @@ def generate_dialogue(ctx: Ctx) -> Reply:
     body = ctx.json()
     model = check(ctx, "dialogue", body)
     job = ctx.backend.create_dialogue(ctx.acc, model.id, body, ctx.request_id)
-    return 200, _accepted(ctx, job), {}
+    return 200, _accepted(ctx, job), _first_poll(ctx, job)
 
 
 def generate_captions(ctx: Ctx) -> Reply:
@@ -342,7 +347,7 @@ def generate_separation(ctx: Ctx) -> Reply:
     body = ctx.json()
     model = check(ctx, "separation", body)
     job = ctx.backend.create_separation(ctx.acc, model.id, body["media_url"], ctx.request_id)
-    return 200, {"separation_id": job.id, "status": job.first_status, "estimated_cost_credits": job.credits}, {}
+    return 200, {"separation_id": job.id, "status": job.first_status, "estimated_cost_credits": job.credits}, _first_poll(ctx, job)
 
 
 def separation_status(ctx: Ctx) -> Reply:
@@ -364,7 +369,7 @@ def generate_ad_copy(ctx: Ctx) -> Reply:
         "generation_ids": [j.id for j in jobs],
         "status": jobs[0].first_status,
         "estimated_cost_credits": round(sum(j.credits for j in jobs), 4),
-    }, {}
+    }, _first_poll(ctx, jobs[0])
 
 
 # ---- handlers: uploads and assets -------------------------------------------------------------
