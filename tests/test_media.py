@@ -128,3 +128,28 @@ def test_expired_urls_still_render_from_the_cache(fresh_emulator: Any, tmp_path:
     assert requests.get(url, timeout=5).status_code == 403
     html = _check(media.job_bundle(job))
     assert f'src="kubeez-data/media/{job.id}/0.png"' in html and url.split("?")[0] not in html
+
+
+def test_watch_updates_the_display_in_the_background(
+    nb_client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    class Handle:
+        def __init__(self) -> None:
+            self.updates: list[dict[str, str]] = []
+            self.finished = threading.Event()
+
+        def update(self, bundle: dict[str, str], raw: bool = False) -> None:
+            self.updates.append(bundle)
+            if "completed" in bundle["text/plain"]:
+                self.finished.set()
+
+    handle = Handle()
+    shown: list[dict[str, str]] = []
+    monkeypatch.setattr("IPython.display.display", lambda obj, **kw: shown.append(obj) or handle)
+    job = nb_client.generate_media("nano-banana-2", "a fox")
+    assert media.watch(job) is handle  # returns at once: the kernel stays free
+    assert "running" in shown[0]["text/html"] or "queued" in shown[0]["text/plain"]
+    assert handle.finished.wait(30), "the display was never updated to the finished job"
+    assert f"kubeez-data/media/{job.id}/0.png" in handle.updates[-1]["text/html"]
