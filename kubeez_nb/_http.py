@@ -354,29 +354,16 @@ class Transport:
     ) -> requests.Response:
         slot = self.limiter.acquire(group)
         started = time.monotonic()
+        failure: KubeezError | None = None
         try:
             resp = self.session.request(method, url, timeout=timeout or self.timeout, **kw)
-        except requests.exceptions.Timeout as exc:
-            err: KubeezError = APITimeoutError(
-                f"{method} {urlsplit(url).path} got no answer within the timeout ({_fmt_timeout(timeout or self.timeout)})"
-            )
-            err.maybe_sent = _ambiguous(exc)  # type: ignore[attr-defined]
-            raise err from None
-        except (
-            requests.exceptions.ConnectionError,
-            requests.exceptions.ChunkedEncodingError,
-        ) as exc:
-            err = APIConnectionError(
-                f"{method} {urlsplit(url).path}: could not reach {self.base_url} ({_reason(exc)})"
-            )
-            err.maybe_sent = _ambiguous(exc)  # type: ignore[attr-defined]
-            raise err from None
         except requests.exceptions.RequestException as exc:
-            raise APIConnectionError(
-                f"{method} {urlsplit(url).path} failed: {_reason(exc)}"
-            ) from None
+            failure = self._failure(exc, method, url, timeout or self.timeout)
         finally:
             slot.release()
+        if failure is not None:
+            # raised outside the except block: no __context__ holding the request (and its key)
+            raise failure
         self.limiter.learn(group, resp.headers)
         log.debug(
             "%s %s -> %s in %.3f s",
@@ -386,6 +373,26 @@ class Transport:
             time.monotonic() - started,
         )
         return resp
+
+    def _failure(self, exc: Exception, method: str, url: str, timeout: Any) -> KubeezError:
+        """The typed error for a request that got no answer; ``maybe_sent`` says whether the
+        server may have received it (decides the duplicate check of a generate POST)."""
+        path = urlsplit(url).path
+        err: KubeezError
+        if isinstance(exc, requests.exceptions.Timeout):
+            err = APITimeoutError(
+                f"{method} {path} got no answer within the timeout ({_fmt_timeout(timeout)})"
+            )
+        elif isinstance(
+            exc, (requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError)
+        ):
+            err = APIConnectionError(
+                f"{method} {path}: could not reach {self.base_url} ({_reason(exc)})"
+            )
+        else:
+            err = APIConnectionError(f"{method} {path} failed: {_reason(exc)}")
+        err.maybe_sent = _ambiguous(exc)  # type: ignore[attr-defined]
+        return err
 
     def _error(self, resp: requests.Response) -> APIError:
         body: Any

@@ -279,8 +279,13 @@ def test_resubmits_when_nothing_was_accepted(fresh_emulator: Any, tmp_path: Path
 
 def test_connection_refused_is_a_clear_connection_error() -> None:
     t = Transport("http://127.0.0.1:9", "k", timeout=0.5, read_retries=0)
-    with pytest.raises(errors.APIConnectionError, match=r"could not reach http://127\.0\.0\.1:9"):
+    with pytest.raises(
+        errors.APIConnectionError, match=r"could not reach http://127\.0\.0\.1:9"
+    ) as info:
         t.request("GET", "/v1/balance")
+    # nothing chained: the underlying requests error (which holds the request headers) is gone
+    assert info.value.__context__ is None and info.value.__cause__ is None
+    assert info.value.maybe_sent is False  # refused: a POST could be resent without a check
 
 
 def test_dropped_connections_neither_lose_nor_double_a_job(
