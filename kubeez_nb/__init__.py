@@ -39,7 +39,27 @@ _LAZY: dict[str, str] = {
     "batch": "kubeez_nb.batch",
 }
 
-__all__ = [*sorted(_LAZY), "__version__", "load_ipython_extension"]
+__all__ = [
+    "Catalog",
+    "Client",
+    "Emulator",
+    "Estimate",
+    "Job",
+    "JobGroup",
+    "KubeezError",
+    "Model",
+    "Output",
+    "ValidationError",
+    "__version__",
+    "batch",
+    "connect",
+    "cost_report",
+    "jobs",
+    "load_ipython_extension",
+    "panel",
+    "resume",
+    "studio",
+]
 
 if TYPE_CHECKING:  # pragma: no cover
     from kubeez_nb.batch import batch
