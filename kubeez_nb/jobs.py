@@ -326,11 +326,11 @@ class Job:
         with self._lock:
             try:
                 reply = self.client._transport.request("GET", self.status_path)
-            except NotFoundError:
+            except NotFoundError as err:
                 if self._fresh():
                     self.polls += 1
                     self._contact = time.monotonic()
-                    self._hint = None
+                    self._hint = err.retry_after  # the server may say when to look again
                     return self  # not visible yet (seen live for a few seconds after create)
                 raise
             self.polls += 1
