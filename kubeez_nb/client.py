@@ -17,7 +17,7 @@ import mimetypes
 import os
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from types import SimpleNamespace
 from typing import IO, TYPE_CHECKING, Any
@@ -56,6 +56,8 @@ log = logging.getLogger("kubeez_nb.client")
 DUPLICATE_SKEW_S = 30.0
 #: page size asked of /v1/generations (the emulator and the MCP twin cap it at 25)
 PAGE_SIZE = 25
+#: pages the duplicate check reads at most after an ambiguous failure
+RECOVER_PAGES = 20
 #: pages read at most by generations() unless max_pages says otherwise
 MAX_PAGES = 400
 
@@ -524,40 +526,36 @@ class Client:
             or body.get("song_description")
             or body.get("lyrics")
         )
-        data = self._transport.request(
-            "GET", "/v1/generations", params=_clean({"model": model_id, "limit": PAGE_SIZE})
-        ).data
-        rows = _rows(data)
-        if rows is None:
-            raise response_format_error(200, data, "a list of generations")
+        oldest = since - DUPLICATE_SKEW_S
         matches = []
-        for row in rows:
-            rid = str(row.get("id") or row.get("generation_id") or "")
-            created = _parse_time(row.get("created_at"))
-            if (
-                not rid
-                or rid in self._known_ids
-                or created is None
-                or created < since - DUPLICATE_SKEW_S
-            ):
-                continue
-            if model_id and row.get("model") not in (model_id, None):
-                continue
-            row_prompt = row.get("prompt")
-            if (
-                prompt
-                and row_prompt
-                and not (row_prompt == prompt or str(prompt).startswith(str(row_prompt)))
-            ):
-                continue
-            if (
-                kind == "ad-copy"
-                and isinstance(body.get("product_text"), str)
-                and row_prompt
-                and body["product_text"] not in row_prompt
-            ):
-                continue
-            matches.append((created, rid, row))
+        # newest first: read pages until they reach rows older than our send (a busy account
+        # may have made many jobs since)
+        for rows in self.iter_generation_pages(max_pages=RECOVER_PAGES, model=model_id):
+            for row in rows:
+                rid = str(row.get("id") or row.get("generation_id") or "")
+                created = _parse_time(row.get("created_at"))
+                if not rid or rid in self._known_ids or created is None or created < oldest:
+                    continue
+                if model_id and row.get("model") not in (model_id, None):
+                    continue
+                row_prompt = row.get("prompt")
+                if (
+                    prompt
+                    and row_prompt
+                    and not (row_prompt == prompt or str(prompt).startswith(str(row_prompt)))
+                ):
+                    continue
+                if (
+                    kind == "ad-copy"
+                    and isinstance(body.get("product_text"), str)
+                    and row_prompt
+                    and body["product_text"] not in row_prompt
+                ):
+                    continue
+                matches.append((created, rid, row))
+            times = [_parse_time(r.get("created_at")) for r in rows]
+            if any(t is not None and t < oldest for t in times):
+                break
         if not matches:
             return None
         matches.sort(key=lambda m: m[0])
@@ -683,8 +681,16 @@ class Client:
         Filters: ``status``, ``model``, ``generation_type`` (and ``limit`` per page). Follows
         ``next_cursor`` / ``has_more`` / ``offset`` pagination when present.
         """
-        params = _clean({"limit": PAGE_SIZE, **filters})
         out: list[dict[str, Any]] = []
+        for rows in self.iter_generation_pages(max_pages=max_pages, **filters):
+            out.extend(rows)
+        return out
+
+    def iter_generation_pages(
+        self, *, max_pages: int | None = MAX_PAGES, **filters: Any
+    ) -> Iterator[list[dict[str, Any]]]:
+        """The pages of ``GET /v1/generations`` one at a time (newest first), lazily."""
+        params = _clean({"limit": PAGE_SIZE, **filters})
         seen_cursors: set[str] = set()
         pages = 0
         while True:
@@ -692,27 +698,23 @@ class Client:
             rows = _rows(data)
             if rows is None:
                 raise response_format_error(200, data, "a list of generations")
-            out.extend(rows)
+            yield rows
             pages += 1
-            if (
-                not isinstance(data, Mapping)
-                or not rows
-                or (max_pages is not None and pages >= max_pages)
-            ):
-                break
+            if not isinstance(data, Mapping) or not rows:
+                return
+            if max_pages is not None and pages >= max_pages:
+                return
             cursor = data.get("next_cursor") or data.get("cursor_next") or data.get("next")
-            if isinstance(cursor, str) and cursor and cursor not in seen_cursors:
+            if isinstance(cursor, str) and cursor:
+                if cursor in seen_cursors:
+                    return
                 seen_cursors.add(cursor)
                 params["cursor"] = cursor
-                continue
-            if data.get("has_more") and "offset" in data:
-                params["offset"] = int(data.get("offset") or 0) + len(rows)
-                continue
-            if data.get("has_more") and not cursor:
-                params["offset"] = int(params.get("offset", 0)) + len(rows)
-                continue
-            break
-        return out
+            elif data.get("has_more"):
+                start = data.get("offset", params.get("offset", 0))
+                params["offset"] = int(start or 0) + len(rows)
+            else:
+                return
 
     def history(self, **filters: Any) -> Any:
         """Generations (server) joined with the local ledger, as a typed pandas DataFrame."""

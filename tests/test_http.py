@@ -33,7 +33,8 @@ class _Stub:
                 if length:
                     self.rfile.read(length)
                 status, ctype, body, headers = stub.routes.get(
-                    self.path.split("?")[0], (404, "text/plain", b"nope", {})
+                    self.path,
+                    stub.routes.get(self.path.split("?")[0], (404, "text/plain", b"nope", {})),
                 )
                 self.send_response(status)
                 self.send_header("Content-Type", ctype)
@@ -302,3 +303,45 @@ def test_dropped_connections_neither_lose_nor_double_a_job(
     assert stats["generations_created"] == 4 and len({j.id for j in jobs}) == 4
     assert all(len(c) == 1 for c in stats["charges"].values())
     assert any("checking before resubmitting" in r.getMessage() for r in caplog.records)
+
+
+def test_duplicate_check_reads_past_a_busy_first_page(stub: _Stub) -> None:
+    from datetime import datetime, timezone
+
+    import kubeez_nb.emulator
+
+    now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    catalog = Path(kubeez_nb.emulator.__file__).with_name("data") / "models.json"
+    stub.route("/docs/models.json", 200, catalog.read_bytes())
+    stub.route("/v1/generate/media", 502, {"error": "bad_gateway", "message": "upstream hiccup"})
+    others = [
+        {
+            "id": f"other-{i}",
+            "status": "queued",
+            "model": "nano-banana-2",
+            "prompt": f"someone else {i}",
+            "created_at": now,
+        }
+        for i in range(25)
+    ]
+    ours = {
+        "id": "ours-1",
+        "status": "queued",
+        "model": "nano-banana-2",
+        "prompt": "mine",
+        "created_at": now,
+    }
+    stub.route(
+        "/v1/generations?limit=25&model=nano-banana-2",
+        200,
+        {"generations": others, "next_cursor": "c2", "has_more": True},
+    )
+    stub.route(
+        "/v1/generations?limit=25&model=nano-banana-2&cursor=c2",
+        200,
+        {"generations": [ours], "next_cursor": None},
+    )
+    client = Client(api_key="k", base_url=stub.url, ledger=False)
+    job = client.generate_media("nano-banana-2", "mine", aspect_ratio="1:1")
+    assert job.id == "ours-1"
+    assert [m for m, p, _ in stub.seen if m == "POST"] == ["POST"]  # accepted once, never resent
