@@ -278,7 +278,8 @@ def _help_text() -> str:
         "  %%kubeez --ar 9:16      (cell body = prompt; {name} is filled from your variables)\n"
         "  %config Kubeez.default_model = \"flux-2-1K\"\n\n"
         "Options go before the prompt; put a prompt that starts with a subcommand word or a dash\n"
-        "after -- (%kubeez -- models on a runway). {{ and }} give literal braces.\n",
+        "after -- (%kubeez -- models on a runway). {{ and }} give literal braces; $name is not\n"
+        "expanded (prompts often mention prices). TAB completes model ids, options and values.\n",
     ]
     for cmd in _COMMANDS:
         parts.append("-" * 72 + "\n" + cmd.parser().format_help())

@@ -226,6 +226,8 @@ def test_say_with_a_voice_and_a_wrong_voice(ip: Any) -> None:
     assert speech.request["voice"] == "Aria"
     with pytest.raises(UsageError, match="Rachel"):  # lists the voices there are
         kz(ip, "say --voice Bobby Hello")
+    ip.user_ns["guest"] = "Ada"
+    assert kz(ip, "say --dry-run --voice Aria", "Welcome, {guest}.").body["text"] == "Welcome, Ada."
 
 
 def test_separate_and_captions(ip: Any, capsys: pytest.CaptureFixture[str]) -> None:
@@ -244,6 +246,8 @@ def test_extend_a_veo_clip_by_variable_name(ip: Any) -> None:
     assert clip.ok
     more = kz(ip, "extend clip --extend-model lite --dry-run the fox turns around")
     assert more.body["extend_model"] == "lite" and more.credits == 45
+    ip.user_ns["verb"] = "sits down"
+    assert kz(ip, "extend clip --dry-run", "the fox {verb}").body["prompt"] == "the fox sits down"
     extended = kz(ip, "extend clip --extend-model lite the fox turns around")
     assert extended.ok and extended.outputs[0].media_type == "video"
     with pytest.raises(UsageError, match="not a Job"):
@@ -265,6 +269,8 @@ def test_models_table_by_type_and_search(ip: Any) -> None:
     assert all("kling" in m for m in kling["model_id"])
     with pytest.raises(UsageError, match=r"%kubeez -- models on a runway"):
         kz(ip, "models on a runway")
+    with pytest.raises(UsageError, match="takes no cell body"):
+        kz(ip, "models", "video")
 
 
 def test_balance_history_cost_assets_jobs_resume(ip: Any) -> None:
