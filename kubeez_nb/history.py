@@ -198,6 +198,8 @@ def _generation_dicts(rows: Any) -> tuple[list[dict[str, Any]], int]:
     """The dict rows (a page unwrapped), and how many non-dict rows were dropped."""
     if rows is None:
         return [], 0
+    if hasattr(rows, "to_dict") and hasattr(rows, "columns"):  # a DataFrame of rows
+        rows = rows.to_dict("records")
     if isinstance(rows, Mapping):  # a raw page: {"generations": [...]} or {"data": [...]}
         inner = next((rows[k] for k in ("generations", "data", "items", "results") if isinstance(rows.get(k), list)), None)
         rows = inner if inner is not None else [rows]
@@ -341,7 +343,7 @@ def _ledger_as_row(job: Mapping[str, Any]) -> dict[str, Any]:
     done = _norm_status(row.get("status")) in ("completed", "failed", "cancelled")
     row.update(
         {
-            "id": _first(row, _ID_KEYS),
+            "id": _text(_first(row, _ID_KEYS)),
             "model": row.get("model") or request.get("model"),
             "prompt": _first(row, ("prompt", "text")) or request.get("prompt") or request.get("text"),
             "generation_type": row.get("generation_type") or request.get("generation_type"),
@@ -383,7 +385,8 @@ def _merge_ledger(api: list[dict[str, Any]], led: list[dict[str, Any]]) -> list[
     by_id = {r["id"]: r for r in led if r.get("id") is not None}
     out = list(api)
     for n, row in enumerate(api):
-        job = by_id.pop(row.get("id"), None) if by_id else None
+        gid = row.get("id")
+        job = by_id.pop(gid if isinstance(gid, str) else _text(gid), None) if by_id else None
         if job is not None:
             merged = {**job, **{k: v for k, v in row.items() if v is not None}, _SOURCE: "both"}
             if not row.get("outputs") and job.get("outputs"):
@@ -471,15 +474,26 @@ def _datetimes(values: np.ndarray) -> pd.Series:
 
     if pd.api.types.infer_dtype(values, skipna=True) not in ("string", "empty"):
         values = _objects([v if isinstance(v, str) else _odd_time(v) for v in values])
-    parsed = pd.to_datetime(pd.Series(values, dtype=object), utc=True, format="ISO8601", errors="coerce")
+    series = pd.Series(values, dtype=object)
+    parsed = _ns_utc(pd.to_datetime(series, utc=True, format="ISO8601", errors="coerce"))
     nat = parsed.isna().to_numpy()
     if nat.any():  # non-ISO spellings ("Mar 1 2026 10:00"): parse those few on their own
         missed = nat & np.fromiter((isinstance(v, str) and bool(v.strip()) for v in values), dtype=bool, count=len(values))
         if missed.any():
-            again = pd.to_datetime(pd.Series(values[missed], dtype=object), utc=True, format="mixed", errors="coerce")
-            parsed[missed] = again.dt.as_unit(parsed.dt.unit).to_numpy()
+            again = _ns_utc(pd.to_datetime(series[missed], utc=True, format="mixed", errors="coerce"))
+            parsed = parsed.copy()
+            parsed[missed] = again.array
+    return parsed
+
+
+def _ns_utc(parsed: pd.Series) -> pd.Series:
+    """``datetime64[ns, UTC]``; dates beyond what nanoseconds can hold (year 2262+) become NaT."""
+    import pandas as pd
+
+    if not isinstance(parsed.dtype, pd.DatetimeTZDtype):  # all NaT may come back untyped
+        parsed = pd.to_datetime(parsed, utc=True, errors="coerce")
     lo, hi = pd.Timestamp(_NS_MIN, tz="UTC"), pd.Timestamp(_NS_MAX, tz="UTC")
-    if parsed.notna().any() and (parsed.min() < lo or parsed.max() > hi):  # beyond what ns can hold
+    if parsed.notna().any() and (parsed.min() < lo or parsed.max() > hi):
         parsed = parsed.where(parsed.isna() | parsed.between(lo, hi))
     return parsed.astype("datetime64[ns, UTC]")
 

@@ -184,3 +184,32 @@ def _emulator_credit_total(emu: Any, key: str) -> float:
         if name in stats:
             return float(stats[name])
     return float(emu.backend.seeded._cols[key].credits.sum())
+
+
+
+def _json_values() -> Any:
+    from hypothesis import strategies as st
+
+    scalars = st.none() | st.booleans() | st.integers(-(2**63), 2**63) | st.floats(allow_nan=True) | st.text(max_size=12) \
+        | st.sampled_from(["5s", "2026-11-01T00:00:00Z", "image/png", "completed", "error", "/images/x.png", "", "NaN"])
+    return st.recursive(scalars, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from(
+        ["url", "media_type", "duration", "model_id", "message", "audio_url"]), inner, max_size=3), max_leaves=6)
+
+
+def test_any_odd_row_loads() -> None:
+    """Whatever a field holds (numbers as strings, lists, dicts, huge ints, NaN), the frame is typed."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    keys = st.sampled_from(["id", "status", "model", "prompt", "generation_type", "created_at", "completed_at",
+                            "processing_time_ms", "credits_deducted", "cost", "error_message", "outputs", "songs",
+                            "vocals_url", "text", "detail"])
+    rows = st.lists(st.dictionaries(keys, _json_values(), max_size=8) | _json_values(), max_size=6)
+
+    @settings(max_examples=150, deadline=None)
+    @given(rows)
+    def check(sample: list[Any]) -> None:
+        df = frame_from_rows(sample, sample[:2] if all(isinstance(r, dict) for r in sample[:2]) else None, catalog=CATALOG)
+        assert _dtypes(df) == COLUMNS
+
+    check()
