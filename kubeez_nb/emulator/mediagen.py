@@ -219,7 +219,9 @@ def _draw_text(img: Image.Image, prompt: str, footer: str) -> None:
         draw.text((x, y), line, font=font, fill=(255, 255, 255))
         y += line_h
     small = _font(max(8, size // 2))
-    draw.text((max(2, size // 3), h - int(size * 0.9)), footer, font=small, fill=(255, 255, 255))
+    margin = max(2, size // 3)
+    if draw.textlength(footer, font=small) <= w - 2 * margin:  # thumbnails: no half-cut footer
+        draw.text((margin, h - int(size * 0.9)), footer, font=small, fill=(255, 255, 255))
 
 
 def _picture(prompt: str, width: int, height: int, seed: int, footer: str) -> Image.Image:

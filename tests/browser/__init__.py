@@ -1,0 +1,578 @@
+"""Real-browser test harness: JupyterLab and Voila in subprocesses, headless Chromium via Playwright.
+
+Browser tests live in ``tests/test_browser_*.py``, carry ``@pytest.mark.browser`` and load this
+module's fixtures as a pytest plugin (the root ``conftest.py`` does not)::
+
+    import pytest
+    from browser import assert_media_loaded, block_host, open_notebook, run_all_cells, ...
+
+    pytest_plugins = ["browser.fixtures"]  # lab, chromium, page, voila
+    pytestmark = pytest.mark.browser
+
+    def test_studio(lab, page):
+        lab.write_notebook("studio/studio.ipynb", ["import kubeez_nb as kz", "kz.studio()"])
+        run_notebook(page, lab, "studio/studio.ipynb")   # open, Run All, wait for every cell
+        assert widget_error_count(page) == 0
+        assert cell_errors(page) == [] and console_errors(page) == []
+
+``lab.root`` is shared by the session: give each test its own sub-folder.
+
+Fixtures (``browser/fixtures.py``)
+----------------------------------
+``lab`` (session)
+    A :class:`LabServer`: ``python -m jupyter lab`` on a free loopback port with a random token,
+    ``root`` = a temp copy of the repository's ``notebooks/`` folder, env ``KUBEEZ_DEMO=1`` and
+    ``KUBEEZ_HOME=<root>/kubeez-data`` (no API key or base URL leaks in from the test run). User
+    settings, workspaces, runtime and IPython dirs are private temp folders; cells are all attached
+    to the DOM (``windowingMode: none``) so output checks see every cell; news/update toasts are
+    off. Started once (~3-10 s), stopped with its kernels at the end. ``lab.write_notebook(name,
+    cells)`` adds a notebook; ``lab.url(path)`` builds a tokenised URL; ``lab.log()`` is the
+    server log (shown when start-up fails).
+``chromium`` (session)
+    A Playwright ``Browser``: ``/usr/bin/chromium`` headless with the flags in ``CHROMIUM_ARGS``
+    (never ``playwright install``). Skips the test when Chromium is missing.
+``page`` (function)
+    A fresh ``Page`` (own context, 1400x900) whose console messages and page errors are recorded
+    from the start: read them with ``console_errors(page)`` / ``console_messages(page)``. A
+    screenshot ``<test name>.png`` lands in ``$KUBEEZ_BROWSER_SHOTS`` (default: pytest's temp dir)
+    when the test fails.
+``voila`` (function)
+    A factory: ``voila(notebook_path, root=None) -> VoilaServer`` starts ``voila <nb>
+    --no-browser`` on a free port (same env as ``lab``, ``KUBEEZ_HOME=<root or the notebook's
+    folder>/kubeez-data``; cwd = the notebook's folder) and stops it after the test. Open
+    ``server.url`` and call ``wait_for_voila(page)``. Relative ``<img src>`` in outputs load there
+    too.
+
+Helpers (plain functions taking the Playwright ``page``)
+--------------------------------------------------------
+``open_notebook``, ``wait_kernel_idle``, ``run_all_cells``, ``wait_cells_done``,
+``run_notebook`` (all four in one), ``cell_errors`` (tracebacks in outputs), ``console_errors``,
+``console_messages``,
+``widget_error_count``, ``screenshot``, ``block_host`` (abort every request to the emulator's
+host:port, returns the list of blocked URLs), ``media_report`` / ``assert_media_loaded`` (every
+``<img>``, ``<video>``, ``<audio>`` really loaded), ``wait_for_voila``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+import weakref
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+REPO = Path(__file__).resolve().parents[2]
+CHROMIUM_PATH = "/usr/bin/chromium"
+CHROMIUM_ARGS = (
+    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+)
+START_TIMEOUT_S = 90.0
+#: Console noise of a healthy offline session (not our errors): favicons, Lab's optional
+#: endpoints, and Voila's CDN stylesheets (font-awesome) that cannot load without internet.
+IGNORED_CONSOLE = (
+    re.compile(r"favicon", re.I),
+    re.compile(r"Failed to load resource: net::ERR_\w+ \(https?://(?!127\.0\.0\.1|localhost|\[::1\])"),
+    re.compile(r"Failed to load resource: the server responded with a status of 404 .*(lab/api/translations|api/workspaces|lsp)", re.I),
+    re.compile(r"\[lsp\]|language server", re.I),
+)
+_LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]", "0.0.0.0"}
+# Lab user settings written before start: every cell in the DOM, no network toasts.
+_LAB_SETTINGS = {
+    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
+    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
+        "fetchNews": "false", "checkForUpdates": False,
+    },
+}
+
+
+# ---- processes ----------------------------------------------------------------------------------
+def require_chromium() -> None:
+    """Skip the calling test when Debian's Chromium is not installed."""
+    if not os.path.exists(CHROMIUM_PATH):
+        import pytest
+
+        pytest.skip("chromium not installed: apt-get install chromium")
+
+
+def free_port() -> int:
+    """A TCP port free on the loopback interface right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _server_env(root: Path, private: Path) -> dict[str, str]:
+    """Environment for Lab/Voila and their kernels: demo mode, media under the served root."""
+    env = dict(os.environ)
+    for key in ("KUBEEZ_API_KEY", "KUBEEZ_BASE_URL", "JUPYTER_TOKEN", "JPY_SESSION_NAME"):
+        env.pop(key, None)
+    env.update({
+        "KUBEEZ_DEMO": "1",
+        "KUBEEZ_HOME": str(root / "kubeez-data"),
+        "JUPYTER_CONFIG_DIR": str(private / "config"),
+        "JUPYTER_RUNTIME_DIR": str(private / "runtime"),
+        "IPYTHONDIR": str(private / "ipython"),
+        "PYTHONUNBUFFERED": "1",
+    })
+    return env
+
+
+@dataclass
+class _Proc:
+    """A server subprocess with its log file; ``stop()`` ends it and the kernels it started."""
+
+    popen: subprocess.Popen[bytes]
+    log_path: Path
+
+    def log(self, tail: int = 4000) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-tail:]
+        except OSError:
+            return ""
+
+    def stop(self) -> None:
+        import psutil
+
+        try:
+            children = psutil.Process(self.popen.pid).children(recursive=True)
+        except psutil.Error:
+            children = []
+        if self.popen.poll() is None:
+            self.popen.terminate()  # Jupyter shuts its kernels down on SIGTERM
+            try:
+                self.popen.wait(15)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait(5)
+        # Kernels that outlived the server (only the ones this server started, by pid).
+        for child in children:
+            with contextlib.suppress(psutil.Error):
+                child.terminate()
+        _gone, alive = psutil.wait_procs(children, timeout=5)
+        for child in alive:
+            with contextlib.suppress(psutil.Error):
+                child.kill()
+
+
+def _spawn(cmd: Sequence[str], env: dict[str, str], cwd: Path, log_path: Path) -> _Proc:
+    log = log_path.open("wb")
+    try:
+        popen = subprocess.Popen(list(cmd), env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT,
+                                 stdin=subprocess.DEVNULL)
+    finally:
+        log.close()  # the child keeps its own handle
+    return _Proc(popen, log_path)
+
+
+def _wait_http(proc: _Proc, url: str, what: str, timeout: float = START_TIMEOUT_S) -> None:
+    """Poll ``url`` until it answers 200; fail with the server log if it dies or never answers."""
+    deadline = time.monotonic() + timeout
+    last = ""
+    while time.monotonic() < deadline:
+        if proc.popen.poll() is not None:
+            raise RuntimeError(f"{what} exited with {proc.popen.returncode} before answering:\n{proc.log()}")
+        try:
+            with urllib.request.urlopen(url, timeout=5) as resp:
+                if resp.status == 200:
+                    return
+        except (urllib.error.URLError, OSError) as exc:
+            last = str(exc)
+        time.sleep(0.25)
+    proc.stop()
+    raise RuntimeError(f"{what} did not answer {url.split('?')[0]} within {timeout:.0f} s ({last}):\n{proc.log()}")
+
+
+# ---- JupyterLab -----------------------------------------------------------------------------------
+def notebook_json(cells: Sequence[str | tuple[str, str]]) -> dict[str, Any]:
+    """A v4 notebook with a Python 3 kernelspec (no kernel dialog); ``("markdown", text)`` for prose."""
+    out = []
+    for cell in cells:
+        kind, source = ("code", cell) if isinstance(cell, str) else cell
+        entry: dict[str, Any] = {"cell_type": kind, "id": uuid.uuid4().hex[:8], "metadata": {}, "source": source}
+        if kind == "code":
+            entry.update(execution_count=None, outputs=[])
+        out.append(entry)
+    return {
+        "cells": out,
+        "metadata": {
+            "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
+            "language_info": {"name": "python"},
+        },
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+
+
+@dataclass
+class LabServer:
+    """A running JupyterLab: ``base`` URL, ``token``, served ``root`` folder, ``env`` of its kernels."""
+
+    base: str
+    token: str
+    root: Path
+    env: dict[str, str]
+    proc: _Proc = field(repr=False)
+
+    @property
+    def port(self) -> int:
+        return int(urlsplit(self.base).port or 0)
+
+    def url(self, path: str = "lab") -> str:
+        """``http://127.0.0.1:<port>/<path>?token=...`` (``path`` like ``lab/tree/x.ipynb``)."""
+        sep = "&" if "?" in path else "?"
+        return f"{self.base}/{path.lstrip('/')}{sep}token={self.token}"
+
+    def notebook_url(self, name: str, workspace: str | None = None) -> str:
+        """The notebook in Lab, in its own (by default fresh) workspace so no earlier tabs reopen."""
+        ws = workspace or f"kz-{uuid.uuid4().hex[:10]}"
+        return self.url(f"lab/workspaces/{ws}/tree/{quote(name)}")
+
+    def write_notebook(self, name: str, cells: Sequence[str | tuple[str, str]]) -> Path:
+        """Write a notebook under ``root`` (sub-folders allowed) and return its path."""
+        path = self.root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(notebook_json(cells), indent=1))
+        return path
+
+    def api(self, path: str) -> Any:
+        """GET a Jupyter REST path (``api/sessions``) and decode its JSON."""
+        with urllib.request.urlopen(self.url(path), timeout=10) as resp:
+            return json.loads(resp.read())
+
+    def log(self) -> str:
+        return self.proc.log()
+
+
+def start_lab(root: Path, private: Path) -> LabServer:
+    """Start JupyterLab serving ``root``; ``private`` holds its settings, logs and runtime files."""
+    for rel, value in _LAB_SETTINGS.items():
+        target = private / "settings" / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps(value))
+    (root / "kubeez-data").mkdir(parents=True, exist_ok=True)
+    token = uuid.uuid4().hex
+    port = free_port()
+    cmd = [
+        sys.executable, "-m", "jupyter", "lab", "--no-browser",
+        f"--port={port}", "--ServerApp.port_retries=0", "--ServerApp.ip=127.0.0.1",
+        f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
+        f"--LabApp.user_settings_dir={private / 'settings'}",
+        f"--LabApp.workspaces_dir={private / 'workspaces'}",
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+    ]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        cmd.append("--allow-root")  # CI containers run as root; Jupyter refuses that by default
+    env = _server_env(root, private)
+    proc = _spawn(cmd, env, root, private / "lab.log")
+    base = f"http://127.0.0.1:{port}"
+    _wait_http(proc, f"{base}/api/status?token={token}", "JupyterLab")
+    return LabServer(base, token, root, env, proc)
+
+
+# ---- Voila --------------------------------------------------------------------------------------
+@dataclass
+class VoilaServer:
+    """A running Voila app for one notebook: open ``url`` in the page."""
+
+    url: str
+    notebook: Path
+    proc: _Proc = field(repr=False)
+
+    def log(self) -> str:
+        return self.proc.log()
+
+
+def start_voila(notebook: Path, private: Path, *, root: Path | None = None) -> VoilaServer:
+    """Start ``voila <notebook>`` on a free port; ``root`` (default: its folder) is KUBEEZ_HOME's parent."""
+    notebook = notebook.resolve()
+    root = (root or notebook.parent).resolve()
+    private.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    cmd = [
+        sys.executable, "-m", "voila", str(notebook), "--no-browser", f"--port={port}",
+        "--Voila.ip=127.0.0.1", "--Voila.port_retries=0", "--show_tracebacks=True",
+    ]
+    proc = _spawn(cmd, _server_env(root, private), notebook.parent, private / f"voila-{port}.log")
+    url = f"http://127.0.0.1:{port}/"
+    # Any static path proves the server is up without executing the notebook.
+    _wait_http(proc, f"{url}voila/static/favicon.ico", "Voila")
+    return VoilaServer(url, notebook, proc)
+
+
+def wait_for_voila(page: Any, timeout: float = 90.0) -> None:
+    """Wait until Voila finished executing and rendering (its spinner gone, cells in the page)."""
+    page.wait_for_function(
+        """() => {
+            const spinner = document.querySelector('#loading, .voila-spinner, #voila-spinner');
+            const busy = spinner && spinner.offsetParent !== null && getComputedStyle(spinner).display !== 'none';
+            return !busy && document.querySelector('.jp-OutputArea, .jp-Cell, main') !== null
+                   && document.readyState === 'complete';
+        }""",
+        timeout=timeout * 1000,
+    )
+
+
+# ---- Chromium -------------------------------------------------------------------------------------
+@dataclass
+class ConsoleEntry:
+    """One console message or uncaught page error."""
+
+    type: str
+    text: str
+    url: str = ""
+
+    def __str__(self) -> str:
+        return f"[{self.type}] {self.text}" + (f" ({self.url})" if self.url else "")
+
+
+_CONSOLE: weakref.WeakKeyDictionary[Any, list[ConsoleEntry]] = weakref.WeakKeyDictionary()
+
+
+def watch_console(page: Any) -> list[ConsoleEntry]:
+    """Start recording ``page``'s console messages and page errors (the ``page`` fixture does this)."""
+    entries = _CONSOLE.setdefault(page, [])
+
+    def on_console(msg: Any) -> None:
+        loc = msg.location or {}
+        entries.append(ConsoleEntry(msg.type, msg.text, str(loc.get("url") or "")))
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda exc: entries.append(ConsoleEntry("pageerror", str(exc))))
+    return entries
+
+
+def console_messages(page: Any) -> list[ConsoleEntry]:
+    """Everything the page logged so far (empty if it was not watched)."""
+    return list(_CONSOLE.get(page, []))
+
+
+def console_errors(page: Any, ignore: Sequence[re.Pattern[str] | str] = IGNORED_CONSOLE) -> list[str]:
+    """Console errors and uncaught exceptions, minus known JupyterLab noise (``ignore``)."""
+    patterns = [re.compile(p) if isinstance(p, str) else p for p in ignore]
+    return [
+        str(e) for e in console_messages(page)
+        if e.type in ("error", "pageerror") and not any(p.search(str(e)) for p in patterns)
+    ]
+
+
+# ---- page helpers -------------------------------------------------------------------------------
+# The notebook in view: hidden dock tabs keep their DOM (Lab 4 hides them with content-visibility
+# or a zero scale, not always ``lm-mod-hidden``), so "visible" is measured. It is tagged with
+# ``data-kz-active`` so Python locators can find it.
+_PANEL_JS = """
+const kzPanel = () => {
+    const shown = p => {
+        const r = p.getBoundingClientRect();
+        const nb = p.querySelector('.jp-Notebook');
+        return r.width > 0 && r.height > 0 && !p.classList.contains('lm-mod-hidden')
+            && (!nb || !nb.checkVisibility || nb.checkVisibility());
+    };
+    const panels = [...document.querySelectorAll('.jp-NotebookPanel')].filter(shown);
+    const panel = panels[panels.length - 1] || null;
+    document.querySelectorAll('[data-kz-active]').forEach(p => { if (p !== panel) p.removeAttribute('data-kz-active'); });
+    if (panel) panel.setAttribute('data-kz-active', '1');
+    return panel;
+};
+const kzPrompts = panel => [...panel.querySelectorAll('.jp-CodeCell .jp-InputPrompt')].map(p => p.innerText.trim());
+const kzStatus = panel => {
+    const ind = panel.querySelector('.jp-Notebook-ExecutionIndicator');
+    if (ind && ind.getAttribute('data-status')) return ind.getAttribute('data-status');
+    const bar = document.querySelector('#jp-main-statusbar');
+    const m = bar && /\\|\\s*(\\w+)\\s*$/m.exec(bar.innerText.split('\\n').find(l => l.includes('|')) || '');
+    return m ? m[1].toLowerCase() : '';
+};
+"""
+_ACTIVE_PANEL = "[data-kz-active]"
+
+
+def _js(body: str) -> str:
+    """A page function with the panel helpers in scope."""
+    return "() => {" + _PANEL_JS + body + "}"
+
+
+_KERNEL_IDLE_JS = _js("const panel = kzPanel(); return !!panel && kzStatus(panel) === 'idle';")
+_PROMPTS_JS = _js("const panel = kzPanel(); return panel ? kzPrompts(panel) : [];")
+_CELLS_DONE_JS = _js("""
+    const panel = kzPanel();
+    if (!panel) return false;
+    const prompts = kzPrompts(panel);
+    if (prompts.some(t => t.includes('*')) || kzStatus(panel) !== 'idle') return false;
+    return prompts.some(t => /\\[\\d+\\]/.test(t));
+""")
+
+
+def wait_kernel_idle(page: Any, timeout: float = 60.0) -> None:
+    """Wait until the notebook in view has a kernel that reads Idle (toolbar indicator or status bar)."""
+    page.wait_for_function(_KERNEL_IDLE_JS, timeout=timeout * 1000, polling=200)
+
+
+def open_notebook(page: Any, lab: LabServer, name: str, timeout: float = 90.0) -> None:
+    """Open ``name`` (relative to ``lab.root``) in a fresh Lab workspace and wait for an idle kernel."""
+    page.goto(lab.notebook_url(name), wait_until="domcontentloaded", timeout=timeout * 1000)
+    page.wait_for_function(_js("const p = kzPanel(); return !!p && !!p.querySelector('.jp-Notebook .jp-Cell');"),
+                           timeout=timeout * 1000, polling=200)
+    wait_kernel_idle(page, timeout)
+
+
+def _prompts(page: Any) -> list[str]:
+    return list(page.evaluate(_PROMPTS_JS))
+
+
+def run_all_cells(page: Any, attempts: int = 3) -> None:
+    """Run → Run All Cells (menu bar; the command palette on retries) and check that it started.
+
+    A click that lands while Lab is still settling can be lost, so the helper waits until some
+    prompt changed (``[*]`` or a new number) and retries otherwise.
+    """
+    before = _prompts(page)
+    for attempt in range(attempts):
+        page.locator(f"{_ACTIVE_PANEL} .jp-Notebook").first.click(position={"x": 5, "y": 5})
+        if attempt % 2 == 0:
+            with contextlib.suppress(Exception):
+                page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).first.click(timeout=5000)
+                page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).first.click(timeout=5000)
+        else:
+            page.keyboard.press("Escape")
+            page.keyboard.press("Control+Shift+C")
+            page.keyboard.type("Run All Cells")
+            page.keyboard.press("Enter")
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            now = _prompts(page)
+            if now != before or any("*" in p for p in now):
+                return
+            page.wait_for_timeout(100)
+        page.keyboard.press("Escape")  # close a menu or palette left open
+    raise AssertionError(f"Run All Cells did not start after {attempts} attempts; prompts: {before}")
+
+
+def wait_cells_done(page: Any, timeout: float = 180.0) -> None:
+    """Wait until no cell shows ``[*]``, the kernel is idle and at least one cell ran."""
+    page.wait_for_function(_CELLS_DONE_JS, timeout=timeout * 1000, polling=250)
+
+
+def run_notebook(page: Any, lab: LabServer, name: str, timeout: float = 180.0) -> None:
+    """Open ``name``, run every cell and wait until all finished."""
+    open_notebook(page, lab, name)
+    run_all_cells(page)
+    wait_cells_done(page, timeout)
+
+
+def cell_errors(page: Any) -> list[str]:
+    """Tracebacks shown in outputs (``.jp-OutputArea-output[data-mime-type=application/vnd.jupyter.stderr]``)."""
+    return page.eval_on_selector_all(
+        ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.error']",
+        "els => els.map(e => e.innerText.slice(0, 2000))",
+    )
+
+
+def widget_error_count(page: Any) -> int:
+    """How many times the page shows ipywidgets' "Error displaying widget"."""
+    return int(page.evaluate("() => document.body.innerText.split('Error displaying widget').length - 1"))
+
+
+def screenshot(page: Any, path: str | Path) -> Path:
+    """Save a PNG of the page (parents created); returns the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def _host_key(host: str, port: int | None) -> tuple[str, int | None]:
+    host = host.strip("[]").lower()
+    return ("loopback" if host in {h.strip("[]") for h in _LOOPBACK} else host, port)
+
+
+def block_host(page: Any, host: str, port: int) -> list[str]:
+    """Abort every request the page's context makes to ``host:port`` (loopback names are one host).
+
+    Returns the live list of URLs blocked so far: proof that media reached the browser through
+    the Jupyter server only, when the emulator's own address never answered.
+    """
+    blocked: list[str] = []
+    key = _host_key(host, port)
+
+    def matches(url: str) -> bool:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https", "ws", "wss") or not parts.hostname:
+            return False
+        default = 443 if parts.scheme in ("https", "wss") else 80
+        return _host_key(parts.hostname, parts.port or default) == key
+
+    def handler(route: Any) -> None:
+        blocked.append(route.request.url)
+        route.abort("blockedbyclient")
+
+    page.context.route(matches, handler)
+    return blocked
+
+
+_MEDIA_JS = """async (selector) => {
+    const els = [...document.querySelectorAll(selector)];
+    const out = [];
+    for (const el of els) {
+        const tag = el.tagName.toLowerCase();
+        const src = el.currentSrc || el.src || (el.querySelector('source') || {}).src || '';
+        let ok = false, reason = '';
+        if (tag === 'img') {
+            ok = el.complete && el.naturalWidth > 0;
+            reason = ok ? '' : (el.complete ? 'broken image (naturalWidth 0)' : 'still loading');
+        } else if (el.error) {
+            reason = `media error code ${el.error.code}: ${el.error.message || ''}`;
+        } else if (el.readyState >= 1) {
+            ok = true;
+        } else if (src) {
+            // preload="none" media never load metadata on their own: ask the server instead.
+            try {
+                const r = await fetch(src, {headers: {Range: 'bytes=0-1'}});
+                ok = r.ok; reason = ok ? '' : `HTTP ${r.status}`;
+            } catch (e) { reason = `fetch failed: ${e}`; }
+        } else {
+            reason = 'no src';
+        }
+        out.push({tag, src, ok, reason,
+                  width: el.naturalWidth || el.videoWidth || 0, height: el.naturalHeight || el.videoHeight || 0,
+                  duration: Number.isFinite(el.duration) ? el.duration : null});
+    }
+    return out;
+}"""
+
+MEDIA_SELECTOR = "img, video, audio"
+OUTPUT_MEDIA_SELECTOR = ".jp-OutputArea-output img, .jp-OutputArea-output video, .jp-OutputArea-output audio"
+
+
+def media_report(page: Any, selector: str = MEDIA_SELECTOR) -> list[dict[str, Any]]:
+    """One dict per matched ``<img>`` / ``<video>`` / ``<audio>``: tag, src, ok, reason, size, duration."""
+    return list(page.evaluate(_MEDIA_JS, selector))
+
+
+def assert_media_loaded(page: Any, selector: str = OUTPUT_MEDIA_SELECTOR, *, at_least: int = 1,
+                        timeout: float = 30.0) -> list[dict[str, Any]]:
+    """Wait until every matched media element loaded (img naturalWidth > 0, media readyState >= 1
+    or its src answers); fail listing the ones that did not. Returns the final report."""
+    deadline = time.monotonic() + timeout
+    while True:
+        report = media_report(page, selector)
+        bad = [r for r in report if not r["ok"]]
+        if len(report) >= at_least and not bad:
+            return report
+        if time.monotonic() > deadline:
+            lines = "\n".join(f"  <{r['tag']} src={r['src'][:120]!r}>: {r['reason']}" for r in bad)
+            raise AssertionError(
+                f"{len(bad)} of {len(report)} media elements did not load (wanted at least {at_least}):\n{lines}"
+            )
+        page.wait_for_timeout(250)
