@@ -30,7 +30,7 @@ from urllib.parse import quote
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import MagicArgumentParser, argument
-from traitlets import Bool, Float, Unicode
+from traitlets import Bool, Float, Int, Unicode
 from traitlets.config import Configurable
 
 # ---------------------------------------------------------------------------------------------
@@ -61,7 +61,7 @@ class Kubeez(Configurable):
     ).tag(config=True)
     wait = Bool(True, help="Wait for results (with progress) unless --no-wait is given.").tag(config=True)
     progress = Bool(True, help="Show a progress bar while waiting.").tag(config=True)
-    history_rows = Unicode("10", help="Rows shown by %kubeez history without N.").tag(config=True)
+    history_rows = Int(10, help="Rows shown by %kubeez history without N.").tag(config=True)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -69,6 +69,7 @@ class Kubeez(Configurable):
 # ---------------------------------------------------------------------------------------------
 
 _OUT = argument("-o", "--out", metavar="NAME", help="also store the result in the notebook variable NAME")
+_YES = argument("-y", "--yes", action="store_true", help="go ahead even above %%config Kubeez.confirm_above credits")
 _MODEL = argument("-m", "--model", metavar="MODEL", help="model id (%%kubeez models lists them)")
 _MEDIA = (
     _MODEL,
@@ -105,12 +106,7 @@ _RUN = (
         help="wait with progress (default); --no-wait returns the job at once, it updates itself",
     ),
     argument("--dry-run", action="store_true", help="show the request body and the estimate; send nothing"),
-    argument(
-        "-y",
-        "--yes",
-        action="store_true",
-        help="submit even above %%config Kubeez.confirm_above credits",
-    ),
+    _YES,
     _OUT,
 )
 
@@ -193,6 +189,7 @@ _COMMANDS: tuple[_Command, ...] = (
             argument("--srt", action="store_true", help="print SubRip (.srt) text too"),
             argument("--quality", choices=("auto", "best"), default="auto", help="auto detects the language; best needs --language"),
             argument("--language", metavar="CODE", help="language code, e.g. en"),
+            _YES,
             _OUT,
         ),
         "media",
@@ -635,7 +632,7 @@ class KubeezMagics(Magics):
             jobs: list[Any] = []
             try:
                 for _ in range(a.variants):
-                    jobs.append(self.client.generate_media(model_id, prompt=p.prompt or None, **send))
+                    jobs.append(self.client.generate_media(model_id, prompt=p.prompt or None, confirm=a.yes, **send))
             except Exception as err:
                 if jobs:  # credits are committed for these: keep the handles and say where they are
                     self.shell.user_ns["_kubeez_partial"] = _group(jobs)
@@ -683,7 +680,7 @@ class KubeezMagics(Magics):
 
         def submit(body: dict[str, Any]) -> Any:
             send = {k: v for k, v in body.items() if k not in ("model", "prompt")}
-            return self.client.generate_music(model_id, prompt=body.get("prompt"), **send)
+            return self.client.generate_music(model_id, prompt=body.get("prompt"), confirm=a.yes, **send)
 
         return self._run(p, "music", model_id, params, problems, submit)
 
@@ -703,7 +700,7 @@ class KubeezMagics(Magics):
 
         def submit(body: dict[str, Any]) -> Any:
             send = {k: v for k, v in body.items() if k not in ("text", "voice", "model")}
-            return self.client.generate_dialogue(body["text"], voice=body.get("voice"), **send)
+            return self.client.generate_dialogue(body["text"], voice=body.get("voice"), confirm=a.yes, **send)
 
         return self._run(p, "dialogue", model.id, params, problems, submit)
 
@@ -715,7 +712,7 @@ class KubeezMagics(Magics):
 
         def submit(body: dict[str, Any]) -> Any:
             media_url = self._upload_refs([url], local)[0] if local else url
-            return self.client.separate(media_url)
+            return self.client.separate(media_url, confirm=a.yes)
 
         model_id = model.id if model is not None else ""
         return self._run(p, "separation", model_id, {"media_url": url}, problems, submit)
@@ -741,7 +738,7 @@ class KubeezMagics(Magics):
                   "prompt": prompt, "extend_model": a.extend_model}
 
         def submit(body: dict[str, Any]) -> Any:
-            return self.client.extend(source, prompt, extend_model=a.extend_model)
+            return self.client.extend(source, prompt, extend_model=a.extend_model, confirm=a.yes)
 
         return self._run(p, "extend", "", params, problems, submit)
 
@@ -789,10 +786,13 @@ class KubeezMagics(Magics):
             problems.append(_problem("--language", None, None, "--quality best needs the language: add --language en (or the right code)"))
         if problems:
             raise UsageError(_problem_text(problems, p))
+        extra = {"language": a.language} if a.language else {}
+        estimate = self.client.estimate(kind="captions", media_url=url, quality=a.quality, **extra)
+        print(f"captions: {_estimate_line(estimate)}")
+        self._confirm(_credits(estimate), 1, p)
         if local:
             url = self._upload_refs([url], local)[0]
-        extra = {"language": a.language} if a.language else {}
-        captions = self.client.captions(url, quality=a.quality, **extra)
+        captions = self.client.captions(url, quality=a.quality, confirm=a.yes, **extra)
         if a.srt:
             srt = getattr(captions, "to_srt", None)
             print(srt() if callable(srt) else srt)
@@ -823,7 +823,7 @@ class KubeezMagics(Magics):
 
     def _cmd_history(self, p: _Parsed) -> Any:
         a = p.args
-        raw = p.text.strip() or self.settings.history_rows
+        raw = p.text.strip() or str(self.settings.history_rows)
         if not raw.isdigit() or int(raw) < 1:
             raise UsageError(f"history takes a row count: %kubeez history 20 (got {raw!r})")
         filters = {k: v for k, v in (("model", a.model), ("status", a.status)) if v}
