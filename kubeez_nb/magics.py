@@ -258,7 +258,9 @@ _NO_CLIENT = (
     "No Kubeez API key. Set it for this kernel with\n"
     "    %env KUBEEZ_API_KEY=sk_live_...\n"
     "(or export it before starting Jupyter), or try everything locally with\n"
-    "    %kubeez demo"
+    "    %kubeez demo\n"
+    "or hand the magic a client you made (client = kz.Client(...)) with\n"
+    "    %kubeez use client"
 )
 
 
