@@ -56,6 +56,8 @@ log = logging.getLogger("kubeez_nb.client")
 DUPLICATE_SKEW_S = 30.0
 #: page size asked of /v1/generations (the emulator and the MCP twin cap it at 25)
 PAGE_SIZE = 25
+#: longest wait for identical in-flight requests before the duplicate check looks
+TWIN_WAIT_S = 120.0
 #: pages the duplicate check reads at most after an ambiguous failure
 RECOVER_PAGES = 20
 #: pages read at most by generations() unless max_pages says otherwise
@@ -108,6 +110,11 @@ class Client:
         self._catalog: Catalog | None = None
         self._lock = threading.RLock()
         self._known_ids: set[str] = set()
+        # identical requests in flight: the duplicate check waits for their answers, so it
+        # cannot mistake a twin's job for ours
+        self._inflight: dict[tuple[Any, ...], int] = {}
+        self._recovering: dict[tuple[Any, ...], int] = {}
+        self._inflight_cond = threading.Condition()
 
     def __repr__(self) -> str:
         key = "set" if self._transport.has_key else "missing"
@@ -289,10 +296,15 @@ class Client:
             except Exception:
                 log.warning("could not write the ledger row", exc_info=True)
         submitted = time.time()
+        same = _same_request_key(model, body)
+        with self._inflight_cond:
+            self._inflight[same] = self._inflight.get(same, 0) + 1
         try:
             reply = self._transport.submit(
                 path, body, recover=lambda since: self._recover(kind, model, body, since)
             )
+            with self._inflight_cond:
+                self._known_ids.update(_reply_ids(reply.data))
         except BaseException as exc:
             with self._lock:
                 self.spent -= float(est) if est is not None else 0.0
@@ -302,6 +314,10 @@ class Client:
                 except Exception:
                     log.debug("ledger reject failed", exc_info=True)
             raise
+        finally:
+            with self._inflight_cond:
+                self._inflight[same] -= 1
+                self._inflight_cond.notify_all()
         if not isinstance(reply.data, Mapping):
             raise response_format_error(reply.status, reply.data, "a JSON object")
         return reply, est, key, submitted
@@ -518,14 +534,43 @@ class Client:
 
         Looks at the newest ``/v1/generations`` rows for one of the same model and prompt,
         created after our first send (minus clock skew), that this client does not know yet.
+        Identical requests still waiting for their answer are waited for first (their jobs then
+        become known), and a found row is claimed under a lock, so twins never share a job.
         """
+        same = _same_request_key(model, body)
+        with self._inflight_cond:
+            self._recovering[same] = self._recovering.get(same, 0) + 1
+            try:
+                self._inflight_cond.wait_for(
+                    lambda: self._inflight.get(same, 0) - self._recovering.get(same, 0) <= 0,
+                    timeout=TWIN_WAIT_S,
+                )
+            finally:
+                self._recovering[same] -= 1
+        matches = self._accepted_rows(kind, model, body, since)
+        with self._inflight_cond:
+            matches = [m for m in matches if m[1] not in self._known_ids]
+            if not matches:
+                return None
+            if kind == "ad-copy":
+                project = matches[0][2].get("project_id")
+                group = [m for m in matches if m[2].get("project_id") == project]
+                picked = group[: int(body.get("variant_count") or len(group))]
+                self._known_ids.update(m[1] for m in picked)
+                ids = [m[1] for m in picked]
+                return Reply(200, {"project_id": project, "generation_ids": ids, "recovered": True})
+            _, rid, row = matches[0]
+            self._known_ids.add(rid)
+        key = "separation_id" if kind == "separation" else "generation_id"
+        data = {key: rid, "status": row.get("status"), "model": row.get("model"), "recovered": True}
+        return Reply(200, data)
+
+    def _accepted_rows(
+        self, kind: str, model: Model | None, body: Mapping[str, Any], since: float
+    ) -> list[tuple[float, str, dict[str, Any]]]:
+        """Rows of ``/v1/generations`` that could be this request's job, oldest first."""
         model_id = model.id if model else None
-        prompt = (
-            body.get("prompt")
-            or body.get("text")
-            or body.get("song_description")
-            or body.get("lyrics")
-        )
+        prompt = _same_request_key(model, body)[1]
         oldest = since - DUPLICATE_SKEW_S
         matches = []
         # newest first: read pages until they reach rows older than our send (a busy account
@@ -534,7 +579,7 @@ class Client:
             for row in rows:
                 rid = str(row.get("id") or row.get("generation_id") or "")
                 created = _parse_time(row.get("created_at"))
-                if not rid or rid in self._known_ids or created is None or created < oldest:
+                if not rid or created is None or created < oldest:
                     continue
                 if model_id and row.get("model") not in (model_id, None):
                     continue
@@ -545,39 +590,20 @@ class Client:
                     and not (row_prompt == prompt or str(prompt).startswith(str(row_prompt)))
                 ):
                     continue
+                product = body.get("product_text")
                 if (
                     kind == "ad-copy"
-                    and isinstance(body.get("product_text"), str)
+                    and isinstance(product, str)
                     and row_prompt
-                    and body["product_text"] not in row_prompt
+                    and product not in row_prompt
                 ):
                     continue
                 matches.append((created, rid, row))
             times = [_parse_time(r.get("created_at")) for r in rows]
             if any(t is not None and t < oldest for t in times):
                 break
-        if not matches:
-            return None
         matches.sort(key=lambda m: m[0])
-        if kind == "ad-copy":
-            project = matches[0][2].get("project_id")
-            group = [m for m in matches if m[2].get("project_id") == project]
-            n = int(body.get("variant_count") or len(group))
-            picked = group[:n]
-            return Reply(
-                200,
-                {
-                    "project_id": project,
-                    "generation_ids": [m[1] for m in picked],
-                    "recovered": True,
-                },
-            )
-        created, rid, row = matches[0]
-        key = "separation_id" if kind == "separation" else "generation_id"
-        return Reply(
-            200,
-            {key: rid, "status": row.get("status"), "model": row.get("model"), "recovered": True},
-        )
+        return matches
 
     # ---- jobs --------------------------------------------------------------------------------
     def job(self, job_id: str, kind: str = "media") -> Job:
@@ -784,6 +810,23 @@ def _catalog_from(data: Any, catalog_cls: Any) -> Catalog:
         if isinstance(exc, KubeezError):
             raise
         raise response_format_error(200, data, f"a model catalog ({exc})") from None
+
+
+def _same_request_key(model: Any, body: Mapping[str, Any]) -> tuple[Any, ...]:
+    """What the duplicate check matches on: the model and the prompt-like text."""
+    text = (
+        body.get("prompt") or body.get("text") or body.get("song_description") or body.get("lyrics")
+    )
+    return (getattr(model, "id", None), text, body.get("media_url"), body.get("source_task_id"))
+
+
+def _reply_ids(data: Any) -> list[str]:
+    if not isinstance(data, Mapping):
+        return []
+    ids = [data.get(k) for k in ("generation_id", "separation_id", "id")]
+    if isinstance(data.get("generation_ids"), list):
+        ids += data["generation_ids"]
+    return [str(i) for i in ids if isinstance(i, str) and i]
 
 
 def _rows(data: Any) -> list[dict[str, Any]] | None:

@@ -345,3 +345,25 @@ def test_duplicate_check_reads_past_a_busy_first_page(stub: _Stub) -> None:
     job = client.generate_media("nano-banana-2", "mine", aspect_ratio="1:1")
     assert job.id == "ours-1"
     assert [m for m, p, _ in stub.seen if m == "POST"] == ["POST"]  # accepted once, never resent
+
+
+def test_identical_requests_in_flight_are_not_mistaken_for_each_other(
+    fresh_emulator: Any, tmp_path: Path
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    client = Client(api_key=fresh_emulator.api_key, base_url=fresh_emulator.url, home=tmp_path)
+    client.catalog()
+    fresh_emulator.set_knobs(error_after_accept_rate=0.5, latency=0.05, seed=1)
+    with ThreadPoolExecutor(6) as pool:
+        jobs = list(
+            pool.map(
+                lambda _: client.generate_media(
+                    "nano-banana-2", "four variations", aspect_ratio="1:1"
+                ),
+                range(6),
+            )
+        )
+    stats = fresh_emulator.stats()
+    assert stats["statuses"].get("500", 0) >= 1
+    assert stats["generations_created"] == 6 and len({j.id for j in jobs}) == 6
