@@ -67,6 +67,7 @@ _ROW_KEYS = frozenset((*_ID_KEYS, *_CREDIT_KEYS, "credits_deducted", "status", "
 _FILTER_KEYS = ("status", "model", "generation_type")
 _STATUS_ALIASES = {"error": "failed", "canceled": "cancelled", "succeeded": "completed", "success": "completed"}
 _MEDIA_KINDS = frozenset(("image", "video", "audio"))
+_MEDIA_ORDER = ("audio", "image", "video")
 _TYPE_MEDIA = {"image": "image", "video": "video", "music": "audio", "speech": "audio", "separation": "audio"}
 _EXT_MEDIA = {
     **dict.fromkeys(("png", "jpg", "jpeg", "webp", "gif", "bmp", "avif", "heic"), "image"),
@@ -512,15 +513,22 @@ def _odd_time(value: Any) -> str | None:
 
 
 def _numbers(values: pd.Series | np.ndarray | list[Any]) -> pd.Series:
-    """float64 (fresh index) from numbers, numeric strings and ``"12 credits"``-like text; NaN otherwise."""
+    """float64 (fresh index) from numbers, numeric strings and ``"12 credits"``-like text;
+    NaN otherwise (infinities too: no charge or duration is infinite)."""
+    import numpy as np
     import pandas as pd
 
     series = values.reset_index(drop=True) if isinstance(values, pd.Series) else pd.Series(_objects(list(values)))
     if series.dtype.kind in "iuf":
-        return series.astype("float64")
-    if pd.api.types.infer_dtype(series, skipna=True) in ("integer", "floating", "mixed-integer-float", "decimal", "empty"):
-        return pd.to_numeric(series, errors="coerce").astype("float64")
-    return pd.Series([_number(v) for v in series], dtype="float64")
+        out = series.astype("float64")
+    elif pd.api.types.infer_dtype(series, skipna=True) in ("integer", "floating", "mixed-integer-float", "decimal", "empty"):
+        out = pd.to_numeric(series, errors="coerce").astype("float64")
+    else:
+        out = pd.Series([_number(v) for v in series], dtype="float64")
+    values_ = out.to_numpy()
+    if np.isinf(values_).any():
+        out = out.where(np.isfinite(values_))
+    return out
 
 
 def _number(value: Any) -> float:
@@ -610,7 +618,7 @@ def _typed(rows: list[dict[str, Any]], types: dict[str, str], base_url: str | No
             "credits": credits,
             "estimate": _numbers(raw["estimated_cost_credits"]),
             "n_outputs": n_outputs,
-            "media_type": _category(media, _media_kind),
+            "media_type": _media_category(media),
             "output_s": output_s,
             "output_urls": urls,
             "first_url": pd.array([u[0] if u else None for u in urls], dtype="string"),
@@ -620,14 +628,28 @@ def _typed(rows: list[dict[str, Any]], types: dict[str, str], base_url: str | No
             "source": pd.Categorical(sources, categories=SOURCES),
         }
     )
-    dup = df["id"].duplicated() & df["id"].notna()
-    if dup.any():  # overlapping pages: keep the first (newest) row of an id
-        df = df[~dup.to_numpy()]
+    present = [i for i in ids if isinstance(i, str)] if pd.isna(ids).any() else ids
+    if len(set(present)) < len(present):  # overlapping pages: keep the first (newest) row of an id
+        df = df[~(df["id"].duplicated() & df["id"].notna()).to_numpy()]
     if not df["created_at"].is_monotonic_decreasing:
         df = df.sort_values("created_at", ascending=False, na_position="last", kind="stable")
     df = df.reset_index(drop=True)
     df.attrs["junk_rows"] = junk
     return df
+
+
+def _media_category(media: np.ndarray) -> pd.Categorical:
+    """image / video / audio as a categorical, by three vectorised comparisons (no hashing)."""
+    import numpy as np
+    import pandas as pd
+
+    codes = np.full(len(media), -1, dtype=np.int8)
+    for code, kind in enumerate(_MEDIA_ORDER):
+        codes[media == kind] = code
+    odd = (codes < 0) & ~pd.isna(media)
+    if odd.any():  # MIME types that slipped through: by prefix
+        codes[odd] = [_MEDIA_ORDER.index(k) if (k := _media_kind(v)) else -1 for v in media[odd]]
+    return pd.Categorical.from_codes(codes, categories=pd.Index(_MEDIA_ORDER, dtype=object))
 
 
 def _credit_fallback(row: Mapping[str, Any]) -> Any:
@@ -667,7 +689,10 @@ def _output_columns(outputs: list[list[Any]], base_url: str | None) -> tuple[np.
     urls = np.empty(n, dtype=object)
     media = np.full(n, None, dtype=object)
     secs = np.full(n, np.nan)
-    slow = ~single
+    none = np.flatnonzero(counts == 0)
+    if len(none):  # failed and pending jobs: nothing to summarise
+        urls[none] = _objects([[] for _ in range(len(none))])
+    slow = counts > 1
     if single.any():
         idx = np.flatnonzero(single)
         firsts = list(map(itemgetter(0), outputs if single.all() else [outputs[i] for i in idx]))
@@ -681,7 +706,7 @@ def _output_columns(outputs: list[list[Any]], base_url: str | None) -> tuple[np.
             bad_url = plain_urls if plain_urls is not None else ~np.fromiter(
                 (isinstance(u, str) and bool(u) for u in url), dtype=bool, count=len(idx))
             numbers = _numbers(duration).to_numpy()
-            odd = bad_url | ~pd.Series(kind).isin(_MEDIA_KINDS).to_numpy()
+            odd = bad_url | ~((kind == "image") | (kind == "video") | (kind == "audio"))
             if duration.dtype.kind not in "iuf":  # "5s" and friends
                 odd |= np.isnan(numbers) & duration.notna().to_numpy()
             urls[idx] = url.reshape(-1, 1).tolist()  # one list per row, built in C
