@@ -23,9 +23,9 @@ _LAZY: dict[str, str] = {
     "Client": "kubeez_nb.client",
     "connect": "kubeez_nb.client",
     "Emulator": "kubeez_nb.emulator",
-    "Job": "kubeez_nb.jobs",
-    "JobGroup": "kubeez_nb.jobs",
-    "Output": "kubeez_nb.jobs",
+    "Job": "kubeez_nb.job",
+    "JobGroup": "kubeez_nb.job",
+    "Output": "kubeez_nb.job",
     "Model": "kubeez_nb.catalog",
     "Catalog": "kubeez_nb.catalog",
     "Estimate": "kubeez_nb.pricing",
@@ -67,7 +67,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from kubeez_nb.client import Client, connect
     from kubeez_nb.emulator import Emulator
     from kubeez_nb.errors import KubeezError, ValidationError
-    from kubeez_nb.jobs import Job, JobGroup, Output
+    from kubeez_nb.job import Job, JobGroup, Output
     from kubeez_nb.ledger import jobs, resume
     from kubeez_nb.pricing import Estimate
     from kubeez_nb.report import cost_report

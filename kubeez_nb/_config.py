@@ -12,6 +12,8 @@ ENV_API_KEY = "KUBEEZ_API_KEY"
 ENV_BASE_URL = "KUBEEZ_BASE_URL"
 ENV_DEMO = "KUBEEZ_DEMO"
 ENV_HOME = "KUBEEZ_HOME"
+#: Demo emulator pace (default 20: an image in about 2 s, a video in about 5 s).
+ENV_DEMO_SPEED = "KUBEEZ_DEMO_SPEED"
 
 DEFAULT_BASE_URL = "https://api.kubeez.com"
 DEFAULT_TIMEOUT = (5.0, 60.0)  # (connect, read) seconds

@@ -145,7 +145,7 @@ for _name in (
         for m in [
             "http",
             "client",
-            "jobs",
+            "job",
             "ledger",
             "cache",
             "media",

@@ -7,7 +7,7 @@
 Every generate method: resolve the model from the cached catalog → build the body
 (:class:`~kubeez_nb.errors.ValidationError` lists every problem before any HTTP) → estimate →
 budget / confirm guard → ledger row → POST (with the no-double-billing policy of ``_http``) →
-:class:`~kubeez_nb.jobs.Job`. The client has no emulator code path: only the base URL and key differ.
+:class:`~kubeez_nb.job.Job`. The client has no emulator code path: only the base URL and key differ.
 """
 
 from __future__ import annotations
@@ -29,7 +29,10 @@ from kubeez_nb._config import (
     ENV_API_KEY,
     ENV_BASE_URL,
     ENV_DEMO,
+    ENV_DEMO_SPEED,
     MAX_UPLOAD_BYTES,
+    TERMINAL_FAILED,
+    TERMINAL_OK,
     env_flag,
     kubeez_home,
 )
@@ -43,7 +46,7 @@ from kubeez_nb.errors import (
     ValidationError,
     response_format_error,
 )
-from kubeez_nb.jobs import Job, JobGroup, _parse_time
+from kubeez_nb.job import Job, JobGroup, _parse_time, normalize_status
 from kubeez_nb.resources import Asset, Balance, Captions
 
 if TYPE_CHECKING:
@@ -341,6 +344,10 @@ class Client:
             for k, v in reply.data.items()
             if k in ("status", "model", "source_task_id", "project_id")
         }
+        if normalize_status(raw.get("status")) in TERMINAL_OK | TERMINAL_FAILED:
+            # a submit answer is not the job's record (no outputs, no error message): the first
+            # poll confirms a terminal state instead of trusting it blind
+            raw.pop("status")
         job = Job(
             self,
             job_id,
@@ -896,7 +903,7 @@ def connect(demo: bool = False, **kw: Any) -> Client:
     """A ready client: the real API from ``KUBEEZ_API_KEY`` / arguments, or with ``demo=True``
     (or ``KUBEEZ_DEMO=1``) a local emulator (announced; nothing is billed)."""
     if demo or env_flag(ENV_DEMO):
-        emu = demo_emulator(float(kw.pop("speed", 20.0)))
+        emu = demo_emulator(float(kw.pop("speed", None) or os.environ.get(ENV_DEMO_SPEED) or 20.0))
         kw.pop("api_key", None)
         kw.pop("base_url", None)
         return Client(api_key=emu.api_key, base_url=emu.url, **kw)

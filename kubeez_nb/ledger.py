@@ -29,7 +29,7 @@ from kubeez_nb._config import TERMINAL_FAILED, TERMINAL_OK
 
 if TYPE_CHECKING:  # pragma: no cover
     from kubeez_nb.client import Client
-    from kubeez_nb.jobs import Job
+    from kubeez_nb.job import Job
 
 LEDGER_FILE = "ledger.sqlite3"
 #: Status of a row whose POST has not answered yet (or never did: the process died mid-POST).

@@ -1144,7 +1144,7 @@ def _nearest(value: str, allowed: list[str]) -> str | None:
 def _group(jobs: list[Any]) -> Any:
     if len(jobs) == 1:
         return jobs[0]
-    from kubeez_nb.jobs import JobGroup
+    from kubeez_nb.job import JobGroup
 
     return JobGroup(jobs)
 

@@ -199,7 +199,7 @@ def output_html(output: Any, *, embed: bool | None = None, caption: bool = True)
 def output_bundle(
     output: Any, include: Any = None, exclude: Any = None, *, embed: bool | None = None
 ) -> dict[str, str]:
-    """Bundle for one :class:`~kubeez_nb.jobs.Output`."""
+    """Bundle for one :class:`~kubeez_nb.job.Output`."""
     return _safe("output", lambda o: _bundle(output_text(o), output_html(o, embed=embed)), output)
 
 
@@ -308,7 +308,7 @@ def job_html(job: Any, *, embed: bool | None = None, outputs: bool = True) -> st
 def job_bundle(
     job: Any, include: Any = None, exclude: Any = None, *, embed: bool | None = None
 ) -> dict[str, str]:
-    """Bundle for a :class:`~kubeez_nb.jobs.Job` card (outputs inline once done)."""
+    """Bundle for a :class:`~kubeez_nb.job.Job` card (outputs inline once done)."""
     return _safe("job", lambda j: _bundle(job_text(j), job_html(j, embed=embed)), job)
 
 
@@ -333,7 +333,7 @@ def group_html(jobs: Iterable[Any], *, embed: bool | None = None) -> str:
 def group_bundle(
     group: Any, include: Any = None, exclude: Any = None, *, embed: bool | None = None
 ) -> dict[str, str]:
-    """Bundle for a :class:`~kubeez_nb.jobs.JobGroup`: a summary line and a gallery."""
+    """Bundle for a :class:`~kubeez_nb.job.JobGroup`: a summary line and a gallery."""
 
     def build(g: Any) -> dict[str, str]:
         jobs = list(_get(g, "jobs") or list(g))
@@ -389,23 +389,31 @@ def captions_bundle(
 
 
 def watch(job: Any) -> Any:
-    """Display ``job`` and keep that display current while it runs; returns the DisplayHandle.
+    """Display ``job`` (or a group of jobs) and keep that display current while it runs.
 
-    The job's own poller (``job.watch()``, a daemon thread on the server's schedule) fires
-    ``on_change`` callbacks; each re-renders the bundle into the same display id. Updating a
-    display from a thread only publishes a message (no ``with Output():``), which is safe.
+    Returns the DisplayHandle. Each job's own poller (``job.watch()``, a daemon thread on the
+    server's schedule) fires ``on_change`` callbacks; each re-renders the bundle into the same
+    display id. Updating a display from a thread only publishes a message (no ``with Output():``),
+    which is safe, and the kernel stays free meanwhile.
     """
     from IPython.display import display
 
-    handle = display(job_bundle(job), raw=True, display_id=True)
-    if handle is None or str(_get(job, "status")) in TERMINAL_OK | TERMINAL_FAILED:
+    members = list(getattr(job, "jobs", None) or [job])
+    bundle = group_bundle if members != [job] else job_bundle
+
+    def finished() -> bool:
+        return all(str(_get(j, "status")) in TERMINAL_OK | TERMINAL_FAILED for j in members)
+
+    handle = display(bundle(job), raw=True, display_id=True)
+    if handle is None or finished():
         return handle
 
-    def redraw(j: Any) -> None:
-        handle.update(job_bundle(j), raw=True)
+    def redraw(_changed: Any = None) -> None:
+        handle.update(bundle(job), raw=True)
 
-    job.on_change(redraw)
-    job.watch()
-    if str(_get(job, "status")) in TERMINAL_OK | TERMINAL_FAILED:  # finished before we subscribed
-        redraw(job)
+    for member in members:
+        member.on_change(redraw)
+        member.watch()
+    if finished():  # finished before we subscribed
+        redraw()
     return handle

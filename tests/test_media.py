@@ -65,7 +65,7 @@ def test_video_output_is_a_player_not_an_embed(
     clip = tmp_path / "kubeez-data" / "media" / "v1" / "0.mp4"
     clip.parent.mkdir(parents=True)
     clip.write_bytes(b"\0" * 200_000)
-    from kubeez_nb.jobs import Output
+    from kubeez_nb.job import Output
 
     out = Output(url="http://127.0.0.1:9/media/x.mp4", media_type="video", local_path=str(clip))
     html = _check(out._repr_mimebundle_())

@@ -39,7 +39,7 @@ def test_all_is_pinned() -> None:
 
 def test_client_names_resolve() -> None:
     from kubeez_nb.client import Client, connect
-    from kubeez_nb.jobs import Job, JobGroup, Output
+    from kubeez_nb.job import Job, JobGroup, Output
 
     assert kubeez_nb.Client is Client and kubeez_nb.connect is connect
     assert (kubeez_nb.Job, kubeez_nb.JobGroup, kubeez_nb.Output) == (Job, JobGroup, Output)
@@ -69,3 +69,13 @@ def test_client_and_jobs_load_no_heavy_library() -> None:
         "import kubeez_nb.resources, kubeez_nb._http, kubeez_nb._ratelimit"
     )
     assert _heavy(_modules_after(code)) == []
+
+
+def test_kz_jobs_stays_callable_after_the_job_module_is_imported(tmp_path, monkeypatch) -> None:
+    """``kz.jobs()`` lists the ledger; importing the Job module must not shadow it."""
+    import kubeez_nb as kz
+    import kubeez_nb.job  # noqa: F401  (what any client use does)
+
+    monkeypatch.setenv("KUBEEZ_HOME", str(tmp_path))
+    listing = kz.jobs()
+    assert len(listing) == 0

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from kubeez_nb.client import Client
     from kubeez_nb.pricing import Estimate
 
-log = logging.getLogger("kubeez_nb.jobs")
+log = logging.getLogger("kubeez_nb.job")
 
 #: status route per job kind (dialogue, extend and ad-copy jobs poll the media route)
 STATUS_ROUTES: dict[str, str] = {
@@ -447,6 +447,12 @@ class Job:
                     log.debug("progress close failed", exc_info=True)
         return self
 
+    def _ipython_display_(self) -> None:
+        """Shown in a notebook: the card, kept current in the background (the kernel stays free)."""
+        from kubeez_nb import media
+
+        media.watch(self)
+
     def watch(self, schedule: Sequence[float] | None = None) -> threading.Thread:
         """Poll in a background thread until done (callbacks fire on changes); returns it."""
         with self._lock:
@@ -556,6 +562,12 @@ class JobGroup(Sequence[Job]):
         for job in self.jobs:
             job.raise_for_status()
         return self
+
+    def _ipython_display_(self) -> None:
+        """Shown in a notebook: the card, kept current in the background (the kernel stays free)."""
+        from kubeez_nb import media
+
+        media.watch(self)
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> Any:
         try:

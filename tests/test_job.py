@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from kubeez_nb import Client, Job, errors
-from kubeez_nb.jobs import normalize_status, parse_outputs
+from kubeez_nb.job import normalize_status, parse_outputs
 
 BASE = "https://api.example.test"
 
