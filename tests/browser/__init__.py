@@ -388,11 +388,16 @@ const kzPanel = () => {
 };
 const kzPrompts = panel => [...panel.querySelectorAll('.jp-CodeCell .jp-InputPrompt')].map(p => p.innerText.trim());
 const kzStatus = panel => {
+    // Both the toolbar indicator and the status bar must agree: right after a notebook opens
+    // the indicator can read idle before the kernel connection is up.
     const ind = panel.querySelector('.jp-Notebook-ExecutionIndicator');
-    if (ind && ind.getAttribute('data-status')) return ind.getAttribute('data-status');
+    const fromInd = ind && ind.getAttribute('data-status');
     const bar = document.querySelector('#jp-main-statusbar');
-    const m = bar && /\\|\\s*(\\w+)\\s*$/m.exec(bar.innerText.split('\\n').find(l => l.includes('|')) || '');
-    return m ? m[1].toLowerCase() : '';
+    const line = bar ? (bar.innerText.split('\\n').find(l => l.includes('|')) || '') : '';
+    const m = /\\|\\s*(\\w+)\\s*$/.exec(line);
+    const fromBar = m ? m[1].toLowerCase() : '';
+    if (fromInd && fromBar && fromInd !== fromBar) return fromInd === 'idle' ? fromBar : fromInd;
+    return fromInd || fromBar;
 };
 """
 _ACTIVE_PANEL = "[data-kz-active]"
@@ -412,11 +417,24 @@ _CELLS_DONE_JS = _js("""
     if (prompts.some(t => t.includes('*')) || kzStatus(panel) !== 'idle') return false;
     return prompts.some(t => /\\[\\d+\\]/.test(t));
 """)
+_NOTHING_RAN_JS = _js("""
+    const panel = kzPanel();
+    if (!panel) return false;
+    const prompts = kzPrompts(panel);
+    return kzStatus(panel) === 'idle' && prompts.every(t => !t.includes('*') && !/\\d/.test(t));
+""")
 
 
 def wait_kernel_idle(page: Any, timeout: float = 60.0) -> None:
-    """Wait until the notebook in view has a kernel that reads Idle (toolbar indicator or status bar)."""
-    page.wait_for_function(_KERNEL_IDLE_JS, timeout=timeout * 1000, polling=200)
+    """Wait until the notebook in view has a kernel that reads Idle in both the toolbar indicator
+    and the status bar, and still does 0.4 s later (a new kernel flickers idle/busy/idle)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        left = max(0.1, deadline - time.monotonic())
+        page.wait_for_function(_KERNEL_IDLE_JS, timeout=left * 1000, polling=100)
+        page.wait_for_timeout(400)
+        if page.evaluate(_KERNEL_IDLE_JS):
+            return
 
 
 def open_notebook(page: Any, lab: LabServer, name: str, timeout: float = 90.0) -> None:
@@ -459,16 +477,36 @@ def run_all_cells(page: Any, attempts: int = 3) -> None:
     raise AssertionError(f"Run All Cells did not start after {attempts} attempts; prompts: {before}")
 
 
-def wait_cells_done(page: Any, timeout: float = 180.0) -> None:
-    """Wait until no cell shows ``[*]``, the kernel is idle and at least one cell ran."""
-    page.wait_for_function(_CELLS_DONE_JS, timeout=timeout * 1000, polling=250)
+def wait_cells_done(page: Any, timeout: float = 180.0, *, rerun_if_lost: bool = False) -> None:
+    """Wait until no cell shows ``[*]``, the kernel is idle and at least one cell ran.
+
+    ``rerun_if_lost``: a Run All sent while Lab is still wiring the kernel up is occasionally
+    dropped (every prompt back to ``[ ]``, kernel idle). When nothing ran at all, which makes a
+    second run harmless, Run All is sent again (twice at most).
+    """
+    deadline = time.monotonic() + timeout
+    stalled_since: float | None = None
+    reruns = 0
+    while True:
+        if page.evaluate(_CELLS_DONE_JS):
+            return
+        now = time.monotonic()
+        if now > deadline:
+            raise AssertionError(f"cells still running or never ran after {timeout:.0f} s; prompts: {_prompts(page)}")
+        lost = rerun_if_lost and page.evaluate(_NOTHING_RAN_JS)
+        stalled_since = (stalled_since or now) if lost else None
+        if stalled_since is not None and now - stalled_since > 3 and reruns < 2:
+            reruns += 1
+            stalled_since = None
+            run_all_cells(page)
+        page.wait_for_timeout(250)
 
 
 def run_notebook(page: Any, lab: LabServer, name: str, timeout: float = 180.0) -> None:
-    """Open ``name``, run every cell and wait until all finished."""
+    """Open ``name``, run every cell and wait until all finished (it needs one code cell at least)."""
     open_notebook(page, lab, name)
     run_all_cells(page)
-    wait_cells_done(page, timeout)
+    wait_cells_done(page, timeout, rerun_if_lost=True)
 
 
 def cell_errors(page: Any) -> list[str]:
