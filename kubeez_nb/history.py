@@ -27,6 +27,8 @@ from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
+from kubeez_nb.catalog import media_kind, parse_seconds
+
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
     import pandas as pd
@@ -66,17 +68,9 @@ _CREDIT_KEYS = ("cost", "credits", "estimated_cost_credits", "actual_cost")
 _ROW_KEYS = frozenset((*_ID_KEYS, *_CREDIT_KEYS, "credits_deducted", "status", "model", "prompt", "outputs"))
 _FILTER_KEYS = ("status", "model", "generation_type")
 _STATUS_ALIASES = {"error": "failed", "canceled": "cancelled", "succeeded": "completed", "success": "completed"}
-_MEDIA_KINDS = frozenset(("image", "video", "audio"))
 _MEDIA_ORDER = ("audio", "image", "video")
 _TYPE_MEDIA = {"image": "image", "video": "video", "music": "audio", "speech": "audio", "separation": "audio"}
-_EXT_MEDIA = {
-    **dict.fromkeys(("png", "jpg", "jpeg", "webp", "gif", "bmp", "avif", "heic"), "image"),
-    **dict.fromkeys(("mp4", "mov", "webm", "mkv", "avi", "m4v"), "video"),
-    **dict.fromkeys(("mp3", "wav", "m4a", "aac", "ogg", "flac", "opus"), "audio"),
-}
-_NUMBER_RE = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?)\s*([a-z]*)\s*$", re.IGNORECASE)
-_SECONDS_PER_UNIT = {"": 1.0, "s": 1.0, "sec": 1.0, "secs": 1.0, "second": 1.0, "seconds": 1.0,
-                     "ms": 0.001, "m": 60.0, "min": 60.0, "mins": 60.0, "minutes": 60.0}
+_NUMBER_RE = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?)", re.IGNORECASE)  # "12 credits"
 _NS_MIN, _NS_MAX = "1677-09-22", "2262-04-10"  # the range datetime64[ns] can hold
 # private keys a merged ledger row carries through the pipeline
 _SOURCE, _PARAMS, _PATHS = "_kz_source", "_kz_params", "_kz_local_paths"
@@ -131,9 +125,10 @@ def frame_from_rows(
 
 @contextmanager
 def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic GC while building: the frame allocates ~10 containers per row and each
-    collection would rescan every row dict the caller holds (a 50 000-row history spent a third
-    of its time there). Nothing built here forms cycles, so nothing is left for the GC later."""
+    """Pause the cyclic GC while building: the frame allocates a few containers per row and
+    each collection would rescan every row dict the caller holds (a 50 000-row history spent a
+    third of its time there). The state is restored after; anything cyclic pandas made on the
+    way is collected at the next run as usual."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
@@ -166,29 +161,9 @@ def empty_frame(**attrs: Any) -> pd.DataFrame:
 
     df = pd.DataFrame({name: pd.Series([], dtype=dtype) for name, dtype in COLUMNS.items()})
     df["source"] = pd.Categorical([], categories=SOURCES)
+    df["media_type"] = pd.Categorical([], categories=pd.Index(_MEDIA_ORDER, dtype=object))
     df.attrs.update(attrs)
     return df
-
-
-def seconds(value: Any) -> float | None:
-    """Seconds from ``5``, ``5.0``, ``"5"``, ``"5s"``, ``"1.5 min"`` or ``"1500ms"``; None if unreadable."""
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, (int, float)):
-        return float(value) if value == value else None
-    match = _NUMBER_RE.match(str(value))
-    if not match:
-        return None
-    factor = _SECONDS_PER_UNIT.get(match.group(2).lower())
-    return float(match.group(1)) * factor if factor is not None else None
-
-
-def media_from_url(url: str | None) -> str | None:
-    """``image`` / ``video`` / ``audio`` from a URL's file extension (query string ignored)."""
-    if not url:
-        return None
-    name = url.split("?", 1)[0].split("#", 1)[0].rsplit("/", 1)[-1]
-    return _EXT_MEDIA.get(name.rsplit(".", 1)[-1].lower()) if "." in name else None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -271,26 +246,15 @@ def _url(output: Any) -> str | None:
 
 def _output_media(output: Any) -> str | None:
     """``image`` / ``video`` / ``audio`` for one output: its media_type by prefix, else its URL."""
-    if isinstance(output, Mapping):
-        kind = _media_kind(output.get("media_type"))
-        if kind:
-            return kind
-    return media_from_url(_url(output))
-
-
-def _media_kind(value: Any) -> str | None:
-    """``image/png`` -> ``image``; anything that is not an image / video / audio kind -> None."""
-    if not isinstance(value, str):
-        return None
-    prefix = value.split("/", 1)[0].strip().lower()
-    return prefix if prefix in _MEDIA_KINDS else None
+    declared = output.get("media_type") if isinstance(output, Mapping) else None
+    return media_kind(_url(output), declared if isinstance(declared, str) else None)
 
 
 def _summary(outputs: list[Any]) -> tuple[list[str], str | None, float | None]:
     """(URLs that are set, media kind of the first output, seconds of media) for one row."""
     total: float | None = None
     for out in outputs:
-        secs = seconds(out.get("duration")) if isinstance(out, Mapping) else None
+        secs = parse_seconds(out.get("duration")) if isinstance(out, Mapping) else None
         if secs is not None:
             total = secs if total is None else total + secs
     return [u for u in map(_url, outputs) if u], _output_media(outputs[0]) if outputs else None, total
@@ -447,11 +411,10 @@ def _strings(values: np.ndarray) -> np.ndarray:
 
 
 def _objects(values: list[Any]) -> np.ndarray:
+    """A 1-D object array of ``values`` (never a 2-D array made of a list of lists)."""
     import numpy as np
 
-    out = np.empty(len(values), dtype=object)
-    out[:] = values  # never let numpy turn a list of lists into a 2-D array
-    return out
+    return np.fromiter(values, dtype=object, count=len(values))
 
 
 def _category(values: np.ndarray | tuple[np.ndarray, Any], label: Callable[[Any], Any] = _text, categories: Iterable[Any] | None = None) -> pd.Categorical:
@@ -639,17 +602,10 @@ def _typed(rows: list[dict[str, Any]], types: dict[str, str], base_url: str | No
 
 
 def _media_category(media: np.ndarray) -> pd.Categorical:
-    """image / video / audio as a categorical, by three vectorised comparisons (no hashing)."""
-    import numpy as np
+    """image / video / audio as a categorical with fixed categories (frames concatenate cleanly)."""
     import pandas as pd
 
-    codes = np.full(len(media), -1, dtype=np.int8)
-    for code, kind in enumerate(_MEDIA_ORDER):
-        codes[media == kind] = code
-    odd = (codes < 0) & ~pd.isna(media)
-    if odd.any():  # MIME types that slipped through: by prefix
-        codes[odd] = [_MEDIA_ORDER.index(k) if (k := _media_kind(v)) else -1 for v in media[odd]]
-    return pd.Categorical.from_codes(codes, categories=pd.Index(_MEDIA_ORDER, dtype=object))
+    return pd.Categorical(media, categories=pd.Index(_MEDIA_ORDER, dtype=object))
 
 
 def _credit_fallback(row: Mapping[str, Any]) -> Any:
@@ -718,6 +674,17 @@ def _output_columns(outputs: list[list[Any]], base_url: str | None) -> tuple[np.
     for i in np.flatnonzero(slow):
         urls[i], media[i], total = _summary(outputs[i])
         secs[i] = np.nan if total is None else total
-    if base_url:
-        urls = _objects([[urljoin(base_url, u) if u.startswith("/") else u for u in us] for us in urls])
+    if base_url:  # root-relative URLs (/images/x.png) resolve against the service
+        for i in _rows_with_relative_urls(urls):
+            urls[i] = [urljoin(base_url, u) if u.startswith("/") else u for u in urls[i]]
     return counts, urls, media, pd.Series(secs)
+
+
+def _rows_with_relative_urls(urls: np.ndarray) -> np.ndarray:
+    import numpy as np
+
+    first = np.fromiter((us[0][:1] if us else "" for us in urls), dtype="U1", count=len(urls))
+    some = np.fromiter((len(us) > 1 for us in urls), dtype=bool, count=len(urls))
+    many = np.flatnonzero(some & (first != "/"))
+    relative = (first == "/") | np.isin(np.arange(len(urls)), [i for i in many if any(u.startswith("/") for u in urls[i])])
+    return np.flatnonzero(relative)
