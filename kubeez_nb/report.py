@@ -16,6 +16,7 @@ import html
 import io
 import json
 import math
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -445,7 +446,9 @@ class CostReport:
         """Chart ``name`` as PNG bytes (drawn once, then kept)."""
         if name not in self._png:
             buf = io.BytesIO()
-            self.figure(name).savefig(buf, format="png")
+            with warnings.catch_warnings():  # odd date spans make the tick locator chatty
+                warnings.simplefilter("ignore")
+                self.figure(name).savefig(buf, format="png")
             self._png[name] = base64.b64encode(buf.getvalue()).decode("ascii")
         return base64.b64decode(self._png[name])
 
@@ -705,6 +708,8 @@ def _fmt(x: Any) -> str:
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "–"
     x = float(x)
+    if math.isinf(x):
+        return "∞" if x > 0 else "-∞"
     return f"{x:,.0f}" if x == int(x) or abs(x) >= 1000 else f"{x:,.1f}"
 
 
@@ -802,13 +807,18 @@ def _barh(ax: Any, table: pd.DataFrame, label: str, value: str, color: str, xlab
     table = table.sort_values(value, ascending=False)
     shown = table.head(_TOP_BARS)
     ax.barh(range(len(shown)), shown[value].astype(float), color=color)
-    ax.set_yticks(range(len(shown)), [str(x) for x in shown[label]], fontsize=8)
+    ax.set_yticks(range(len(shown)), [_label(x) for x in shown[label]], fontsize=8)
     ax.invert_yaxis()
     rest = table.iloc[_TOP_BARS:]
     if len(rest):
         xlabel += f"  (top {len(shown)} of {len(table)}; the other {len(rest)}: {_fmt(float(rest[value].sum()))} in all)"
     ax.set_xlabel(xlabel, fontsize=9)
     _thousands(ax.xaxis)
+
+
+def _label(value: Any) -> str:
+    """A tick label drawn as written: ``$`` would otherwise switch matplotlib to math mode."""
+    return str(value).replace("$", r"\$")
 
 
 def _thousands(axis: Any) -> None:
@@ -823,7 +833,7 @@ def _draw_by_model(r: CostReport, ax: Any) -> None:
 
 def _draw_by_model_type(r: CostReport, ax: Any) -> None:
     t = r.by_model_type
-    ax.bar([str(x) for x in t["model_type"]], t["credits"], color=_COLORS["ok"])
+    ax.bar([_label(x) for x in t["model_type"]], t["credits"], color=_COLORS["ok"])
     ax.set_ylabel("credits")
 
 
@@ -864,7 +874,7 @@ def _draw_estimate(r: CostReport, ax: Any) -> None:
     y = np.arange(len(t))
     ax.barh(y - 0.2, t["estimated"], height=0.4, color=_COLORS["estimate"], label="estimated")
     ax.barh(y + 0.2, t["actual"], height=0.4, color=_COLORS["ok"], label="charged")
-    ax.set_yticks(y, [str(m) for m in t["model"]], fontsize=8)
+    ax.set_yticks(y, [_label(m) for m in t["model"]], fontsize=8)
     ax.invert_yaxis()
     ax.set_xlabel("credits")
     ax.legend(fontsize=8, frameon=False)
