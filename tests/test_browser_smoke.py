@@ -95,6 +95,7 @@ def test_emulator_video_and_audio_play_in_chromium(lab: LabServer, page: object)
 
 
 def test_block_host_aborts_requests_to_that_address_only(lab: LabServer, page: object) -> None:
+    assert lab.api("api/sessions") == []  # earlier tests' kernels were shut down after them
     port = free_port()
     blocked = block_host(page, "localhost", port)  # loopback spellings are one host
     page.set_content(

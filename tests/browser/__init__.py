@@ -19,13 +19,14 @@ module's fixtures as a pytest plugin (the root ``conftest.py`` does not)::
 
 Fixtures (``browser/fixtures.py``)
 ----------------------------------
-``lab`` (session)
+``lab`` (session server, per-test cleanup)
     A :class:`LabServer`: ``python -m jupyter lab`` on a free loopback port with a random token,
     ``root`` = a temp copy of the repository's ``notebooks/`` folder, env ``KUBEEZ_DEMO=1`` and
     ``KUBEEZ_HOME=<root>/kubeez-data`` (no API key or base URL leaks in from the test run). User
     settings, workspaces, runtime and IPython dirs are private temp folders; cells are all attached
     to the DOM (``windowingMode: none``) so output checks see every cell; news/update toasts are
-    off. Started once (~3-10 s), stopped with its kernels at the end. ``lab.write_notebook(name,
+    off. Started once (~3-10 s) as ``lab_server``, stopped with its kernels at the end; after each
+    test using ``lab`` the kernels that test started are shut down (``lab.stop_kernels()``). ``lab.write_notebook(name,
     cells)`` adds a notebook; ``lab.url(path)`` builds a tokenised URL; ``lab.log()`` is the
     server log (shown when start-up fails).
 ``chromium`` (session)
@@ -251,6 +252,15 @@ class LabServer:
         """GET a Jupyter REST path (``api/sessions``) and decode its JSON."""
         with urllib.request.urlopen(self.url(path), timeout=10) as resp:
             return json.loads(resp.read())
+
+    def stop_kernels(self) -> int:
+        """Shut down every session's kernel (each test's notebooks), returning how many."""
+        sessions = self.api("api/sessions")
+        for session in sessions:
+            req = urllib.request.Request(self.url(f"api/sessions/{session['id']}"), method="DELETE")
+            with contextlib.suppress(urllib.error.URLError, OSError), urllib.request.urlopen(req, timeout=20):
+                pass
+        return len(sessions)
 
     def log(self) -> str:
         return self.proc.log()

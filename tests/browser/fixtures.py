@@ -1,4 +1,4 @@
-"""The browser fixtures as a pytest plugin: ``lab``, ``chromium``, ``page``, ``voila``.
+"""The browser fixtures as a pytest plugin: ``lab`` (``lab_server``), ``chromium``, ``page``, ``voila``.
 
 Load it from a test module with ``pytest_plugins = ["browser.fixtures"]`` (see ``browser``'s
 docstring); the helpers they use live in ``browser`` itself.
@@ -33,7 +33,7 @@ from browser import (
 
 
 @pytest.fixture(scope="session")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
+def lab_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
     """One JupyterLab for the whole run, serving a temp copy of ``notebooks/``."""
     require_chromium()  # no browser, no point starting Lab
     root = tmp_path_factory.mktemp("lab-root")
@@ -46,6 +46,14 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
         yield server
     finally:
         server.proc.stop()
+
+
+@pytest.fixture
+def lab(lab_server: LabServer) -> Iterator[LabServer]:
+    """The session's JupyterLab; the kernels a test started are shut down after it."""
+    yield lab_server
+    with contextlib.suppress(Exception):
+        lab_server.stop_kernels()
 
 
 @pytest.fixture
