@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 ROWS = 50_000
-RUNS = 7
+RUNS = 9
 
 
 def _timed(fn: Callable[[], Any]) -> float:
