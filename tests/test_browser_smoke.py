@@ -121,3 +121,12 @@ def test_voila_renders_the_slider(lab: LabServer, voila: object, page: object) -
     report = assert_media_loaded(page, "#smoke-img")
     assert (report[0]["width"], report[0]["height"]) == (64, 48)
     assert console_errors(page) == []
+
+
+def test_cell_errors_reports_tracebacks_but_not_warnings(lab: LabServer, page: object) -> None:
+    lab.write_notebook("smoke-errors/errors.ipynb", ["import warnings\nwarnings.warn('just a warning')", "1/0"])
+
+    run_notebook(page, lab, "smoke-errors/errors.ipynb")
+
+    errors = cell_errors(page)
+    assert len(errors) == 1 and "ZeroDivisionError" in errors[0]

@@ -520,10 +520,16 @@ def run_notebook(page: Any, lab: LabServer, name: str, timeout: float = 180.0) -
 
 
 def cell_errors(page: Any) -> list[str]:
-    """Tracebacks shown in outputs (``.jp-OutputArea-output[data-mime-type=application/vnd.jupyter.stderr]``)."""
+    """Tracebacks and ``UsageError``-style errors shown in outputs (first 2000 characters each).
+
+    Lab renders an error output as ``stderr`` text, so warnings are told apart by content: a
+    traceback header or a line that starts with ``SomethingError:`` / ``...Exception:``.
+    """
     return page.eval_on_selector_all(
-        ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.error']",
-        "els => els.map(e => e.innerText.slice(0, 2000))",
+        "[data-mime-type='application/vnd.jupyter.stderr'], [data-mime-type='application/vnd.jupyter.error']",
+        r"""els => els.map(e => e.innerText)
+                   .filter(t => /Traceback \(most recent call last\)|^\w*(Error|Exception)\b:?/m.test(t))
+                   .map(t => t.slice(0, 2000))""",
     )
 
 
