@@ -22,6 +22,9 @@ DEFAULT_TIMEOUT = (5.0, 60.0)  # (connect, read) seconds
 POLL_SCHEDULE: tuple[float, ...] = (5, 5, 5, 10, 10, 15, 15, 30)
 #: Shortest wait between two polls, whatever the server hints.
 MIN_POLL_INTERVAL = 0.05
+#: Polls in a row that may fail with a retryable error (5xx, 429, connection) before wait() gives up;
+#: each is already retried by the transport, so this only matters on a long outage.
+MAX_TRANSIENT_POLL_ERRORS = 8
 #: A 404 on a status poll this soon after our own submit means "not visible yet".
 NOT_VISIBLE_GRACE_S = 30.0
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import html
 import logging
+import random
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -21,13 +22,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from kubeez_nb._config import (
+    MAX_TRANSIENT_POLL_ERRORS,
     MIN_POLL_INTERVAL,
     NOT_VISIBLE_GRACE_S,
     POLL_SCHEDULE,
     TERMINAL_FAILED,
     TERMINAL_OK,
 )
-from kubeez_nb.errors import JobFailedError, NotFoundError, response_format_error
+from kubeez_nb.errors import JobFailedError, KubeezError, NotFoundError, response_format_error
 from kubeez_nb.resources import _float, _int, _str
 
 if TYPE_CHECKING:
@@ -421,6 +423,7 @@ class Job:
         deadline = None if timeout is None else time.monotonic() + timeout
         bar = _progress(self) if progress and not self.done else None
         ok = False
+        transient = 0
         try:
             if self.polls == 0 and self.submitted_at is None and not self.done:
                 self.refresh()  # re-attached job: learn where it stands first
@@ -435,7 +438,16 @@ class Job:
                         )
                     delay = min(delay, left)
                 time.sleep(delay)
-                self.refresh()
+                try:
+                    self.refresh()
+                    transient = 0
+                except KubeezError as exc:
+                    # the job runs on regardless: a flaky poll is retried, not reported as the job's fate
+                    transient += 1
+                    if not exc.retryable or transient > MAX_TRANSIENT_POLL_ERRORS:
+                        raise
+                    log.warning("poll of job %s failed (%s); retrying", self.id, exc.code or exc.status)
+                    time.sleep(min(0.25 * 2**transient, 30.0) * random.uniform(0.5, 1.0))
                 if bar is not None:
                     _progress_update(bar, self)
             ok = self.ok

@@ -17,7 +17,7 @@ import pytest
 import kubeez_nb as kz
 from kubeez_nb import errors
 
-FAULT_JOBS = 200
+FAULT_JOBS = 500
 
 
 def _submit_and_wait(client: kz.Client, i: int) -> tuple[int, object]:
