@@ -38,6 +38,7 @@ from kubeez_nb._config import (
 )
 from kubeez_nb._http import Reply, Transport
 from kubeez_nb.errors import (
+    BadRequestError,
     BudgetExceededError,
     ConfirmationRequired,
     FileTooLargeError,
@@ -57,8 +58,9 @@ log = logging.getLogger("kubeez_nb.client")
 
 #: server and client clocks may disagree this much when matching a job after a failed POST
 DUPLICATE_SKEW_S = 30.0
-#: page size asked of /v1/generations (the emulator and the MCP twin cap it at 25)
-PAGE_SIZE = 25
+#: page size asked of /v1/generations: the largest first (4x fewer reads of a 120/min budget);
+#: the MCP twin documents 1-25, so a 400 on the first page falls back to the smaller size
+PAGE_SIZES = (100, 25)
 #: longest wait for identical in-flight requests before the duplicate check looks
 TWIN_WAIT_S = 120.0
 #: pages the duplicate check reads at most after an ambiguous failure
@@ -723,11 +725,17 @@ class Client:
         self, *, max_pages: int | None = MAX_PAGES, **filters: Any
     ) -> Iterator[list[dict[str, Any]]]:
         """The pages of ``GET /v1/generations`` one at a time (newest first), lazily."""
-        params = _clean({"limit": PAGE_SIZE, **filters})
+        params = _clean({"limit": PAGE_SIZES[0], **filters})
         seen_cursors: set[str] = set()
         pages = 0
         while True:
-            data = self._get("/v1/generations", **params)
+            try:
+                data = self._get("/v1/generations", **params)
+            except BadRequestError:
+                if pages or "limit" in filters or params["limit"] == PAGE_SIZES[-1]:
+                    raise
+                params["limit"] = PAGE_SIZES[-1]
+                continue
             rows = _rows(data)
             if rows is None:
                 raise response_format_error(200, data, "a list of generations")

@@ -829,12 +829,14 @@ class KubeezMagics(Magics):
         if not raw.isdigit() or int(raw) < 1:
             raise UsageError(f"history takes a row count: %kubeez history 20 (got {raw!r})")
         filters = {k: v for k, v in (("model", a.model), ("status", a.status)) if v}
-        return self.client.history(**filters).head(int(raw))
+        n = int(raw)
+        # enough pages for n rows even at the smallest page size; never the whole history
+        return self.client.history(max_pages=max(1, -(-n // 25)), **filters).head(n)
 
     def _cmd_cost(self, p: _Parsed) -> Any:
         from kubeez_nb.report import cost_report
 
-        return cost_report(self.client.history())
+        return cost_report(self.client.history(), client=self.client)
 
     def _cmd_assets(self, p: _Parsed) -> Any:
         import pandas as pd

@@ -230,14 +230,52 @@ def test_budget_and_confirmation_guard_before_sending(fresh_emulator: Any, tmp_p
 
 
 def test_generations_follow_pagination_and_filters(fresh_emulator: Any, tmp_path: Path) -> None:
-    fresh_emulator.seed_history(60)
+    fresh_emulator.seed_history(250)
     client = Client(api_key=fresh_emulator.api_key, base_url=fresh_emulator.url, home=tmp_path)
     rows = client.generations()
-    assert len(rows) == 60 and len({r["id"] for r in rows}) == 60
-    assert fresh_emulator.stats()["requests"]["GET /v1/generations"] >= 3  # 25 per page
+    assert len(rows) == 250 and len({r["id"] for r in rows}) == 250
+    assert fresh_emulator.stats()["requests"]["GET /v1/generations"] == 3  # 100 per page
     done = client.generations(status="completed")
     assert done and all(r["status"] == "completed" for r in done)
-    assert len(client.generations(max_pages=1)) == 25
+    assert len(client.generations(max_pages=1)) == 100
+    assert len(client.generations(max_pages=1, limit=25)) == 25
+
+
+def test_generations_fall_back_to_small_pages_when_the_server_refuses_100(tmp_path: Path) -> None:
+    """The MCP twin documents limit 1-25: a 400 on limit=100 is retried once at 25."""
+    import http.server
+    import json
+    import threading
+    from urllib.parse import parse_qs, urlparse
+
+    seen: list[int] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            limit = int(parse_qs(urlparse(self.path).query)["limit"][0])
+            seen.append(limit)
+            if limit > 25:
+                code, body = 400, {"error": "invalid_request", "message": "limit must be between 1 and 25"}
+            else:
+                code, body = 200, {"generations": [{"id": str(i), "status": "completed"} for i in range(3)]}
+            data = json.dumps(body).encode()
+            self.send_response(code)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        client = Client(api_key="sk_test_pages", base_url=f"http://127.0.0.1:{server.server_port}", home=tmp_path)
+        assert [r["id"] for r in client.generations()] == ["0", "1", "2"]
+        assert seen == [100, 25]
+    finally:
+        server.shutdown()
 
 
 def test_reattach_to_a_job_by_id(client: Client) -> None:

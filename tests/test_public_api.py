@@ -74,7 +74,7 @@ def test_client_and_jobs_load_no_heavy_library() -> None:
 def test_kz_jobs_stays_callable_after_the_job_module_is_imported(tmp_path, monkeypatch) -> None:
     """``kz.jobs()`` lists the ledger; importing the Job module must not shadow it."""
     import kubeez_nb as kz
-    import kubeez_nb.job  # noqa: F401  (what any client use does)
+    import kubeez_nb.job  # what any client use does
 
     monkeypatch.setenv("KUBEEZ_HOME", str(tmp_path))
     listing = kz.jobs()

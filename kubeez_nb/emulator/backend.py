@@ -252,6 +252,7 @@ class Backend:
                 "generations_created": self.generations_created,
                 "charges": {k: list(v) for k, v in self.charges.items()},
                 "credits_charged": round(self.credits_charged, 4),
+                "seeded_credits": self.seeded.credits(),
                 "clock_offset": self.clock.offset,
                 "knobs": self.knobs.as_dict(),
             }

@@ -103,6 +103,12 @@ class SeededHistory:
                 return 0 if c is None else len(c.ids)
             return sum(len(c.ids) for c in self._cols.values())
 
+    def credits(self, owner: str | None = None) -> float:
+        """Credits the seeded rows were charged (one key's, or every key's)."""
+        with self._lock:
+            cols = [self._cols.get(owner)] if owner is not None else list(self._cols.values())
+            return round(sum(float(c.credits.sum()) for c in cols if c is not None), 4)
+
     # ---- building -------------------------------------------------------------------------
     def _price_table(self) -> tuple[list[str], list[list[str]], list[float], list[str]]:
         """Per catalog model: id, generation types, the catalog price of a typical request, type."""
