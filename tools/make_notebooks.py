@@ -1,7 +1,8 @@
-"""Regenerate the demo notebooks in notebooks/ (clean: no outputs, no widget state).
+"""Write the scripted demo notebooks in notebooks/ (clean: no outputs, no widget state).
 
-The notebooks are the source of truth once written; this script exists so a reviewer can see
-every cell in one place and so they are rebuilt identically. Run: python tools/make_notebooks.py
+Edit the cells here, then run ``python tools/make_notebooks.py``: every cell of these notebooks
+stands in one reviewable place. ``05-cost-report.ipynb`` is maintained directly in Jupyter and is
+not touched by this script. ``tests/test_notebooks.py`` runs them all.
 """
 
 from __future__ import annotations
