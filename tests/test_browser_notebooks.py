@@ -14,7 +14,7 @@ import re
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -137,47 +137,99 @@ def code_prompts(page: Any) -> list[str]:
     return [t.strip() for t in page.locator("[data-kz-active] .jp-CodeCell .jp-InputPrompt").all_inner_texts()]
 
 
+_TAG_CELL_JS = """(snippet) => {
+    const cells = [...document.querySelectorAll('[data-kz-active] .jp-CodeCell')];
+    const i = cells.findIndex(c => (c.querySelector('.jp-InputArea-editor') || c).innerText.includes(snippet));
+    if (i < 0) return null;
+    cells[i].setAttribute('data-kz-cell', String(i));
+    return i;
+}"""
+
+
+def cell_selector(page: Any, snippet: str) -> str:
+    """A CSS selector for the code cell of the notebook in view whose source contains ``snippet``."""
+    index = page.evaluate(_TAG_CELL_JS, snippet)
+    assert index is not None, f"no code cell contains {snippet!r}"
+    return f'[data-kz-active] .jp-CodeCell[data-kz-cell="{index}"]'
+
+
+def media_in(cell: str) -> str:
+    """The media elements in a cell's outputs."""
+    return ", ".join(f"{cell} .jp-OutputArea-output {tag}" for tag in ("img", "video", "audio"))
+
+
 # ---- per-notebook expectations --------------------------------------------------------------------
 @dataclass(frozen=True)
+class Cell:
+    """What one code cell (found by a snippet of its source) must show once the notebook ran:
+    at least this many media elements per tag, and these CSS selectors visible in its outputs."""
+
+    source: str
+    media: dict[str, int] = field(default_factory=dict)
+    shows: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Expect:
-    """What a notebook must show once it ran: at least this many media elements per tag, these
-    surfaces (CSS selectors) visible, and an optional interaction on the rendered page."""
+    """One demo notebook: its cells' expectations and an optional interaction once it ran."""
 
     notebook: str
-    media: dict[str, int]
-    surfaces: tuple[str, ...] = ()
+    cells: tuple[Cell, ...]
     interact: Callable[[Any], None] | None = None
 
 
 def _generate_in_standalone_panel(page: Any) -> None:
-    """02-studio: the single-model panel (kling video) generates and shows the video through the
-    widget channel (blob: URL), not the emulator's address."""
-    panel = page.locator(".kubeez-panel").filter(has=page.locator(".kubeez-model-info", has_text="kling-3-0-std")).last
-    panel.wait_for(state="visible", timeout=30_000)
+    """02-studio: the single-model panel (kling video) generates; the video arrives through the
+    widget channel (a blob: URL), not from the emulator's address."""
+    cell = cell_selector(page, 'kz.panel("kling-3-0-std"')
+    panel = page.locator(f"{cell} .kubeez-panel").first
     prompt = panel.locator(".kubeez-field-prompt textarea")
     words = "a paper boat drifting down a rainy street"
     prompt.fill(words)
     prompt.press("Tab")
+    # the live character count proves the kernel got the text
     panel.locator(".kubeez-field-prompt .kubeez-count", has_text=f"{len(words)} /").wait_for(timeout=15_000)
     button = panel.locator("button.kubeez-generate")
     page.wait_for_function("b => !b.disabled", arg=button.element_handle(), timeout=20_000, polling=200)
     button.click()
     panel.locator(".kubeez-done").wait_for(timeout=120_000)
-    video = panel.locator(".kubeez-result video").first
-    video.wait_for(state="attached", timeout=10_000)
-    src = video.evaluate("v => v.currentSrc || v.src")
-    assert src.startswith("blob:"), f"the panel's video is not widget bytes: {src[:120]}"
+    report = wait_media(page, {"video": 1}, media_in(cell))
+    assert all(r["src"].startswith("blob:") for r in report), [r["src"][:80] for r in report]
+    assert report[0]["duration"] == pytest.approx(5.0, abs=0.2), report[0]  # the 5 s asked for
 
 
+TABLE = ".jp-OutputArea-output table"
 EXPECT = [
-    Expect("01-quickstart.ipynb", {"img": 1, "video": 1, "audio": 1}),
-    Expect("02-studio.ipynb", {"video": 1}, (".kubeez-studio .lm-TabBar, .kubeez-studio .widget-tab",
-                                             ".kubeez-studio button.kubeez-generate", ".kubeez-balance"),
-           _generate_in_standalone_panel),
-    Expect("03-magic.ipynb", {"img": 2, "video": 1, "audio": 1}),
-    Expect("04-batch-and-compare.ipynb", {"img": 6}),
-    Expect("05-cost-report.ipynb", {"img": 3}),
-    Expect("06-assets-captions-separation.ipynb", {"img": 2, "audio": 3}),
+    Expect("01-quickstart.ipynb", (
+        Cell("image.wait()", {"img": 1}),
+        Cell("video.wait()", {"video": 1}),
+        Cell("voice.wait()", {"audio": 1}),
+    )),
+    Expect("02-studio.ipynb", (
+        Cell("kz.studio(client)", shows=(".kubeez-studio .lm-TabBar-tab", ".kubeez-studio button.kubeez-generate",
+                                        ".kubeez-balance")),
+        Cell('kz.panel("kling-3-0-std"', shows=(".kubeez-panel button.kubeez-generate",)),
+    ), _generate_in_standalone_panel),
+    Expect("03-magic.ipynb", (
+        Cell("%kubeez --ar 16:9 a red fox", {"img": 1}),
+        Cell("-o clip", {"video": 1}),
+        Cell("%%kubeez --ar 9:16", {"img": 1}),
+        Cell("%kubeez say", {"audio": 1}),
+        Cell("%kubeez models video", shows=(TABLE,)),
+    )),
+    Expect("04-batch-and-compare.ipynb", (
+        Cell("kz.batch(", {"img": 6}),  # 2 prompts x 3 models, side by side
+        Cell('result.df[', shows=(TABLE,)),
+    )),
+    Expect("05-cost-report.ipynb", (
+        Cell("report = kz.cost_report(df", {"img": 7}, shows=(TABLE,)),  # 7 charts, data: PNGs
+    )),
+    Expect("06-assets-captions-separation.ipynb", (
+        Cell("edit.wait()", {"img": 1}),
+        Cell("client.captions(", shows=(TABLE,)),
+        Cell("generate_music(", {"audio": 2, "img": 2}),  # two tracks, each with its cover
+        Cell("client.separate(", {"audio": 2}),  # vocals and instrumental
+    )),
 ]
 
 
@@ -195,11 +247,18 @@ def test_demo_notebook_in_jupyterlab(expect: Expect, lab: LabServer, page: Any) 
 
     prompts = code_prompts(page)
     assert prompts and all(re.search(r"\[\d+\]", p) for p in prompts), f"cells that never ran: {prompts}"
-    for selector in expect.surfaces:
-        page.locator(selector).first.wait_for(state="visible", timeout=30_000)
+    for cell in expect.cells:
+        where = cell_selector(page, cell.source)
+        for selector in cell.shows:
+            page.locator(f"{where} {selector}").first.wait_for(state="visible", timeout=30_000)
+        if cell.media:
+            try:
+                wait_media(page, cell.media, media_in(where))
+            except AssertionError as err:
+                raise AssertionError(f"cell {cell.source!r}: {err}") from None
     if expect.interact:
         expect.interact(page)
-    report = wait_media(page, expect.media)
+    report = wait_media(page, {})  # every medium of every output, whichever cell it is in
 
     assert widget_error_count(page) == 0
     assert cell_errors(page) == []
@@ -209,3 +268,32 @@ def test_demo_notebook_in_jupyterlab(expect: Expect, lab: LabServer, page: Any) 
     assert foreign == [], "media loaded from somewhere other than the Jupyter server"
     assert console_errors(page, IGNORED) == []
     assert blocked == [], "the page tried to reach an address other than the Jupyter server"
+
+
+def test_the_bar_breaks_an_emulator_url_and_the_checks_name_it(lab: LabServer, chromium: Any, page: Any,
+                                                                client: Any) -> None:
+    """The guard itself: an output that shows a medium by the emulator's own URL loads in an
+    open page but not in a barred one, and both checks name it."""
+    job = client.generate_media(model="nano-banana-2", prompt="a guard image", aspect_ratio="1:1").wait()
+    url = job.outputs[0].url
+    assert _origin_key(url) == _origin_key(client.base_url)  # the emulator's loopback address
+    html = (
+        f'<div class="jp-OutputArea-output"><img id="emu" src="{url}">'
+        f'<img id="lab" src="{lab.url("static/favicons/favicon.ico")}"></div>'
+    )
+    open_page = chromium.new_page()
+    try:
+        open_page.set_content(html, wait_until="load")
+        assert all(r["ok"] for r in media_report(open_page)), "the emulator's image should load unbarred"
+    finally:
+        open_page.close()
+
+    blocked = bar_all_but(page, lab.base)
+    page.set_content(html, wait_until="load")
+
+    report = {r["src"].split("?")[0]: r["ok"] for r in media_report(page)}
+    assert report[url.split("?")[0]] is False
+    assert report[lab.url("static/favicons/favicon.ico").split("?")[0]] is True
+    assert blocked == [url]
+    assert loopback_references(page, lab.base) == [f"<img src={url[:140]!r}>"]
+    assert any("ERR_BLOCKED_BY_CLIENT" in e for e in console_errors(page, IGNORED))
