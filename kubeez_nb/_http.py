@@ -126,12 +126,17 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+#: keys shorter than this are not scrubbed from log text (real keys are ``sk_live_`` + 16 or more)
+MIN_SECRET_LEN = 8
+
+
 def scrub(text: str) -> str:
     """``text`` with every live key replaced by ``***``, then key-shaped tokens masked."""
     with _SECRETS_LOCK:
         keys = [t._key.reveal() for t in list(_SECRETS) if t._key is not None]
     for key in keys:
-        if key and key in text:
+        # a string this short is no credential, and masking it would mangle ordinary words
+        if len(key) >= MIN_SECRET_LEN and key in text:
             text = text.replace(key, "***")
     return redact(text)
 

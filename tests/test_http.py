@@ -332,12 +332,12 @@ def test_duplicate_check_reads_past_a_busy_first_page(stub: _Stub) -> None:
         "created_at": now,
     }
     stub.route(
-        "/v1/generations?limit=25&model=nano-banana-2",
+        "/v1/generations?limit=100&model=nano-banana-2",
         200,
         {"generations": others, "next_cursor": "c2", "has_more": True},
     )
     stub.route(
-        "/v1/generations?limit=25&model=nano-banana-2&cursor=c2",
+        "/v1/generations?limit=100&model=nano-banana-2&cursor=c2",
         200,
         {"generations": [ours], "next_cursor": None},
     )
