@@ -38,14 +38,19 @@ pytestmark = pytest.mark.browser
 LOOPBACK_NAMES = {"127.0.0.1", "localhost", "::1", "0.0.0.0"}
 #: An attribute that makes the browser fetch (or link to) an address on the kernel's machine.
 LOOPBACK_URL = re.compile(r"^\s*(?:(?:https?|wss?):)?//(?:127\.\d+\.\d+\.\d+|localhost|\[::1\]|0\.0\.0\.0)[:/]", re.I)
-#: JupyterLab noise of a healthy offline session on top of the harness's IGNORED_CONSOLE (each one
-#: explained). Nothing here can match an error raised by kubeez_nb's outputs or widgets.
-LAB_NOISE: tuple[re.Pattern[str], ...] = ()
+#: Noise of a healthy offline session on top of the harness's IGNORED_CONSOLE, each explained.
+#: Nothing here can match an error of kubeez_nb's outputs or widgets.
+LAB_NOISE: tuple[re.Pattern[str], ...] = (
+    # Voila's template links a CDN stylesheet (font-awesome on cdn.jsdelivr.net); the bar aborts
+    # it and Chromium suffixes the code with ".Inspector", which the harness's pattern does not
+    # expect. A refused loopback request (the emulator) stays an error: it is excluded here.
+    re.compile(r"Failed to load resource: net::ERR_BLOCKED_BY_CLIENT\.Inspector \(https?://(?!127\.|localhost|\[::1\]|0\.0\.0\.0)"),
+)
 IGNORED = (*IGNORED_CONSOLE, *LAB_NOISE)
 
 
 # ---- the page's network: only the server it was opened from -------------------------------------
-def _origin_key(url: str) -> tuple[str, int] | None:
+def origin_key(url: str) -> tuple[str, int] | None:
     """(host, port) of an http(s)/ws(s) URL, loopback spellings folded into one host."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https", "ws", "wss") or not parts.hostname:
@@ -61,11 +66,11 @@ def bar_all_but(page: Any, server_url: str) -> list[str]:
     Returns the live list of the URLs refused. (The harness's ``block_host`` bars one known
     address; the emulator's port is random inside the kernel, so here everything else is barred.)
     """
-    allowed = _origin_key(server_url)
+    allowed = origin_key(server_url)
     blocked: list[str] = []
 
     def foreign(url: str) -> bool:
-        key = _origin_key(url)
+        key = origin_key(url)
         return key is not None and key != allowed  # data:, blob: never reach the network
 
     def refuse(route: Any) -> None:
@@ -93,20 +98,17 @@ _LINKS_JS = """(els) => {
 }"""
 
 
-def loopback_references(page: Any, server_url: str) -> list[str]:
-    """``<tag attr=...>`` of every element in the outputs whose src / srcset / poster / data /
-    href points at a loopback address other than the server's own (Lab itself rewrites a
-    relative ``src`` into an absolute URL of its own origin)."""
-    own = _origin_key(server_url)
-    attrs = page.eval_on_selector_all(
-        ".jp-OutputArea-output [src], .jp-OutputArea-output [srcset], .jp-OutputArea-output [poster],"
-        " .jp-OutputArea-output object[data], .jp-OutputArea-output a[href]",
-        _LINKS_JS,
-    )
+def loopback_references(page: Any, server_url: str, scope: str = ".jp-OutputArea-output") -> list[str]:
+    """``<tag attr=...>`` of every element under ``scope`` (default: the outputs) whose src /
+    srcset / poster / data / href points at a loopback address other than the server's own
+    (Lab itself rewrites a relative ``src`` into an absolute URL of its own origin)."""
+    own = origin_key(server_url)
+    selector = ", ".join(f"{scope} {a}" for a in ("[src]", "[srcset]", "[poster]", "object[data]", "a[href]"))
+    attrs = page.eval_on_selector_all(selector, _LINKS_JS)
     return [
         f"<{a['tag']} {a['name']}={a['value'][:140]!r}>"
         for a in attrs
-        if LOOPBACK_URL.search(a["value"]) and _origin_key(a["value"].split()[0]) != own
+        if LOOPBACK_URL.search(a["value"]) and origin_key(a["value"].split()[0]) != own
     ]
 
 
@@ -264,7 +266,7 @@ def test_demo_notebook_in_jupyterlab(expect: Expect, lab: LabServer, page: Any) 
     assert cell_errors(page) == []
     loopback = loopback_references(page, lab.base)
     assert loopback == [], f"outputs point the browser at the kernel's loopback: {loopback}"
-    foreign = [r["src"] for r in report if _origin_key(r["src"]) not in (None, _origin_key(lab.base))]
+    foreign = [r["src"] for r in report if origin_key(r["src"]) not in (None, origin_key(lab.base))]
     assert foreign == [], "media loaded from somewhere other than the Jupyter server"
     assert console_errors(page, IGNORED) == []
     assert blocked == [], "the page tried to reach an address other than the Jupyter server"
@@ -276,7 +278,7 @@ def test_the_bar_breaks_an_emulator_url_and_the_checks_name_it(lab: LabServer, c
     open page but not in a barred one, and both checks name it."""
     job = client.generate_media(model="nano-banana-2", prompt="a guard image", aspect_ratio="1:1").wait()
     url = job.outputs[0].url
-    assert _origin_key(url) == _origin_key(client.base_url)  # the emulator's loopback address
+    assert origin_key(url) == origin_key(client.base_url)  # the emulator's loopback address
     html = (
         f'<div class="jp-OutputArea-output"><img id="emu" src="{url}">'
         f'<img id="lab" src="{lab.url("static/favicons/favicon.ico")}"></div>'
