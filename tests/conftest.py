@@ -9,6 +9,9 @@ from pathlib import Path
 
 import pytest
 
+#: the real-browser harness (JupyterLab / Voila servers, headless Chromium): tests/browser/
+pytest_plugins = ["browser.fixtures"]
+
 CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if os.path.exists("/usr/bin/chromium") else None)
 
 

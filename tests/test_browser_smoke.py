@@ -22,7 +22,6 @@ from browser import (
 
 from kubeez_nb.emulator import mediagen
 
-pytest_plugins = ["browser.fixtures"]  # lab, chromium, page, voila
 pytestmark = pytest.mark.browser
 
 SLIDER_CELL = "import ipywidgets as widgets\nslider = widgets.IntSlider(value=7, description='level')\nslider"

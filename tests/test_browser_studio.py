@@ -19,7 +19,6 @@ from browser import (
 
 from kubeez_nb.catalog import Catalog
 
-pytest_plugins = ["browser"]
 pytestmark = pytest.mark.browser
 
 REPO = Path(__file__).resolve().parent.parent

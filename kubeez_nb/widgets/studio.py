@@ -108,7 +108,13 @@ class Studio(W.VBox):
             [demo_banner(client), self.balance],
             layout=W.Layout(justify_content="space-between", align_items="center"),
         )
-        super().__init__([header, self.tabs], **kw)
+        # ipywidgets gives every tab a fixed width; let this studio's tabs fit their titles
+        style = W.HTML(
+            "<style>.kubeez-studio .lm-TabBar-tab, .kubeez-studio .p-TabBar-tab"
+            " {flex: 0 0 auto !important; min-width: fit-content !important;}</style>",
+            layout=W.Layout(display="none"),
+        )
+        super().__init__([style, header, self.tabs], **kw)
         self.add_class("kubeez-studio")
         self.open_tab(0)
         self.balance.refresh()
