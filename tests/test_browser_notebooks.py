@@ -115,17 +115,18 @@ def loopback_references(page: Any, server_url: str, scope: str = ".jp-OutputArea
 def wait_media(page: Any, need: dict[str, int], selector: str = OUTPUT_MEDIA_SELECTOR,
                timeout: float = 60.0) -> list[dict[str, Any]]:
     """Wait until the outputs hold at least ``need[tag]`` elements of each tag and every matched
-    element loaded; fail naming the missing kinds and the elements that did not load."""
+    element loaded (an image decoded; a video or audio decoded its metadata, so it has a length:
+    a server that merely answers is not enough); fail naming what is missing or broken."""
     deadline = time.monotonic() + timeout
     while True:
         report = media_report(page, selector)
         counts = Counter(r["tag"] for r in report)
         short = {tag: n for tag, n in need.items() if counts[tag] < n}
-        bad = [r for r in report if not r["ok"]]
+        bad = [r for r in report if not r["ok"] or (r["tag"] != "img" and not (r["duration"] or 0) > 0)]
         if not short and not bad:
             return report
         if time.monotonic() > deadline:
-            lines = "\n".join(f"  <{r['tag']} src={r['src'][:140]!r}>: {r['reason']}" for r in bad)
+            lines = "\n".join(f"  <{r['tag']} src={r['src'][:140]!r}>: {r['reason'] or 'no metadata (duration unknown)'}" for r in bad)
             raise AssertionError(
                 f"media in the outputs: {dict(counts)}; wanted at least {need}"
                 + (f"; missing {short}" if short else "")
