@@ -14,8 +14,9 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 lab: $(STAMP)
+	@echo "kubeez-nb demo: http://127.0.0.1:$${PORT:-8888}/lab/tree/01-quickstart.ipynb (local emulator, no key, no credits)"
 	KUBEEZ_DEMO=1 $(BIN)/jupyter lab --no-browser --ip=127.0.0.1 --port=$${PORT:-8888} \
-	  --ServerApp.token='' --ServerApp.root_dir=notebooks 01-quickstart.ipynb
+	  --IdentityProvider.token='' --ServerApp.root_dir=notebooks notebooks/01-quickstart.ipynb
 
 test: $(STAMP)
 	$(BIN)/ruff check .
