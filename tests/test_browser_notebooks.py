@@ -32,7 +32,6 @@ from browser import (
     widget_error_count,
 )
 
-pytest_plugins = ["browser.fixtures"]  # lab, chromium, page, voila
 pytestmark = pytest.mark.browser
 
 LOOPBACK_NAMES = {"127.0.0.1", "localhost", "::1", "0.0.0.0"}

@@ -22,7 +22,6 @@ from browser import (
 )
 from test_browser_notebooks import IGNORED, bar_all_but, loopback_references, wait_media
 
-pytest_plugins = ["browser.fixtures"]  # lab, chromium, page, voila
 pytestmark = pytest.mark.browser
 
 STUDIO = REPO / "notebooks" / "02-studio.ipynb"
