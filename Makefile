@@ -4,6 +4,8 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Jupyter refuses root unless told; containers and CI often run as root
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 .PHONY: lab test lint bench clean
 
@@ -16,7 +18,7 @@ $(STAMP): pyproject.toml
 lab: $(STAMP)
 	@echo "kubeez-nb demo: http://127.0.0.1:$${PORT:-8888}/lab/tree/01-quickstart.ipynb (local emulator, no key, no credits)"
 	KUBEEZ_DEMO=1 $(BIN)/jupyter lab --no-browser --ip=127.0.0.1 --port=$${PORT:-8888} \
-	  --IdentityProvider.token='' --ServerApp.root_dir=notebooks notebooks/01-quickstart.ipynb
+	  --IdentityProvider.token='' $(ALLOW_ROOT) --ServerApp.root_dir=notebooks notebooks/01-quickstart.ipynb
 
 test: $(STAMP)
 	$(BIN)/ruff check .
