@@ -903,7 +903,7 @@ def demo_emulator(speed: float = 20.0) -> Any:
             from kubeez_nb.emulator import Emulator
 
             _DEMO = Emulator(speed=speed).start()
-            _announce(f"Kubeez demo mode: local emulator at {_DEMO.url}, no credits spent.")
+            _announce(f"Kubeez demo mode: local emulator at `{_DEMO.url}`, no credits spent.")
         return _DEMO
 
 
