@@ -882,17 +882,8 @@ _DEMO_LOCK = threading.Lock()
 
 
 def _announce(text: str) -> None:
-    try:
-        from IPython import get_ipython
-
-        if get_ipython() is not None:
-            from IPython.display import Markdown, display
-
-            display(Markdown(f"**{text}**"))
-            return
-    except ImportError:
-        pass
-    print(text)
+    # plain print: the client imports no IPython, and a notebook shows stdout just as well
+    print(text, flush=True)
 
 
 def demo_emulator(speed: float = 20.0) -> Any:
@@ -903,7 +894,9 @@ def demo_emulator(speed: float = 20.0) -> Any:
             from kubeez_nb.emulator import Emulator
 
             _DEMO = Emulator(speed=speed).start()
-            _announce(f"Kubeez demo mode: local emulator at `{_DEMO.url}`, no credits spent.")
+            # host:port without a scheme: a notebook must not offer a link the browser may not reach
+            where = _DEMO.url.split("://", 1)[-1]
+            _announce(f"Kubeez demo mode: local emulator at {where}, no credits spent.")
         return _DEMO
 
 

@@ -295,7 +295,7 @@ def test_connect_demo_mode_is_announced(capsys: pytest.CaptureFixture[str], tmp_
     again = connect(demo=True, home=tmp_path)
     assert again.base_url == client.base_url and capsys.readouterr().out == ""
     assert (
-        "Kubeez demo mode: local emulator at http://127.0.0.1" in first
+        "Kubeez demo mode: local emulator at 127.0.0.1:" in first
         and "no credits spent" in first
     )
     assert client.balance().credits > 0
