@@ -172,3 +172,42 @@ def test_malformed_and_html_error_bodies_give_clear_errors(tmp_path: Path) -> No
         assert "502" in str(info.value) or "gateway" in str(info.value).lower()
     finally:
         server.shutdown()
+
+
+def test_fuzzed_invalid_requests_are_refused_by_client_and_emulator_alike(fresh_emulator: kz.Emulator, tmp_path: Path) -> None:
+    """Each invalid body: the client refuses it before any HTTP request (naming the field and
+    what is allowed), and the emulator, sent the same body directly, refuses it too (400)."""
+    import requests
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    emulator = fresh_emulator
+    key = emulator.add_key("sk_test_fuzz_unlimited_0001", rate_limits={"media": 100_000})
+    client = kz.Client(api_key=key, base_url=emulator.url, home=tmp_path)
+    catalog = client.catalog()
+    models = [m for m in catalog.values() if m.endpoint == "media" and m.capabilities.aspect_ratio_options]
+    option_fields = ("aspect_ratio", "resolution", "quality", "duration")
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+    @given(data=st.data())
+    def check(data: st.DataObject) -> None:
+        model = data.draw(st.sampled_from(models))
+        field = data.draw(st.sampled_from(option_fields))
+        allowed = getattr(model.capabilities, f"{field}_options") or []
+        bad = data.draw(st.text(min_size=1, max_size=8).filter(lambda v: v not in allowed and v.strip() not in allowed))
+        body = {"prompt": "fuzz", field: bad}
+        before = emulator.stats()["requests"]
+        with pytest.raises(errors.ValidationError) as info:
+            client.generate_media(model.id, **body)
+        assert emulator.stats()["requests"] == before, "the client sent a request for an invalid body"
+        named = [p for p in info.value.problems if p.field == field]
+        assert named, info.value.problems
+        if allowed:
+            assert str(allowed[0]) in str(named[0]), named[0]
+        answer = requests.post(
+            emulator.url + "/v1/generate/media", json={"model": model.id, **body},
+            headers={"X-API-Key": key}, timeout=10,
+        )
+        assert answer.status_code == 400, (model.id, body, answer.text)
+
+    check()
