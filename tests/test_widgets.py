@@ -438,3 +438,28 @@ def test_saved_notebook_holds_no_trace_of_the_key(
     assert "Studio" in text and "application/vnd.jupyter.widget-state+json" in text
     assert "kubeez-balance" in text  # the app was built after the login step
     assert canary not in text and canary[8:] not in text
+
+
+def test_extend_tab_lists_finished_veo_clips_and_extends_one(client: Any) -> None:
+    """The Extend tab offers this user's completed Veo 3.1 clips and extends the one picked."""
+    from kubeez_nb.widgets import Studio
+
+    veo = next(
+        m for m in client.catalog().extendable
+        if "text-to-video" in m.generation_types and not m.needs_input_media
+    )
+    clip = client.generate_media(veo.id, "a lighthouse at dusk, waves").wait(progress=False)
+    assert clip.ok
+
+    s = Studio(client)
+    p = s.panel("extend")
+    assert p is not None
+    s.load_extend_sources(wait=True)
+    source = p.form.fields["source_task_id"]
+    assert clip.id in source.values
+    p.form.apply({"source_task_id": clip.id, "prompt": "the camera rises above the lighthouse"})
+    p.generate_button.click()
+    assert p.finished.wait(60), p.status_html.value
+    assert p.error is None, p.status_html.value
+    assert p.job.kind == "extend" and p.job.ok
+    assert p.job.outputs[0].media_type == "video"

@@ -163,11 +163,10 @@ class ChoiceField(Field):
         pairs = [(o, o) if isinstance(o, str) else (str(o[0]), o[1]) for o in options]
         self.values = [v for _, v in pairs]
         w = self._value_widget
-        with w.hold_trait_notifications():
-            w.options = pairs
-            w.value = (
-                current if current in self.values else (self.values[0] if self.values else None)
-            )
+        # not under hold_trait_notifications(): the selection's value list is derived from
+        # `options` by an observer, so a value set in the same hold is validated against the old list
+        w.options = pairs
+        w.value = current if current in self.values else (self.values[0] if self.values else None)
 
 
 _MISSING = object()

@@ -225,7 +225,10 @@ class Studio(W.VBox):
                         "<i>No completed Veo 3.1 clip yet: make one in Image &amp; video "
                         "(a veo3-1 model), then come back.</i>"
                     )
-                p.set_choices("source_task_id", options)
+                try:
+                    p.set_choices("source_task_id", options)
+                except Exception as err:  # a thread's exception would vanish: show it instead
+                    p.status_html.value = f"<b>Could not list your clips:</b> {html.escape(str(err))}"
 
         t = threading.Thread(target=run, daemon=True, name="kubeez-extend-sources")
         t.start()
