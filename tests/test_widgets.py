@@ -463,3 +463,30 @@ def test_extend_tab_lists_finished_veo_clips_and_extends_one(client: Any) -> Non
     assert p.error is None, p.status_html.value
     assert p.job.kind == "extend" and p.job.ok
     assert p.job.outputs[0].media_type == "video"
+
+
+def test_history_tab_shows_a_picked_job(client: Any) -> None:
+    """History lists recent jobs; picking one re-attaches to it and shows its outputs."""
+    from kubeez_nb.widgets import Studio
+
+    job = client.generate_media(_image_model(), "<b>history</b> pick me", aspect_ratio="1:1").wait(progress=False)
+    s = Studio(client)
+    s.select("history")
+    tab = s.history_tab
+    assert tab is not None
+    tab.refresh(wait=True)
+    index = next(i for i, r in enumerate(tab.rows) if r.get("id") == job.id)
+    label = dict((v, k) for k, v in tab.list.options)[index]
+    assert "<b>history</b> pick me" in label  # a Select label is plain text, shown as typed
+    tab.viewed.clear()
+    tab.list.value = index  # the user's click
+    assert tab.viewed.wait(30)
+    images = [w for w in _walk(tab.view) if isinstance(w, ipywidgets.Image)]
+    assert images and bytes(images[0].value).startswith(b"\x89PNG")
+
+
+def _walk(widget: Any) -> list[Any]:
+    found = [widget]
+    for child in getattr(widget, "children", ()):
+        found += _walk(child)
+    return found
