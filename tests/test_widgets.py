@@ -490,3 +490,20 @@ def _walk(widget: Any) -> list[Any]:
     for child in getattr(widget, "children", ()):
         found += _walk(child)
     return found
+
+
+def test_send_nothing_choices_show_their_label_not_a_blank(client: Any) -> None:
+    """ "auto" / "(default)" choices send nothing, yet the dropdown shows their label."""
+    from kubeez_nb.widgets import Studio
+
+    s = Studio(client)
+    p = s.panel("media")
+    assert p is not None
+    for model in ("nano-banana-2", "kling-3-0-pro"):  # toggle buttons, a dropdown
+        p.picker.value = model
+        choices = [
+            w for w in _walk(p)
+            if isinstance(w, (ipywidgets.Dropdown, ipywidgets.ToggleButtons)) and w.description == "Generation"
+        ]
+        assert choices and choices[0].label == "auto", (model, choices)
+    assert "generation_type" not in p.form.params()

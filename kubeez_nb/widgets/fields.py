@@ -143,18 +143,23 @@ class ChoiceField(Field):
         kw: dict[str, Any] = (
             {"style": {**_DESC, "button_width": "auto"}} if toggle else {"style": _DESC}
         )
-        widget = cls(options=pairs, value=default, description=description or _label(name), **kw)
+        widget = cls(
+            options=_encode(pairs),
+            value=(_UNSET if default is None else default) if pairs else None,
+            description=description or _label(name), **kw,
+        )
         self._value_widget = widget
         super().__init__(name, widget, when=when)
 
     def get(self) -> Any:
-        return self._value_widget.value
+        value = self._value_widget.value
+        return None if value == _UNSET else value
 
     def set(self, value: Any) -> bool:
         match = _match(value, self.values)
         if match is _MISSING:
             return False
-        self._value_widget.value = match
+        self._value_widget.value = _UNSET if match is None else match
         return True
 
     def set_options(self, options: Sequence[str | tuple[str, Any]]) -> None:
@@ -165,8 +170,19 @@ class ChoiceField(Field):
         w = self._value_widget
         # not under hold_trait_notifications(): the selection's value list is derived from
         # `options` by an observer, so a value set in the same hold is validated against the old list
-        w.options = pairs
-        w.value = current if current in self.values else (self.values[0] if self.values else None)
+        w.options = _encode(pairs)
+        value = current if current in self.values else (self.values[0] if self.values else None)
+        if value is not None or None in self.values:
+            w.value = _UNSET if value is None else value
+
+
+#: stands for a "send nothing" choice inside the widget: a selection widget reads None as
+#: "nothing selected" and would show a blank box instead of the "(default)" / "auto" label
+_UNSET = "\x00kubeez-unset"
+
+
+def _encode(pairs: Sequence[tuple[str, Any]]) -> list[tuple[str, Any]]:
+    return [(label, _UNSET if value is None else value) for label, value in pairs]
 
 
 _MISSING = object()
