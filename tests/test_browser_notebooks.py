@@ -11,128 +11,28 @@ the media must travel through the Jupyter server (``/files/``, data: URIs or wid
 from __future__ import annotations
 
 import re
-import time
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 from browser import (
-    IGNORED_CONSOLE,
-    OUTPUT_MEDIA_SELECTOR,
+    IGNORED,
     REPO,
     LabServer,
+    bar_all_but,
     cell_errors,
     console_errors,
+    loopback_references,
     media_report,
+    origin_key,
     run_notebook,
+    wait_media,
     widget_error_count,
 )
 
 pytestmark = pytest.mark.browser
-
-LOOPBACK_NAMES = {"127.0.0.1", "localhost", "::1", "0.0.0.0"}
-#: An attribute that makes the browser fetch (or link to) an address on the kernel's machine.
-LOOPBACK_URL = re.compile(r"^\s*(?:(?:https?|wss?):)?//(?:127\.\d+\.\d+\.\d+|localhost|\[::1\]|0\.0\.0\.0)[:/]", re.I)
-#: Noise of a healthy offline session on top of the harness's IGNORED_CONSOLE, each explained.
-#: Nothing here can match an error of kubeez_nb's outputs or widgets.
-LAB_NOISE: tuple[re.Pattern[str], ...] = (
-    # Voila's template links a CDN stylesheet (font-awesome on cdn.jsdelivr.net); the bar aborts
-    # it and Chromium suffixes the code with ".Inspector", which the harness's pattern does not
-    # expect. A refused loopback request (the emulator) stays an error: it is excluded here.
-    re.compile(r"Failed to load resource: net::ERR_BLOCKED_BY_CLIENT\.Inspector \(https?://(?!127\.|localhost|\[::1\]|0\.0\.0\.0)"),
-)
-IGNORED = (*IGNORED_CONSOLE, *LAB_NOISE)
-
-
-# ---- the page's network: only the server it was opened from -------------------------------------
-def origin_key(url: str) -> tuple[str, int] | None:
-    """(host, port) of an http(s)/ws(s) URL, loopback spellings folded into one host."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https", "ws", "wss") or not parts.hostname:
-        return None
-    host = parts.hostname.lower()
-    host = "loopback" if host in LOOPBACK_NAMES or host.startswith("127.") else host
-    return host, parts.port or (443 if parts.scheme in ("https", "wss") else 80)
-
-
-def bar_all_but(page: Any, server_url: str) -> list[str]:
-    """Abort every request of the page's context that is not to ``server_url``'s host:port.
-
-    Returns the live list of the URLs refused. (The harness's ``block_host`` bars one known
-    address; the emulator's port is random inside the kernel, so here everything else is barred.)
-    """
-    allowed = origin_key(server_url)
-    blocked: list[str] = []
-
-    def foreign(url: str) -> bool:
-        key = origin_key(url)
-        return key is not None and key != allowed  # data:, blob: never reach the network
-
-    def refuse(route: Any) -> None:
-        blocked.append(route.request.url)
-        route.abort("blockedbyclient")
-
-    page.context.route(foreign, refuse)
-    return blocked
-
-
-# ---- what the outputs show ------------------------------------------------------------------------
-_LINKS_JS = """(els) => {
-    const out = [];
-    for (const el of els) {
-        for (const name of ['src', 'srcset', 'poster', 'data', 'href']) {
-            const v = el.getAttribute(name);
-            // A URL written as text (a repr's base_url, the demo banner) is turned into a link by
-            // Lab's text and markdown renderers: the anchor's text is the URL itself. That is
-            // text on screen, not a medium or a link kubeez_nb built, so it is not counted here.
-            const autolink = !!v && name === 'href' && el.textContent.trim() === v.trim();
-            if (v && !autolink) out.push({tag: el.tagName.toLowerCase(), name, value: v});
-        }
-    }
-    return out;
-}"""
-
-
-def loopback_references(page: Any, server_url: str, scope: str = ".jp-OutputArea-output") -> list[str]:
-    """``<tag attr=...>`` of every element under ``scope`` (default: the outputs) whose src /
-    srcset / poster / data / href points at a loopback address other than the server's own
-    (Lab itself rewrites a relative ``src`` into an absolute URL of its own origin)."""
-    own = origin_key(server_url)
-    selector = ", ".join(f"{scope} {a}" for a in ("[src]", "[srcset]", "[poster]", "object[data]", "a[href]"))
-    attrs = page.eval_on_selector_all(selector, _LINKS_JS)
-    return [
-        f"<{a['tag']} {a['name']}={a['value'][:140]!r}>"
-        for a in attrs
-        if LOOPBACK_URL.search(a["value"]) and origin_key(a["value"].split()[0]) != own
-    ]
-
-
-def wait_media(page: Any, need: dict[str, int], selector: str = OUTPUT_MEDIA_SELECTOR,
-               timeout: float = 60.0) -> list[dict[str, Any]]:
-    """Wait until the outputs hold at least ``need[tag]`` elements of each tag and every matched
-    element loaded (an image decoded; a video or audio decoded its metadata, so it has a length:
-    a server that merely answers is not enough); fail naming what is missing or broken."""
-    deadline = time.monotonic() + timeout
-    while True:
-        report = media_report(page, selector)
-        counts = Counter(r["tag"] for r in report)
-        short = {tag: n for tag, n in need.items() if counts[tag] < n}
-        bad = [r for r in report if not r["ok"] or (r["tag"] != "img" and not (r["duration"] or 0) > 0)]
-        if not short and not bad:
-            return report
-        if time.monotonic() > deadline:
-            lines = "\n".join(f"  <{r['tag']} src={r['src'][:140]!r}>: {r['reason'] or 'no metadata (duration unknown)'}" for r in bad)
-            raise AssertionError(
-                f"media in the outputs: {dict(counts)}; wanted at least {need}"
-                + (f"; missing {short}" if short else "")
-                + (f"\n{len(bad)} did not load:\n{lines}" if bad else "")
-            )
-        page.wait_for_timeout(250)
-
 
 def code_prompts(page: Any) -> list[str]:
     """The input prompts of the notebook in view (``[3]:``, ``[ ]:`` ...), in order."""

@@ -13,14 +13,17 @@ from urllib.parse import urlsplit
 
 import pytest
 from browser import (
+    IGNORED,
     REPO,
     VoilaServer,
+    bar_all_but,
     cell_errors,
     console_errors,
+    loopback_references,
     wait_for_voila,
+    wait_media,
     widget_error_count,
 )
-from test_browser_notebooks import IGNORED, bar_all_but, loopback_references, wait_media
 
 pytestmark = pytest.mark.browser
 
