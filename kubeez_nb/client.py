@@ -796,21 +796,11 @@ class Client:
 
     def _record_status(self, job: Job) -> None:
         ledger = self.ledger
-        if ledger is None:
-            return
-        try:
-            ledger.record_status(job)
-        except Exception:
-            log.warning("could not update the ledger for job %s", job.id, exc_info=True)
+        _best_effort(None if ledger is None else ledger.record_status, job, "update the ledger for")
 
     def _cache_outputs(self, job: Job) -> None:
         cache = self.cache
-        if cache is None:
-            return
-        try:
-            cache.fetch(job)
-        except Exception:
-            log.warning("could not cache the outputs of job %s", job.id, exc_info=True)
+        _best_effort(None if cache is None else cache.fetch, job, "cache the outputs of")
 
 
 # ---- helpers ---------------------------------------------------------------------------------
@@ -879,6 +869,16 @@ def _size(fh: IO[bytes]) -> int | None:
 
 _DEMO: Any = None
 _DEMO_LOCK = threading.Lock()
+
+
+def _best_effort(step: Any, job: Job, what: str) -> None:
+    """Run a bookkeeping ``step(job)`` (ledger, cache): a failure there must never fail the job."""
+    if step is None:
+        return
+    try:
+        step(job)
+    except Exception:
+        log.warning("could not %s job %s", what, job.id, exc_info=True)
 
 
 def _announce(text: str) -> None:

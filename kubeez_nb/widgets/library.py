@@ -47,7 +47,23 @@ def _size(n: Any) -> str:
     return ""
 
 
-class AssetsTab(W.VBox):
+class _Loading(W.VBox):
+    """A tab whose content loads in the background; ``loaded`` is set when a load ends."""
+
+    loaded: threading.Event
+
+    def _load(self) -> None:
+        raise NotImplementedError
+
+    def refresh(self, *, wait: bool = False) -> None:
+        """Reload in the background (``wait``: block, for scripts and tests)."""
+        self.loaded.clear()
+        t = _background(self._load)
+        if wait:
+            t.join()
+
+
+class AssetsTab(_Loading):
     """The Asset Library: list, add by URL, upload, rename, delete, use as a reference.
 
     ``on_use(url, kind, target)`` puts an asset into the ``target`` tab; ``on_change(assets)``
@@ -96,13 +112,6 @@ class AssetsTab(W.VBox):
         )
 
     # loading --------------------------------------------------------------------------------
-    def refresh(self, *, wait: bool = False) -> None:
-        """Reload the list in the background (``wait``: block, for scripts and tests)."""
-        self.loaded.clear()
-        t = _background(self._load)
-        if wait:
-            t.join()
-
     def _load(self) -> None:
         try:
             self.assets = list(self.client.assets())
@@ -250,7 +259,7 @@ def _name_from(filename: str) -> str:
     return re.sub(r"[^a-z0-9_-]+", "-", stem).strip("-")[:64] or "upload"
 
 
-class HistoryTab(W.VBox):
+class HistoryTab(_Loading):
     """Recent jobs (``client.generations``); picking one shows its outputs."""
 
     def __init__(self, client: Any, catalog: Catalog | None = None, **kw: Any) -> None:
@@ -266,12 +275,6 @@ class HistoryTab(W.VBox):
         self.status = W.HTML()
         self.view = W.VBox()
         super().__init__([W.HBox([refresh, self.status]), self.list, self.view], **kw)
-
-    def refresh(self, *, wait: bool = False) -> None:
-        self.loaded.clear()
-        t = _background(self._load)
-        if wait:
-            t.join()
 
     def _load(self) -> None:
         try:
