@@ -14,7 +14,7 @@ def hdr(emu: Any, bearer: bool = False) -> dict[str, str]:
 
 
 def wait_done(emu: Any, path: str, timeout: float = 20.0) -> dict[str, Any]:
-    """Poll a status route, pacing by the emulator's own Retry-After, until a terminal status."""
+    """Poll a status route, pacing by the emulator's precise hint (Retry-After-Ms), until a terminal status."""
     deadline = time.monotonic() + timeout
     while True:
         r = requests.get(emu.url + path, headers=hdr(emu), timeout=10)
@@ -22,9 +22,9 @@ def wait_done(emu: Any, path: str, timeout: float = 20.0) -> dict[str, Any]:
         body = r.json()
         if body["status"] in {"completed", "failed"} and body.get("cdn_ready", True):
             return body
-        assert "Retry-After" in r.headers
+        assert r.headers["Retry-After"].isdigit() and int(r.headers["Retry-After"]) >= 1
         assert time.monotonic() < deadline, body
-        time.sleep(min(float(r.headers["Retry-After"]), 1.0))
+        time.sleep(min(int(r.headers["Retry-After-Ms"]) / 1000, 1.0))
 
 
 def test_health_and_public_discovery(emulator: Any) -> None:
@@ -176,7 +176,8 @@ def test_rate_limit_429_with_retry_after_and_headers(emulator: Any) -> None:
         codes.append(r.status_code)
     assert codes == [200, 200, 429]
     assert r.json()["error"] == "rate_limit_exceeded"
-    assert float(r.headers["Retry-After"]) > 0 and r.json()["retry_after"] > 0
+    assert int(r.headers["Retry-After"]) >= 1 and r.json()["retry_after"] > 0  # RFC 9110: whole seconds
+    assert int(r.headers["Retry-After"]) == -(-int(r.headers["Retry-After-Ms"]) // 1000)  # rounded up
     assert r.headers["X-RateLimit-Limit"] == "2" and r.headers["X-RateLimit-Remaining"] == "0"
     assert float(r.headers["X-RateLimit-Window"]) == 60
     ok = get(emulator, "/v1/balance", key)  # reads are another group
@@ -301,7 +302,7 @@ def test_captions_errors(emulator: Any) -> None:
     r = post(emulator, "/v1/generate/captions", {"quality": "auto"})
     assert r.status_code == 400 and r.json()["error"] == "missing_media_url"
     r = post(emulator, "/v1/generate/captions", {"media_url": "http://127.0.0.1:9/nothing.mp4"})
-    assert r.status_code == 502 and r.json()["error"] == "fetch_failed"
+    assert r.status_code == 400 and r.json()["error"] == "url_not_allowed"  # no server-side fetch of loopback
 
 
 def test_separation_two_stems_billed_per_started_minute(emulator: Any) -> None:
@@ -392,6 +393,7 @@ def test_assets_lifecycle_and_errors(fresh_emulator: Any) -> None:
     for bad in ("Acme", "a b", "x" * 65, "ünï"):
         r = post(emu, "/v1/assets", {"name": bad, "url": up})
         assert r.status_code == 400 and r.json()["field"] == "name", bad
+    emu.set_knobs(allow_private_fetch=True)  # else a loopback URL is refused before any fetch
     r = post(emu, "/v1/assets", {"name": "gone", "url": "http://127.0.0.1:9/logo.png"})
     assert r.status_code == 502 and r.json()["error"] == "fetch_failed"
     emu.set_knobs(asset_quota_bytes=1500)
@@ -581,30 +583,40 @@ def test_poll_retry_after_paces_to_the_next_state_change(fresh_emulator: Any) ->
     gid = post(emu, "/v1/generate/media", {"model": "sora-2-pro-storyboard-25s", "prompt": "x"}).json()["generation_id"]
     r = get(emu, "/v1/generate/media/" + gid)
     assert r.json()["status"] in {"queued", "processing"}
-    assert 0 < float(r.headers["Retry-After"]) <= 3
+    assert 0 < int(r.headers["Retry-After-Ms"]) <= 3000  # the precise hint
+    assert r.headers["Retry-After"] == str(-(-int(r.headers["Retry-After-Ms"]) // 1000))  # integer, rounded up
     emu.advance(3)
     r = get(emu, "/v1/generate/media/" + gid)
-    assert r.json()["status"] == "completed" and "Retry-After" not in r.headers
+    assert r.json()["status"] == "completed" and "Retry-After" not in r.headers and "Retry-After-Ms" not in r.headers
 
 
 # ---- control routes ------------------------------------------------------------------------------
+class _ControlSession(requests.Session):
+    """A session that sends the emulator's control token, as a script steering it would."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__()
+        self.headers["X-Emulator-Token"] = token
+
+
 def test_control_routes_over_http(fresh_emulator: Any) -> None:
     emu = fresh_emulator
     u = emu.url + "/_emulator"
-    r = requests.post(u + "/keys", json={"key": "sk_test_ctl", "scopes": ["read:balance"], "credits": 42})
+    ctl = _ControlSession(emu.control_token)
+    r = ctl.post(u + "/keys", json={"key": "sk_test_ctl", "scopes": ["read:balance"], "credits": 42})
     assert r.status_code == 201
     assert balance(emu, "sk_test_ctl") == 42
     assert post(emu, "/v1/generate/media", {"model": "z-image", "prompt": "x"}, "sk_test_ctl").status_code == 403
-    assert requests.post(u + "/keys", json={"scopes": ["fly:away"]}).status_code == 400
-    assert requests.post(u + "/knobs", json={"pending_status": True}).json()["knobs"]["pending_status"] is True
-    assert requests.post(u + "/knobs", json={"no_such_knob": 1}).status_code == 400
+    assert ctl.post(u + "/keys", json={"scopes": ["fly:away"]}).status_code == 400
+    assert ctl.post(u + "/knobs", json={"pending_status": True}).json()["knobs"]["pending_status"] is True
+    assert ctl.post(u + "/knobs", json={"no_such_knob": 1}).status_code == 400
     gid = _job(emu).json()["generation_id"]
-    assert requests.post(u + "/clock", json={"advance": 60}).json()["offset"] == 60
+    assert ctl.post(u + "/clock", json={"advance": 60}).json()["offset"] == 60
     assert get(emu, "/v1/generate/media/" + gid).json()["status"] == "completed"
-    assert requests.post(u + "/seed-history", json={"n": 250}).json()["total"] == 250
-    stats = requests.get(u + "/stats").json()
+    assert ctl.post(u + "/seed-history", json={"n": 250}).json()["total"] == 250
+    stats = ctl.get(u + "/stats").json()
     assert stats["generations_created"] == 1 and stats["credits_charged"] == 4
-    assert requests.post(u + "/reset").json() == {"reset": True}
+    assert ctl.post(u + "/reset").json() == {"reset": True}
     assert get(emu, "/v1/generations").json()["generations"] == []
     assert balance(emu) == 10_000
 

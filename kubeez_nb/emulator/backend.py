@@ -37,6 +37,7 @@ from kubeez_nb.emulator.errors import (
 )
 from kubeez_nb.emulator.fetch import download, ext_of, safe_name
 from kubeez_nb.emulator.files import FileStore, StoredFile, mime_for
+from kubeez_nb.emulator.guard import MAX_JSON_BYTES, MAX_JSON_DEPTH
 from kubeez_nb.emulator.outputs import DEFAULT_VIDEO_SECONDS, Output, make_outputs, mediagen
 from kubeez_nb.emulator.ratelimit import RateLimiter
 
@@ -76,6 +77,9 @@ class Knobs:
     rate_limit_scale: float = 1.0  #: divides the 60 s rate-limit window
     max_upload_bytes: int = MAX_UPLOAD_BYTES  #: upload cap (413 file_too_large above)
     asset_quota_bytes: int = ASSET_QUOTA_BYTES  #: per-key asset library quota
+    max_json_bytes: int = MAX_JSON_BYTES  #: JSON body cap (413 payload_too_large above)
+    max_json_depth: int = MAX_JSON_DEPTH  #: JSON nesting cap (400 above)
+    allow_private_fetch: bool = False  #: let server-side fetches reach loopback / private addresses
     seed: int | None = None  #: seeds the fault dice (reproducible runs)
 
     @classmethod
@@ -645,7 +649,7 @@ class Backend:
             raise FetchFailed(f"Could not fetch {url}: {exc}") from None
         if rec is not None:
             return rec
-        return download(self.files, url, owner, limit or self.knobs.max_upload_bytes)
+        return download(self.files, url, owner, limit or self.knobs.max_upload_bytes, self.knobs.allow_private_fetch)
 
     def list_generations(self, acc: Account, **filters: Any) -> tuple[list[Job], str | None]:
         """GET /v1/generations: newest first, live jobs and seeded history merged."""

@@ -81,6 +81,18 @@ class QuotaExceeded(ApiError):
     status, code = 413, "quota_exceeded"
 
 
+class PayloadTooLarge(ApiError):
+    status, code = 413, "payload_too_large"
+
+
+class RangeNotSatisfiable(ApiError):
+    status, code = 416, "range_not_satisfiable"
+
+
+class UnsupportedMediaType(ApiError):
+    status, code = 415, "unsupported_media_type"
+
+
 class RateLimited(ApiError):
     status, code = 429, "rate_limit_exceeded"
 

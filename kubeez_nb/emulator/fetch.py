@@ -3,16 +3,52 @@ documentation domains (RFC 2606 ``example.com``) so the guide's examples run off
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import uuid
 from pathlib import Path
+from typing import Any
 
 from kubeez_nb.emulator.errors import FetchFailed, FileTooLarge, InvalidRequest
 from kubeez_nb.emulator.files import _EXT_MIME, FileStore, StoredFile, mime_for
 from kubeez_nb.emulator.outputs import mediagen
 
+#: Redirects followed by a server-side fetch (each hop is checked like the first URL).
+MAX_REDIRECTS = 5
 
-def download(files: FileStore, url: str, owner: str | None, limit: int) -> StoredFile:
+
+def check_target(url: str, allow_private: bool = False) -> None:
+    """Refuse a server-side fetch of our control routes (always) and of loopback, private,
+    link-local or reserved addresses (unless ``allow_private``): 400 invalid_request.
+
+    Our own signed media links never get here (the backend serves them from its store).
+    """
+    import socket
+    from urllib.parse import unquote, urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in {"http", "https"} or not parts.hostname:
+        raise InvalidRequest(f"url must be an absolute http(s) URL, got {url!r}.", extra={"field": "url"})
+    if unquote(parts.path).lstrip("/").startswith("_emulator"):
+        raise InvalidRequest("url points at the emulator's control routes; the emulator does not fetch those.",
+                             code="url_not_allowed", extra={"field": "url"})
+    if allow_private:
+        return
+    try:
+        infos = socket.getaddrinfo(parts.hostname, parts.port or (443 if parts.scheme.lower() == "https" else 80))
+    except (OSError, UnicodeError):
+        raise FetchFailed(f"Could not fetch {url}: the host does not resolve.") from None
+    for info in infos:
+        ip = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
+        if ip.is_loopback or ip.is_private or ip.is_link_local or ip.is_reserved or ip.is_multicast or ip.is_unspecified:
+            raise InvalidRequest(
+                f"url resolves to a local or private address ({ip}); the emulator only fetches public URLs "
+                "(knob allow_private_fetch=True lifts this).",
+                code="url_not_allowed", extra={"field": "url"},
+            )
+
+
+def download(files: FileStore, url: str, owner: str | None, limit: int, allow_private: bool = False) -> StoredFile:
     """Fetch an outside ``url`` to disk (short timeouts, at most ``limit`` bytes); 502 fetch_failed."""
     import requests
 
@@ -25,7 +61,7 @@ def download(files: FileStore, url: str, owner: str | None, limit: int) -> Store
     path = files.path_for(fid)
     size = 0
     try:
-        with requests.get(url, stream=True, timeout=(3.0, 10.0)) as resp:
+        with requests.Session() as http, _get_checked(http, url, allow_private) as resp:
             if resp.status_code >= 400:
                 raise FetchFailed(f"Could not fetch {url}: HTTP {resp.status_code}.")
             ctype = (resp.headers.get("Content-Type") or "").split(";")[0].strip()
@@ -48,6 +84,20 @@ def download(files: FileStore, url: str, owner: str | None, limit: int) -> Store
     rec = StoredFile(fid, name, mime_for(name.rsplit(".", 1)[-1]) if "." in name else (ctype or "application/octet-stream"), owner, path, size)
     files.add(rec)
     return rec
+
+
+def _get_checked(http: Any, url: str, allow_private: bool) -> Any:
+    """GET ``url``, following redirects by hand so every hop passes ``check_target``."""
+    from urllib.parse import urljoin
+
+    for _ in range(MAX_REDIRECTS + 1):
+        check_target(url, allow_private)
+        resp = http.get(url, stream=True, timeout=(3.0, 10.0), allow_redirects=False)
+        if not resp.is_redirect:
+            return resp
+        resp.close()
+        url = urljoin(url, resp.headers.get("Location", ""))
+    raise FetchFailed(f"Could not fetch the URL: more than {MAX_REDIRECTS} redirects.")
 
 
 def synthetic(files: FileStore, url: str, name: str, owner: str | None) -> StoredFile:

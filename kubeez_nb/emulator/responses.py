@@ -19,8 +19,10 @@ from kubeez_nb.emulator.errors import (
     InvalidRequest,
     ModelNotFound,
     NotFound,
+    RangeNotSatisfiable,
 )
 from kubeez_nb.emulator.files import StoredFile
+from kubeez_nb.emulator.guard import read_json, wait_headers
 from kubeez_nb.emulator.outputs import Output
 from kubeez_nb.emulator.seeding import PAGE_DEFAULT, PAGE_MAX
 
@@ -62,14 +64,12 @@ class Ctx:
         return self.account
 
     def json(self) -> dict[str, Any]:
-        """The JSON object body; 400 invalid_request when it is missing or not an object."""
-        raw = self.request.get_data(cache=True)
-        if not raw.strip():
+        """The JSON object body (size- and depth-capped); 400 invalid_request when it is missing
+        or not an object, 413 payload_too_large over ``max_json_bytes``."""
+        k = self.backend.knobs
+        body = read_json(self.request, k.max_json_bytes, k.max_json_depth)
+        if body is None:
             raise InvalidRequest("The request body must be a JSON object (send Content-Type: application/json).")
-        try:
-            body = json.loads(raw)
-        except ValueError as exc:
-            raise InvalidRequest(f"The request body is not valid JSON: {exc}.") from None
         if not isinstance(body, dict):
             raise InvalidRequest("The request body must be a JSON object.")
         return body
@@ -154,8 +154,9 @@ def asset_row(ctx: Ctx, asset: Asset) -> dict[str, Any]:
 
 
 def poll_headers(wait: float | None) -> dict[str, str]:
-    """``Retry-After`` (float seconds) on non-terminal answers: when the job will next change."""
-    return {} if wait is None else {"Retry-After": f"{max(wait, 0.01):.2f}"}
+    """On non-terminal answers, when the job will next change: ``Retry-After`` (whole seconds,
+    rounded up) and ``Retry-After-Ms`` (the precise wait)."""
+    return {} if wait is None else wait_headers(wait)
 
 
 # ---- validation ----------------------------------------------------------------------------------
@@ -239,14 +240,30 @@ def docs_page(ctx: Ctx) -> Reply:
     return 200, html, {"Content-Type": "text/html; charset=utf-8"}
 
 
+#: Types a browser only ever renders as media: served inline. Anything else (HTML, SVG, XML,
+#: scripts, unknown bytes) is an attachment, so an upload cannot run script on our origin.
+INLINE_TYPES = ("image/png", "image/jpeg", "image/webp", "image/gif", "video/", "audio/")
+
+
 def media_file(ctx: Ctx) -> Reply:
-    """A signed output / upload / asset link (403 once expired)."""
+    """A signed output / upload / asset link (403 once expired, 416 for a Range past the end)."""
+    from werkzeug.exceptions import RequestedRangeNotSatisfiable
     from werkzeug.utils import send_file
 
     rec = ctx.backend.files.verify(ctx.args["file_id"], ctx.request.args.to_dict(flat=False))
     path = ctx.backend.files.materialise(rec)
-    resp = send_file(path, ctx.request.environ, mimetype=rec.mime, download_name=rec.name, conditional=True, max_age=3600)
-    resp.headers["Content-Disposition"] = f'inline; filename="{rec.name}"'
+    try:
+        resp = send_file(path, ctx.request.environ, mimetype=rec.mime, download_name=rec.name, conditional=True, max_age=3600)
+    except RequestedRangeNotSatisfiable:
+        size = path.stat().st_size
+        raise RangeNotSatisfiable(
+            f"Range {ctx.request.headers.get('Range')!r} cannot be served from a {size}-byte file.",
+            headers={"Content-Range": f"bytes */{size}"},
+        ) from None
+    inline = rec.mime.startswith(INLINE_TYPES)
+    resp.headers["Content-Disposition"] = f'{"inline" if inline else "attachment"}; filename="{rec.name}"'
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    resp.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
     return resp.status_code, resp, {}
 
 

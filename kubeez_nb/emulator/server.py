@@ -9,7 +9,7 @@ import threading
 import time
 from typing import Any
 
-from kubeez_nb.emulator import responses
+from kubeez_nb.emulator import guard, responses
 from kubeez_nb.emulator.backend import Backend
 from kubeez_nb.emulator.errors import (
     ApiError,
@@ -28,8 +28,8 @@ CORS_HEADERS = {
     "Access-Control-Allow-Origin": "*",
     "Access-Control-Allow-Methods": "GET, POST, PATCH, DELETE, OPTIONS",
     "Access-Control-Allow-Headers": "Authorization, X-API-Key, Content-Type, Idempotency-Key, X-Request-Id, Range",
-    "Access-Control-Expose-Headers": "Retry-After, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, "
-    "X-RateLimit-Window, Content-Length, Content-Range",
+    "Access-Control-Expose-Headers": "Retry-After, Retry-After-Ms, X-RateLimit-Limit, X-RateLimit-Remaining, "
+    "X-RateLimit-Reset, X-RateLimit-Window, Content-Length, Content-Range",
     "Access-Control-Max-Age": "600",
 }
 LOOPBACK = frozenset({"127.0.0.1", "::1", "::ffff:127.0.0.1", None})
@@ -52,9 +52,11 @@ def api_key_of(request: Any) -> str | None:
 class App:
     """The emulator as a WSGI application over one ``Backend``."""
 
-    def __init__(self, backend: Backend) -> None:
+    def __init__(self, backend: Backend, control_token: str | None = None) -> None:
         self.backend = backend
         self.map = url_map()
+        self.control_token = control_token or secrets.token_urlsafe(24)
+        self.bound_host, self.port = "127.0.0.1", 0  #: set by ``Emulator.start`` once bound
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         from werkzeug.wrappers import Request
@@ -69,17 +71,21 @@ class App:
         from werkzeug.exceptions import NotFound as WzNotFound
 
         b = self.backend
-        if request.method == "OPTIONS":  # CORS preflight
-            return self._response(204, None, {})
+        control = request.path.startswith("/_emulator/")
+        if request.method == "OPTIONS":  # CORS preflight; control routes grant no cross-origin access
+            return self._response(204, None, {}, cors=not control)
         adapter = self.map.bind_to_environ(request.environ)
         extra: dict[str, str] = {}
         try:
             route, args = adapter.match(method=request.method if request.method != "HEAD" else "GET")
         except WzMethodNotAllowed as exc:
-            allowed = ", ".join(sorted(exc.valid_methods or []))
-            return self._error(MethodNotAllowed(f"{request.method} is not allowed on {request.path}; use {allowed}."), extra)
+            allowed = ", ".join(sorted({*(exc.valid_methods or []), "OPTIONS"}))
+            extra["Allow"] = allowed
+            return self._error(
+                MethodNotAllowed(f"{request.method} is not allowed on {request.path}; use {allowed}."), extra, cors=not control
+            )
         except WzNotFound:
-            return self._error(NotFound(f"No route {request.method} {request.path}. See /openapi.json."), extra)
+            return self._error(NotFound(f"No route {request.method} {request.path}. See /openapi.json."), extra, cors=not control)
         assert isinstance(route, Route)
         with b.lock:
             b.route_counts[f"{route.method} {route.path}"] += 1
@@ -87,11 +93,12 @@ class App:
         try:
             if is_api:
                 self._faults(request)
-            if route.path.startswith("/_emulator/"):
+            if control:
                 if request.remote_addr not in LOOPBACK:
                     raise Forbidden("Emulator control routes answer loopback callers only.")
+                guard.check_control(request, self.control_token, self.bound_host, self.port)
                 status, body, headers = self.control(route.endpoint, request)
-                return self._response(status, body, headers)
+                return self._response(status, body, headers, cors=False)
             ctx = responses.Ctx(request, b, dict(args))
             if route.auth:
                 ctx.account = self._authorise(request, route, extra)
@@ -106,14 +113,14 @@ class App:
             return self._response(status, body, extra)
         except ApiError as exc:
             extra.update(exc.headers)
-            return self._error(exc, extra)
+            return self._error(exc, extra, cors=not control)
         except _Dropped:
             raise
         except Exception as exc:  # a bug: answer 500 JSON rather than an HTML traceback
             import logging
 
             logging.getLogger(__name__).exception("emulator error on %s %s", request.method, request.path)
-            return self._error(ServerError(f"Internal error: {type(exc).__name__}: {exc}"), extra)
+            return self._error(ServerError(f"Internal error: {type(exc).__name__}."), extra, cors=not control)
 
     def _faults(self, request: Any) -> None:
         """Knob-driven failures that hit /v1 requests before any work is done."""
@@ -137,7 +144,7 @@ class App:
             raise RateLimited(
                 "Too many requests (burst injected by the emulator). Retry after the given delay.",
                 extra={"retry_after": 1.0},
-                headers={"Retry-After": "1"},
+                headers=guard.wait_headers(1.0),
             )
         if b.chance(k.error_rate):
             raise ServerError("Internal error (emulator fault knob error_rate). Safe to retry after a delay.")
@@ -161,7 +168,7 @@ class App:
                     f"Rate limit of {decision.limit} requests per {decision.window:g} s for the {route.group} "
                     f"group reached; retry in {wait:.2f} s.",
                     extra={"retry_after": round(wait, 3), "group": route.group},
-                    headers={"Retry-After": f"{wait:.2f}"},
+                    headers=guard.wait_headers(wait),
                 )
         if route.scope and route.scope not in acc.scopes:
             raise MissingScope(
@@ -173,12 +180,11 @@ class App:
     # ---- control routes (no auth; the test and demo harness steers the emulator here) ----------
     def control(self, name: str, request: Any) -> tuple[int, Any, dict[str, str]]:
         b = self.backend
-        body: dict[str, Any] = {}
-        if request.method == "POST" and request.get_data():
-            try:
-                body = json.loads(request.get_data())
-            except ValueError:
-                raise InvalidRequest("Control routes take a JSON object body.") from None
+        body: Any = {}
+        if request.method == "POST":
+            body = guard.read_json(request, b.knobs.max_json_bytes, b.knobs.max_json_depth)
+            if body is None:
+                body = {}
             if not isinstance(body, dict):
                 raise InvalidRequest("Control routes take a JSON object body.")
         try:
@@ -207,7 +213,7 @@ class App:
         raise NotFound(f"No control route {name!r}.")
 
     # ---- rendering -----------------------------------------------------------------------------
-    def _error(self, exc: ApiError, headers: dict[str, str]) -> Any:
+    def _error(self, exc: ApiError, headers: dict[str, str], cors: bool = True) -> Any:
         b = self.backend
         with b.lock:
             b.status_counts[exc.status] += 1
@@ -215,9 +221,9 @@ class App:
             body: Any = {"detail": exc.message}
         else:
             body = exc.body()
-        return self._response(exc.status, body, headers, count=False)
+        return self._response(exc.status, body, headers, count=False, cors=cors)
 
-    def _response(self, status: int, body: Any, headers: dict[str, str], count: bool = True) -> Any:
+    def _response(self, status: int, body: Any, headers: dict[str, str], count: bool = True, cors: bool = True) -> Any:
         from werkzeug.wrappers import Response
 
         if count:
@@ -231,7 +237,7 @@ class App:
             resp = Response(body, status=status, content_type=headers.pop("Content-Type", "text/plain; charset=utf-8"))
         else:
             resp = Response(json.dumps(body), status=status, content_type="application/json")
-        for k, v in {**CORS_HEADERS, **headers}.items():
+        for k, v in {**(CORS_HEADERS if cors else {}), **headers}.items():
             resp.headers[k] = v
         return resp
 
@@ -249,6 +255,10 @@ class Emulator:
     ``speed`` scales job durations (model ``estimated_time_seconds / speed``: at 20 an image takes
     about 2 s, a video about 5 s). Knobs (``error_rate``, ``job_failure_rate``, ...; see
     ``Knobs``) can be passed here or set later with ``set_knobs``.
+
+    The ``/_emulator/*`` control routes need ``control_token`` (random unless given) in the
+    ``X-Emulator-Token`` header; the methods here (``set_knobs``, ``stats``, ...) need nothing.
+    A connection that sends nothing for ``idle_timeout`` seconds is closed.
     """
 
     def __init__(
@@ -263,6 +273,8 @@ class Emulator:
         seed_history: int = 0,
         catalog: Any = None,
         quiet: bool = True,
+        control_token: str | None = None,
+        idle_timeout: float = 30.0,
         **knobs: Any,
     ) -> None:
         self.backend = Backend(catalog, speed=speed, url_ttl=url_ttl, knobs=knobs)
@@ -270,6 +282,8 @@ class Emulator:
         self.backend.add_key(self.api_key, None, credits)
         self.host, self.port = host, int(port)
         self.quiet = quiet
+        self.idle_timeout = float(idle_timeout)
+        self._app = App(self.backend, control_token)
         self._seed_history = int(seed_history)
         self._server: Any = None
         self._thread: threading.Thread | None = None
@@ -278,6 +292,11 @@ class Emulator:
     def __repr__(self) -> str:
         state = self.url if self._server else "stopped"
         return f"<kubeez_nb.Emulator {state} speed={self.backend.speed:g}>"
+
+    @property
+    def control_token(self) -> str:
+        """The token the ``/_emulator/*`` routes want in ``X-Emulator-Token`` (scripts, other processes)."""
+        return self._app.control_token
 
     @property
     def url(self) -> str:
@@ -296,6 +315,8 @@ class Emulator:
         quiet = self.quiet
 
         class Handler(WSGIRequestHandler):
+            timeout = self.idle_timeout  # socket timeout: idle or half-open connections are closed
+
             def log_request(self, *args: Any, **kwargs: Any) -> None:
                 if not quiet:
                     super().log_request(*args, **kwargs)
@@ -306,9 +327,10 @@ class Emulator:
 
         if self._seed_history:
             self.backend.seed_history(self._seed_history, self.api_key)
-        self._server = make_server(self.host, self.port, App(self.backend), threaded=True, request_handler=Handler)
+        self._server = make_server(self.host, self.port, self._app, threaded=True, request_handler=Handler)
         self._server.daemon_threads = True
         self.port = self._server.socket.getsockname()[1]
+        self._app.bound_host, self._app.port = self.host, self.port
         self._thread = threading.Thread(target=self._serve, name=f"kubeez-emulator:{self.port}", daemon=True)
         self._thread.start()
         self._ready.wait(10)
