@@ -25,6 +25,7 @@ from __future__ import annotations
 import itertools
 import math
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -57,12 +58,15 @@ class _Server:
         import requests
 
         self.port = _free_port()
+        token = secrets.token_urlsafe(16)  # the control routes want it in X-Emulator-Token
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc = subprocess.Popen(
-            [PY, "-m", "kubeez_nb.emulator", "--port", str(self.port), "--speed", str(speed), "--credits", "10000000"],
+            [PY, "-m", "kubeez_nb.emulator", "--port", str(self.port), "--speed", str(speed), "--credits", "10000000",
+             "--control-token", token],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT,
         )  # fmt: skip
         self.http = requests.Session()
+        self.http.headers["X-Emulator-Token"] = token
         for _ in range(200):
             try:
                 self.http.get(self.url + "/health", timeout=1)

@@ -1,4 +1,4 @@
-"""``python -m kubeez_nb.emulator --port N --api-key KEY [--speed X] [--seed-history N]``."""
+"""``python -m kubeez_nb.emulator --port N --api-key KEY [--speed X] [--seed-history N] [--control-token T]``."""
 
 from __future__ import annotations
 
@@ -20,6 +20,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--speed", type=float, default=20.0, help="job speed factor (20: an image in ~2 s, a video in ~5 s)")
     parser.add_argument("--seed-history", type=int, default=0, metavar="N", help="add N past generations (up to 100000)")
     parser.add_argument("--url-ttl", type=float, default=3600.0, help="lifetime of signed links in seconds (default 3600)")
+    parser.add_argument(
+        "--control-token", default=None, metavar="TOKEN",
+        help="token the /_emulator/* control routes want in X-Emulator-Token (default: random, printed)",
+    )
+    parser.add_argument(
+        "--idle-timeout", type=float, default=30.0, metavar="S",
+        help="close a connection that sends nothing for S seconds (default 30)",
+    )
+    parser.add_argument("--allow-private-fetch", action="store_true",
+                        help="let server-side fetches (assets, captions, separation) reach loopback / private addresses")
     parser.add_argument("--verbose", action="store_true", help="log every request")
     args = parser.parse_args(argv)
 
@@ -28,6 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     emu = Emulator(
         port=args.port, host=args.host, api_key=args.api_key, credits=args.credits, speed=args.speed,
         seed_history=args.seed_history, url_ttl=args.url_ttl, quiet=not args.verbose,
+        control_token=args.control_token, idle_timeout=args.idle_timeout, allow_private_fetch=args.allow_private_fetch,
     )
     try:
         emu.start()
@@ -37,6 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Kubeez emulator serving at {emu.url}", flush=True)
     print(f"API key: {emu.api_key}", flush=True)
     print(f"  export KUBEEZ_BASE_URL={emu.url} KUBEEZ_API_KEY={emu.api_key}", flush=True)
+    if args.control_token is None:
+        print(f"Control token (X-Emulator-Token for /_emulator/*): {emu.control_token}", flush=True)
     print("Press Ctrl-C to stop.", flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -178,7 +178,7 @@ class FileStore:
             expires = int(expires_raw)
         except ValueError:
             raise Forbidden("This link is not signed. Use the url from the API response.", code="invalid_signature") from None
-        if not hmac.compare_digest(sig, self._sig(file_id, expires)):
+        if not hmac.compare_digest(sig.encode(), self._sig(file_id, expires).encode()):
             raise Forbidden("The link's signature does not match.", code="invalid_signature")
         if self.clock.now() > expires:
             raise Forbidden(

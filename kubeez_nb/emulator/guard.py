@@ -46,7 +46,9 @@ def host_allowed(host_header: str | None, bound_host: str, port: int) -> bool:
     """
     if not host_header:
         return False
-    host, _, port_text = host_header.rpartition(":") if not host_header.endswith("]") else (host_header, "", "")
+    host, _, port_text = (
+        host_header.rpartition(":") if not host_header.endswith("]") else (host_header, "", "")
+    )
     if not host:  # no port given
         host, port_text = host_header, "80"
     if port_text != str(port):
@@ -64,7 +66,9 @@ def host_allowed(host_header: str | None, bound_host: str, port: int) -> bool:
 def check_control(request: Any, token: str, bound_host: str, port: int) -> None:
     """Refuse a control call that is not from a local script holding the token (403 / 415)."""
     if not host_allowed(request.headers.get("Host"), bound_host, port):
-        raise Forbidden("Control routes answer requests addressed to the emulator's own host and port only.")
+        raise Forbidden(
+            "Control routes answer requests addressed to the emulator's own host and port only."
+        )
     sent = request.headers.get(TOKEN_HEADER) or ""
     if not hmac.compare_digest(sent.encode(), token.encode()):
         raise Forbidden(
@@ -74,7 +78,9 @@ def check_control(request: Any, token: str, bound_host: str, port: int) -> None:
         )
     has_body = bool(request.content_length or request.headers.get("Transfer-Encoding"))
     if request.method == "POST" and has_body and request.mimetype != "application/json":
-        raise UnsupportedMediaType("Control routes take Content-Type: application/json bodies only.")
+        raise UnsupportedMediaType(
+            "Control routes take Content-Type: application/json bodies only."
+        )
 
 
 def read_json(request: Any, max_bytes: int, max_depth: int) -> Any:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from kubeez_nb.emulator import schemacheck
 from kubeez_nb.emulator.backend import Account, Asset, Backend, Job
 from kubeez_nb.emulator.clock import iso
 from kubeez_nb.emulator.errors import (
@@ -43,6 +44,7 @@ class Ctx:
     backend: Backend
     args: dict[str, str] = field(default_factory=dict)
     account: Account | None = None
+    schema: str | None = None  #: the declared request schema the JSON body must fit
 
     @property
     def base(self) -> str:
@@ -72,6 +74,10 @@ class Ctx:
             raise InvalidRequest("The request body must be a JSON object (send Content-Type: application/json).")
         if not isinstance(body, dict):
             raise InvalidRequest("The request body must be a JSON object.")
+        if self.schema:
+            from kubeez_nb.emulator.openapi import SCHEMAS
+
+            schemacheck.check(body, self.schema, SCHEMAS)
         return body
 
 
@@ -234,7 +240,7 @@ def docs_page(ctx: Ctx) -> Reply:
         "<!doctype html><meta charset='utf-8'><title>Kubeez API (local emulator)</title>"
         "<h1>Kubeez API: local emulator</h1><ul>"
         "<li><a href='/llms.txt'>/llms.txt</a>: the guide</li>"
-        "<li><a href='/openapi.json'>/openapi.json</a>: OpenAPI 3.1</li>"
+        "<li><a href='/openapi.json'>/openapi.json</a>: OpenAPI 3.1 (<a href='/docs/openapi'>readable view</a>)</li>"
         "<li><a href='/docs/models.json'>/docs/models.json</a>: the model catalog</li></ul>"
     )
     return 200, html, {"Content-Type": "text/html; charset=utf-8"}
@@ -243,6 +249,14 @@ def docs_page(ctx: Ctx) -> Reply:
 #: Types a browser only ever renders as media: served inline. Anything else (HTML, SVG, XML,
 #: scripts, unknown bytes) is an attachment, so an upload cannot run script on our origin.
 INLINE_TYPES = ("image/png", "image/jpeg", "image/webp", "image/gif", "video/", "audio/")
+
+
+def docs_openapi(ctx: Ctx) -> Reply:
+    """A readable HTML view of /openapi.json, rendered here (no script, no CDN: works offline)."""
+    from kubeez_nb.emulator.apidocs import render
+    from kubeez_nb.emulator.openapi import document
+
+    return 200, render(document(ctx.base)), {"Content-Type": "text/html; charset=utf-8"}
 
 
 def media_file(ctx: Ctx) -> Reply:

@@ -9,7 +9,7 @@ import threading
 import time
 from typing import Any
 
-from kubeez_nb.emulator import guard, responses
+from kubeez_nb.emulator import guard, responses, schemacheck
 from kubeez_nb.emulator.backend import Backend
 from kubeez_nb.emulator.errors import (
     ApiError,
@@ -22,6 +22,7 @@ from kubeez_nb.emulator.errors import (
     ServerError,
     Unauthorized,
 )
+from kubeez_nb.emulator.openapi import QUERY, SCHEMAS
 from kubeez_nb.emulator.routes import Route, openapi, url_map
 
 CORS_HEADERS = {
@@ -99,9 +100,11 @@ class App:
                 guard.check_control(request, self.control_token, self.bound_host, self.port)
                 status, body, headers = self.control(route.endpoint, request)
                 return self._response(status, body, headers, cors=False)
-            ctx = responses.Ctx(request, b, dict(args))
+            ctx = responses.Ctx(request, b, dict(args), schema=route.request)
             if route.auth:
                 ctx.account = self._authorise(request, route, extra)
+            if route.endpoint in QUERY and route.endpoint != "media_file":  # signed links answer 403 themselves
+                schemacheck.check_query(QUERY[route.endpoint], request.args, SCHEMAS)
             if route.endpoint == "openapi":
                 return self._response(200, openapi(request.host_url.rstrip("/")), extra)
             handler = getattr(responses, route.endpoint)
