@@ -26,6 +26,8 @@ from kubeez_nb.emulator.errors import (
     UnsupportedMediaType,
 )
 
+#: WSGI environ flag: the body was refused unread (the server stops reading after answering).
+BODY_UNREAD = "kubeez.body_unread"
 #: The header control callers send the token in.
 TOKEN_HEADER = "X-Emulator-Token"
 #: Default caps of a JSON request body (knobs ``max_json_bytes`` / ``max_json_depth``).
@@ -87,9 +89,11 @@ def read_json(request: Any, max_bytes: int, max_depth: int) -> Any:
     """The parsed JSON body (``None`` when empty), read with a byte cap and a nesting cap."""
     length = request.content_length
     if length is not None and length > max_bytes:
+        request.environ[BODY_UNREAD] = True
         raise PayloadTooLarge(f"The JSON body is {length} bytes; the limit is {max_bytes} bytes.")
     raw = request.stream.read(max_bytes + 1)
     if len(raw) > max_bytes:
+        request.environ[BODY_UNREAD] = True
         raise PayloadTooLarge(f"The JSON body is over the {max_bytes}-byte limit.")
     if not raw.strip():
         return None

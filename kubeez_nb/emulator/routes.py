@@ -47,7 +47,7 @@ ROUTES: tuple[Route, ...] = (
     R("GET", "/docs/models/<model_id>", "docs_model", "One model by id (`{id}.json`), or every variant of a family prefix",
       auth=False, response="Model", errors=(404,), tag="discovery"),
     R("GET", "/media/<file_id>/<path:name>", "media_file", "A signed output, upload or asset link (403 once expired)",
-      auth=False, errors=(403, 404), tag="files"),
+      auth=False, errors=(403, 404, 416), tag="files"),
     # generation
     R("POST", "/v1/generate/media", "generate_media", "Start an image or video generation", scope="generate:media",
       group="media", request="MediaRequest", response="Accepted", errors=(400, 402, 404)),

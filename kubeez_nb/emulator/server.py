@@ -64,7 +64,10 @@ class App:
 
         request = Request(environ)
         response = self.handle(request)
-        return response(environ, start_response)
+        body = response(environ, start_response)
+        if environ.get(guard.BODY_UNREAD):
+            return _then_stop_reading(body, environ)
+        return body
 
     # ---- dispatch ------------------------------------------------------------------------------
     def handle(self, request: Any) -> Any:
@@ -243,6 +246,22 @@ class App:
         for k, v in {**(CORS_HEADERS if cors else {}), **headers}.items():
             resp.headers[k] = v
         return resp
+
+
+def _then_stop_reading(body: Any, environ: dict[str, Any]) -> Any:
+    """Send the answer, then stop reading the request: the dev server would otherwise drain an
+    oversized body it refused (hundreds of MB) before closing the connection."""
+    try:
+        yield from body
+    finally:
+        if hasattr(body, "close"):
+            body.close()
+        sock = environ.get("werkzeug.socket")
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RD)
+            except OSError:
+                pass
 
 
 class _Dropped(ConnectionResetError):
