@@ -21,14 +21,24 @@ Behaviour worth knowing:
   as ``?cursor=``. Filters ``status``, ``model``, ``generation_type`` combine with it.
 - Jobs run on the emulator clock (real time + ``advance()``): ``queued`` (or ``pending``) for the
   first 15 % of ``estimated_time_seconds / speed``, then ``processing``, then ``completed`` or
-  ``failed``. Non-terminal polls carry ``Retry-After`` = seconds to the next change.
+  ``failed``. Non-terminal polls carry ``Retry-After`` (whole seconds, rounded up) and
+  ``Retry-After-Ms`` (precise milliseconds) until the next change; 429s carry both too.
 - Billing: flat prices at submit; per-second models are settled on the measured length of the
   MP4 produced; reference videos and audio inputs of our own are measured, outside ones count 5 s.
 - URLs on the documentation domains ``example.com`` / ``.org`` / ``.net`` are answered with
   synthetic media of the type their extension names (so the guide's examples run offline);
-  any other unreachable URL is ``502 fetch_failed``.
-- Control routes (loopback only, no auth, not in OpenAPI): ``/_emulator/keys``, ``/knobs``,
-  ``/clock``, ``/seed-history``, ``/stats``, ``/reset``; ``Emulator`` has a method for each.
+  any other unreachable public URL is ``502 fetch_failed``.
+- Control routes (not in OpenAPI): ``/_emulator/keys``, ``/knobs``, ``/clock``,
+  ``/seed-history``, ``/stats``, ``/reset``; ``Emulator`` has a method for each. Over HTTP they
+  need the per-process token in ``X-Emulator-Token`` (``Emulator.control_token``; the CLI prints
+  it or takes ``--control-token``), a loopback caller, a ``Host`` naming our own address, and
+  ``application/json`` bodies; they send no CORS headers (``guard``).
+- Hardening: JSON bodies are capped in size (413, knob ``max_json_bytes``) and nesting (400,
+  ``max_json_depth``); a bad ``Range`` is 416; idle connections close after ``idle_timeout``;
+  media other than images / video / audio is served as an attachment, all with ``nosniff``;
+  server-side fetches refuse control routes and loopback / private addresses (knob
+  ``allow_private_fetch``). ``/openapi.json`` (``openapi``) is enforced on bodies and queries
+  (``schemacheck``); ``/docs/openapi`` renders it as static HTML (``apidocs``).
 """
 
 from __future__ import annotations

@@ -87,7 +87,8 @@ ROUTES: tuple[Route, ...] = (
       scope="read:generations", group="read", response="GenerationPage", errors=(400,), tag="account"),
 )
 
-#: Emulator-only control routes: no auth, loopback use, not in /openapi.json.
+#: Emulator-only control routes, not in /openapi.json: no API key, but the control token, a loopback
+#: caller and our own Host (``guard.check_control``).
 CONTROL_ROUTES: tuple[Route, ...] = (
     R("POST", "/_emulator/keys", "keys", "Add a key with scopes, credits, rate limits", auth=False, public=False),
     R("GET", "/_emulator/keys", "list_keys", "Keys (prefixes), scopes and balances", auth=False, public=False),
