@@ -4,6 +4,7 @@ server-side fetches aimed at private addresses, idle connections."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -346,3 +347,17 @@ def test_idle_connections_are_closed() -> None:
             s.close()
         assert time.monotonic() - started < 5
         assert requests.get(emu.url + "/health").ok
+
+
+@pytest.mark.browser
+def test_uploaded_html_does_not_execute_in_chromium(emulator: Any, page: Any) -> None:
+    script = "<title>upload</title><script>document.title = 'pwned'</script>"
+    page.set_content(script)
+    assert page.title() == "pwned"  # the payload does run when a page renders it
+    url = _upload(emulator, "page.html", script.encode())
+    page.set_content("<title>before</title>")
+    # Playwright's goto raises "Download is starting": the browser saves the file, renders nothing
+    with page.expect_download() as download, contextlib.suppress(Exception):
+        page.goto(url)
+    assert download.value.suggested_filename == "page.html"
+    assert page.title() == "before" and "pwned" not in page.content()

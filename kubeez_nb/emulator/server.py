@@ -183,7 +183,7 @@ class App:
             )
         return acc
 
-    # ---- control routes (no auth; the test and demo harness steers the emulator here) ----------
+    # ---- control routes (token-guarded; the test and demo harness steers the emulator here) --
     def control(self, name: str, request: Any) -> tuple[int, Any, dict[str, str]]:
         b = self.backend
         body: Any = {}
