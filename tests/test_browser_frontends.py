@@ -45,8 +45,9 @@ def overflow(page: Any, selector: str) -> list[str]:
 @pytest.mark.timeout(300)
 @pytest.mark.parametrize("name", NOTEBOOKS, ids=[Path(n).stem for n in NOTEBOOKS])
 @pytest.mark.parametrize("frontend", FRONTENDS)
-def test_demo_notebook_runs_in(frontend: str, name: str, request: pytest.FixtureRequest, page: Any,
-                               tmp_path: Path) -> None:
+def test_demo_notebook_runs_in(
+    frontend: str, name: str, request: pytest.FixtureRequest, page: Any, tmp_path: Path
+) -> None:
     server: LabServer = request.getfixturevalue(frontend)
 
     check_demo_notebook(page, server, BY_NAME[name], ignore=FRONTENDS[frontend])
@@ -61,13 +62,20 @@ def test_demo_notebook_runs_in(frontend: str, name: str, request: pytest.Fixture
             page.wait_for_timeout(500)  # let Lumino re-lay the tab bar out
             studio.scroll_into_view_if_needed()
             screenshot(page, shots(tmp_path) / f"{stem}-800.png")
-            assert overflow(page, ".kubeez-studio, .kubeez-studio .lm-TabBar, .kubeez-studio .kubeez-panel") == []
+            assert (
+                overflow(
+                    page, ".kubeez-studio, .kubeez-studio .lm-TabBar, .kubeez-studio .kubeez-panel"
+                )
+                == []
+            )
             assert widget_error_count(page) == 0
     else:
         screenshot(page, shots(tmp_path) / f"{stem}.png")
 
 
-def test_notebook7_tree_lists_the_demos_and_opens_one(notebook7: LabServer, page: Any, tmp_path: Path) -> None:
+def test_notebook7_tree_lists_the_demos_and_opens_one(
+    notebook7: LabServer, page: Any, tmp_path: Path
+) -> None:
     blocked = bar_all_but(page, notebook7.base)
     page.goto(notebook7.tree_url(), wait_until="domcontentloaded")
     listing = page.locator(".jp-DirListing-content")
@@ -84,7 +92,9 @@ def test_notebook7_tree_lists_the_demos_and_opens_one(notebook7: LabServer, page
         listing.locator(".jp-DirListing-item", has_text="01-quickstart.ipynb").first.dblclick()
     notebook = opened.value
     notebook.wait_for_url("**/notebooks/01-quickstart.ipynb*", timeout=30_000)
-    notebook.locator(".jp-NotebookPanel .jp-Cell", has_text="import kubeez_nb as kz").first.wait_for(timeout=30_000)
+    notebook.locator(
+        ".jp-NotebookPanel .jp-Cell", has_text="import kubeez_nb as kz"
+    ).first.wait_for(timeout=30_000)
     assert blocked == []
     notebook.close()
 

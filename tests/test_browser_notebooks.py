@@ -42,11 +42,14 @@ def test_demo_notebook_in_jupyterlab(expect: Expect, lab: LabServer, page: Any) 
     check_demo_notebook(page, lab, expect)
 
 
-def test_the_bar_breaks_an_emulator_url_and_the_checks_name_it(lab: LabServer, chromium: Any, page: Any,
-                                                                client: Any) -> None:
+def test_the_bar_breaks_an_emulator_url_and_the_checks_name_it(
+    lab: LabServer, chromium: Any, page: Any, client: Any
+) -> None:
     """The guard itself: an output that shows a medium by the emulator's own URL loads in an
     open page but not in a barred one, and both checks name it."""
-    job = client.generate_media(model="nano-banana-2", prompt="a guard image", aspect_ratio="1:1").wait()
+    job = client.generate_media(
+        model="nano-banana-2", prompt="a guard image", aspect_ratio="1:1"
+    ).wait()
     url = job.outputs[0].url
     assert origin_key(url) == origin_key(client.base_url)  # the emulator's loopback address
     html = (
@@ -56,7 +59,9 @@ def test_the_bar_breaks_an_emulator_url_and_the_checks_name_it(lab: LabServer, c
     open_page = chromium.new_page()
     try:
         open_page.set_content(html, wait_until="load")
-        assert all(r["ok"] for r in media_report(open_page)), "the emulator's image should load unbarred"
+        assert all(r["ok"] for r in media_report(open_page)), (
+            "the emulator's image should load unbarred"
+        )
     finally:
         open_page.close()
 

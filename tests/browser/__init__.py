@@ -80,15 +80,26 @@ from browser.servers import wait_for_voila as wait_for_voila
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM_PATH = "/usr/bin/chromium"
 CHROMIUM_ARGS = (
-    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 )
 #: Console noise of a healthy offline session (not our errors): favicons, Lab's optional
 #: endpoints, and Voila's CDN stylesheets (font-awesome) that cannot load without internet.
 IGNORED_CONSOLE = (
     re.compile(r"favicon", re.I),
-    re.compile(r"Failed to load resource: net::ERR_\w+ \(https?://(?!127\.0\.0\.1|localhost|\[::1\])"),
-    re.compile(r"Failed to load resource: the server responded with a status of 404 .*(lab/api/translations|api/workspaces|lsp)", re.I),
+    re.compile(
+        r"Failed to load resource: net::ERR_\w+ \(https?://(?!127\.0\.0\.1|localhost|\[::1\])"
+    ),
+    re.compile(
+        r"Failed to load resource: the server responded with a status of 404 .*(lab/api/translations|api/workspaces|lsp)",
+        re.I,
+    ),
     re.compile(r"\[lsp\]|language server", re.I),
 )
 _LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]", "0.0.0.0"}
@@ -137,11 +148,14 @@ def console_messages(page: Any) -> list[ConsoleEntry]:
     return list(_CONSOLE.get(page, []))
 
 
-def console_errors(page: Any, ignore: Sequence[re.Pattern[str] | str] = IGNORED_CONSOLE) -> list[str]:
+def console_errors(
+    page: Any, ignore: Sequence[re.Pattern[str] | str] = IGNORED_CONSOLE
+) -> list[str]:
     """Console errors and uncaught exceptions, minus known JupyterLab noise (``ignore``)."""
     patterns = [re.compile(p) if isinstance(p, str) else p for p in ignore]
     return [
-        str(e) for e in console_messages(page)
+        str(e)
+        for e in console_messages(page)
         if e.type in ("error", "pageerror") and not any(p.search(str(e)) for p in patterns)
     ]
 
@@ -218,8 +232,11 @@ def wait_kernel_idle(page: Any, timeout: float = 60.0) -> None:
 def open_notebook(page: Any, lab: LabServer, name: str, timeout: float = 90.0) -> None:
     """Open ``name`` (relative to ``lab.root``) in a fresh Lab workspace and wait for an idle kernel."""
     page.goto(lab.notebook_url(name), wait_until="domcontentloaded", timeout=timeout * 1000)
-    page.wait_for_function(_js("const p = kzPanel(); return !!p && !!p.querySelector('.jp-Notebook .jp-Cell');"),
-                           timeout=timeout * 1000, polling=200)
+    page.wait_for_function(
+        _js("const p = kzPanel(); return !!p && !!p.querySelector('.jp-Notebook .jp-Cell');"),
+        timeout=timeout * 1000,
+        polling=200,
+    )
     wait_kernel_idle(page, timeout)
 
 
@@ -238,8 +255,12 @@ def run_all_cells(page: Any, attempts: int = 3) -> None:
         page.locator(f"{_ACTIVE_PANEL} .jp-Notebook").first.click(position={"x": 5, "y": 5})
         if attempt % 2 == 0:
             with contextlib.suppress(Exception):
-                page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).first.click(timeout=5000)
-                page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).first.click(timeout=5000)
+                page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).first.click(
+                    timeout=5000
+                )
+                page.locator(
+                    ".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")
+                ).first.click(timeout=5000)
         else:
             page.keyboard.press("Escape")
             page.keyboard.press("Control+Shift+C")
@@ -252,7 +273,9 @@ def run_all_cells(page: Any, attempts: int = 3) -> None:
                 return
             page.wait_for_timeout(100)
         page.keyboard.press("Escape")  # close a menu or palette left open
-    raise AssertionError(f"Run All Cells did not start after {attempts} attempts; prompts: {before}")
+    raise AssertionError(
+        f"Run All Cells did not start after {attempts} attempts; prompts: {before}"
+    )
 
 
 def wait_cells_done(page: Any, timeout: float = 180.0, *, rerun_if_lost: bool = False) -> None:
@@ -270,7 +293,9 @@ def wait_cells_done(page: Any, timeout: float = 180.0, *, rerun_if_lost: bool = 
             return
         now = time.monotonic()
         if now > deadline:
-            raise AssertionError(f"cells still running or never ran after {timeout:.0f} s; prompts: {_prompts(page)}")
+            raise AssertionError(
+                f"cells still running or never ran after {timeout:.0f} s; prompts: {_prompts(page)}"
+            )
         lost = rerun_if_lost and page.evaluate(_NOTHING_RAN_JS)
         stalled_since = (stalled_since or now) if lost else None
         if stalled_since is not None and now - stalled_since > 3 and reruns < 2:
@@ -303,7 +328,9 @@ def cell_errors(page: Any) -> list[str]:
 
 def widget_error_count(page: Any) -> int:
     """How many times the page shows ipywidgets' "Error displaying widget"."""
-    return int(page.evaluate("() => document.body.innerText.split('Error displaying widget').length - 1"))
+    return int(
+        page.evaluate("() => document.body.innerText.split('Error displaying widget').length - 1")
+    )
 
 
 def screenshot(page: Any, path: str | Path) -> Path:
@@ -374,7 +401,9 @@ _MEDIA_JS = """async (selector) => {
 }"""
 
 MEDIA_SELECTOR = "img, video, audio"
-OUTPUT_MEDIA_SELECTOR = ".jp-OutputArea-output img, .jp-OutputArea-output video, .jp-OutputArea-output audio"
+OUTPUT_MEDIA_SELECTOR = (
+    ".jp-OutputArea-output img, .jp-OutputArea-output video, .jp-OutputArea-output audio"
+)
 
 
 def media_report(page: Any, selector: str = MEDIA_SELECTOR) -> list[dict[str, Any]]:
@@ -382,8 +411,9 @@ def media_report(page: Any, selector: str = MEDIA_SELECTOR) -> list[dict[str, An
     return list(page.evaluate(_MEDIA_JS, selector))
 
 
-def assert_media_loaded(page: Any, selector: str = OUTPUT_MEDIA_SELECTOR, *, at_least: int = 1,
-                        timeout: float = 30.0) -> list[dict[str, Any]]:
+def assert_media_loaded(
+    page: Any, selector: str = OUTPUT_MEDIA_SELECTOR, *, at_least: int = 1, timeout: float = 30.0
+) -> list[dict[str, Any]]:
     """Wait until every matched media element loaded (img naturalWidth > 0, media readyState >= 1
     or its src answers); fail listing the ones that did not. Returns the final report."""
     deadline = time.monotonic() + timeout
@@ -403,14 +433,18 @@ def assert_media_loaded(page: Any, selector: str = OUTPUT_MEDIA_SELECTOR, *, at_
 # ---- barring the page from everything but its own server (the Binder situation) ------------------
 LOOPBACK_NAMES = {"127.0.0.1", "localhost", "::1", "0.0.0.0"}
 #: An attribute that makes the browser fetch (or link to) an address on the kernel's machine.
-LOOPBACK_URL = re.compile(r"^\s*(?:(?:https?|wss?):)?//(?:127\.\d+\.\d+\.\d+|localhost|\[::1\]|0\.0\.0\.0)[:/]", re.I)
+LOOPBACK_URL = re.compile(
+    r"^\s*(?:(?:https?|wss?):)?//(?:127\.\d+\.\d+\.\d+|localhost|\[::1\]|0\.0\.0\.0)[:/]", re.I
+)
 #: Noise of a healthy offline session on top of the harness's IGNORED_CONSOLE, each explained.
 #: Nothing here can match an error of kubeez_nb's outputs or widgets.
 LAB_NOISE: tuple[re.Pattern[str], ...] = (
     # Voila's template links a CDN stylesheet (font-awesome on cdn.jsdelivr.net); the bar aborts
     # it and Chromium suffixes the code with ".Inspector", which the harness's pattern does not
     # expect. A refused loopback request (the emulator) stays an error: it is excluded here.
-    re.compile(r"Failed to load resource: net::ERR_BLOCKED_BY_CLIENT\.Inspector \(https?://(?!127\.|localhost|\[::1\]|0\.0\.0\.0)"),
+    re.compile(
+        r"Failed to load resource: net::ERR_BLOCKED_BY_CLIENT\.Inspector \(https?://(?!127\.|localhost|\[::1\]|0\.0\.0\.0)"
+    ),
 )
 IGNORED = (*IGNORED_CONSOLE, *LAB_NOISE)
 
@@ -464,12 +498,16 @@ _LINKS_JS = """(els) => {
 }"""
 
 
-def loopback_references(page: Any, server_url: str, scope: str = ".jp-OutputArea-output") -> list[str]:
+def loopback_references(
+    page: Any, server_url: str, scope: str = ".jp-OutputArea-output"
+) -> list[str]:
     """``<tag attr=...>`` of every element under ``scope`` (default: the outputs) whose src /
     srcset / poster / data / href points at a loopback address other than the server's own
     (Lab itself rewrites a relative ``src`` into an absolute URL of its own origin)."""
     own = origin_key(server_url)
-    selector = ", ".join(f"{scope} {a}" for a in ("[src]", "[srcset]", "[poster]", "object[data]", "a[href]"))
+    selector = ", ".join(
+        f"{scope} {a}" for a in ("[src]", "[srcset]", "[poster]", "object[data]", "a[href]")
+    )
     attrs = page.eval_on_selector_all(selector, _LINKS_JS)
     return [
         f"<{a['tag']} {a['name']}={a['value'][:140]!r}>"
@@ -478,8 +516,9 @@ def loopback_references(page: Any, server_url: str, scope: str = ".jp-OutputArea
     ]
 
 
-def wait_media(page: Any, need: dict[str, int], selector: str = OUTPUT_MEDIA_SELECTOR,
-               timeout: float = 60.0) -> list[dict[str, Any]]:
+def wait_media(
+    page: Any, need: dict[str, int], selector: str = OUTPUT_MEDIA_SELECTOR, timeout: float = 60.0
+) -> list[dict[str, Any]]:
     """Wait until the outputs hold at least ``need[tag]`` elements of each tag and every matched
     element loaded (an image decoded; a video or audio decoded its metadata, so it has a length:
     a server that merely answers is not enough); fail naming what is missing or broken."""
@@ -488,11 +527,16 @@ def wait_media(page: Any, need: dict[str, int], selector: str = OUTPUT_MEDIA_SEL
         report = media_report(page, selector)
         counts = Counter(r["tag"] for r in report)
         short = {tag: n for tag, n in need.items() if counts[tag] < n}
-        bad = [r for r in report if not r["ok"] or (r["tag"] != "img" and not (r["duration"] or 0) > 0)]
+        bad = [
+            r for r in report if not r["ok"] or (r["tag"] != "img" and not (r["duration"] or 0) > 0)
+        ]
         if not short and not bad:
             return report
         if time.monotonic() > deadline:
-            lines = "\n".join(f"  <{r['tag']} src={r['src'][:140]!r}>: {r['reason'] or 'no metadata (duration unknown)'}" for r in bad)
+            lines = "\n".join(
+                f"  <{r['tag']} src={r['src'][:140]!r}>: {r['reason'] or 'no metadata (duration unknown)'}"
+                for r in bad
+            )
             raise AssertionError(
                 f"media in the outputs: {dict(counts)}; wanted at least {need}"
                 + (f"; missing {short}" if short else "")

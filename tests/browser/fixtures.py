@@ -37,14 +37,20 @@ from browser import (
 HUB_PREFIX = "/user/demo/"
 
 
-def _serve(tmp_path_factory: pytest.TempPathFactory, app: str = "lab", base_url: str = "/") -> Iterator[LabServer]:
+def _serve(
+    tmp_path_factory: pytest.TempPathFactory, app: str = "lab", base_url: str = "/"
+) -> Iterator[LabServer]:
     """A server for the whole run, serving a temp copy of ``notebooks/``."""
     require_chromium()  # no browser, no point starting a server
     root = tmp_path_factory.mktemp(f"{app}-root")
     source = REPO / "notebooks"
     if source.is_dir():
-        shutil.copytree(source, root, dirs_exist_ok=True,
-                        ignore=shutil.ignore_patterns(".ipynb_checkpoints", "kubeez-data", "__pycache__"))
+        shutil.copytree(
+            source,
+            root,
+            dirs_exist_ok=True,
+            ignore=shutil.ignore_patterns(".ipynb_checkpoints", "kubeez-data", "__pycache__"),
+        )
     server = start_lab(root, tmp_path_factory.mktemp(f"{app}-private"), app=app, base_url=base_url)
     try:
         yield server
@@ -116,7 +122,9 @@ def chromium() -> Iterator[Any]:
     require_chromium()
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM_PATH, headless=True, args=list(CHROMIUM_ARGS))
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM_PATH, headless=True, args=list(CHROMIUM_ARGS)
+        )
         try:
             yield browser
         finally:

@@ -32,7 +32,10 @@ from browser import (
 
 def code_prompts(page: Any) -> list[str]:
     """The input prompts of the notebook in view (``[3]:``, ``[ ]:`` ...), in order."""
-    return [t.strip() for t in page.locator("[data-kz-active] .jp-CodeCell .jp-InputPrompt").all_inner_texts()]
+    return [
+        t.strip()
+        for t in page.locator("[data-kz-active] .jp-CodeCell .jp-InputPrompt").all_inner_texts()
+    ]
 
 
 _TAG_CELL_JS = """(snippet) => {
@@ -86,9 +89,13 @@ def _generate_in_standalone_panel(page: Any) -> None:
     prompt.fill(words)
     prompt.press("Tab")
     # the live character count proves the kernel got the text
-    panel.locator(".kubeez-field-prompt .kubeez-count", has_text=f"{len(words)} /").wait_for(timeout=15_000)
+    panel.locator(".kubeez-field-prompt .kubeez-count", has_text=f"{len(words)} /").wait_for(
+        timeout=15_000
+    )
     button = panel.locator("button.kubeez-generate")
-    page.wait_for_function("b => !b.disabled", arg=button.element_handle(), timeout=20_000, polling=200)
+    page.wait_for_function(
+        "b => !b.disabled", arg=button.element_handle(), timeout=20_000, polling=200
+    )
     button.click()
     panel.locator(".kubeez-done").wait_for(timeout=120_000)
     report = wait_media(page, {"video": 1}, media_in(cell))
@@ -98,42 +105,69 @@ def _generate_in_standalone_panel(page: Any) -> None:
 
 TABLE = ".jp-OutputArea-output table"
 EXPECT = [
-    Expect("01-quickstart.ipynb", (
-        Cell("image.wait()", {"img": 1}),
-        Cell("video.wait()", {"video": 1}),
-        Cell("voice.wait()", {"audio": 1}),
-    )),
-    Expect("02-studio.ipynb", (
-        Cell("kz.studio(client)", shows=(".kubeez-studio .lm-TabBar-tab", ".kubeez-studio button.kubeez-generate",
-                                        ".kubeez-balance")),
-        Cell('kz.panel("kling-3-0-std"', shows=(".kubeez-panel button.kubeez-generate",)),
-    ), _generate_in_standalone_panel),
-    Expect("03-magic.ipynb", (
-        Cell("%kubeez --ar 16:9 a red fox", {"img": 1}),
-        Cell("-o clip", {"video": 1}),
-        Cell("%%kubeez --ar 9:16", {"img": 1}),
-        Cell("%kubeez say", {"audio": 1}),
-        Cell("%kubeez models video", shows=(TABLE,)),
-    )),
-    Expect("04-batch-and-compare.ipynb", (
-        Cell("kz.batch(", {"img": 6}),  # 2 prompts x 3 models, side by side
-        Cell('result.df[', shows=(TABLE,)),
-    )),
-    Expect("05-cost-report.ipynb", (
-        Cell("report = kz.cost_report(df", {"img": 7}, shows=(TABLE,)),  # 7 charts, data: PNGs
-    )),
-    Expect("06-assets-captions-separation.ipynb", (
-        Cell("edit.wait()", {"img": 1}),
-        Cell("client.captions(", shows=(TABLE,)),
-        Cell("generate_music(", {"audio": 2, "img": 2}),  # two tracks, each with its cover
-        Cell("client.separate(", {"audio": 2}),  # vocals and instrumental
-    )),
+    Expect(
+        "01-quickstart.ipynb",
+        (
+            Cell("image.wait()", {"img": 1}),
+            Cell("video.wait()", {"video": 1}),
+            Cell("voice.wait()", {"audio": 1}),
+        ),
+    ),
+    Expect(
+        "02-studio.ipynb",
+        (
+            Cell(
+                "kz.studio(client)",
+                shows=(
+                    ".kubeez-studio .lm-TabBar-tab",
+                    ".kubeez-studio button.kubeez-generate",
+                    ".kubeez-balance",
+                ),
+            ),
+            Cell('kz.panel("kling-3-0-std"', shows=(".kubeez-panel button.kubeez-generate",)),
+        ),
+        _generate_in_standalone_panel,
+    ),
+    Expect(
+        "03-magic.ipynb",
+        (
+            Cell("%kubeez --ar 16:9 a red fox", {"img": 1}),
+            Cell("-o clip", {"video": 1}),
+            Cell("%%kubeez --ar 9:16", {"img": 1}),
+            Cell("%kubeez say", {"audio": 1}),
+            Cell("%kubeez models video", shows=(TABLE,)),
+        ),
+    ),
+    Expect(
+        "04-batch-and-compare.ipynb",
+        (
+            Cell("kz.batch(", {"img": 6}),  # 2 prompts x 3 models, side by side
+            Cell("result.df[", shows=(TABLE,)),
+        ),
+    ),
+    Expect(
+        "05-cost-report.ipynb",
+        (
+            Cell("report = kz.cost_report(df", {"img": 7}, shows=(TABLE,)),  # 7 charts, data: PNGs
+        ),
+    ),
+    Expect(
+        "06-assets-captions-separation.ipynb",
+        (
+            Cell("edit.wait()", {"img": 1}),
+            Cell("client.captions(", shows=(TABLE,)),
+            Cell("generate_music(", {"audio": 2, "img": 2}),  # two tracks, each with its cover
+            Cell("client.separate(", {"audio": 2}),  # vocals and instrumental
+        ),
+    ),
 ]
 
 BY_NAME = {e.notebook: e for e in EXPECT}
 
 
-def check_demo_notebook(page: Any, server: LabServer, expect: Expect, ignore: tuple[re.Pattern[str], ...] = ()) -> list[dict[str, Any]]:
+def check_demo_notebook(
+    page: Any, server: LabServer, expect: Expect, ignore: tuple[re.Pattern[str], ...] = ()
+) -> list[dict[str, Any]]:
     """Open ``expect.notebook`` on ``server`` with the page barred from every other address, run
     it, and assert what a user would see: every cell ran, each cell's media and surfaces, no widget
     or cell error, media only from the server (under its base URL), no console error (``IGNORED``
@@ -143,7 +177,9 @@ def check_demo_notebook(page: Any, server: LabServer, expect: Expect, ignore: tu
     run_notebook(page, server, expect.notebook, timeout=240)
 
     prompts = code_prompts(page)
-    assert prompts and all(re.search(r"\[\d+\]", p) for p in prompts), f"cells that never ran: {prompts}"
+    assert prompts and all(re.search(r"\[\d+\]", p) for p in prompts), (
+        f"cells that never ran: {prompts}"
+    )
     for cell in expect.cells:
         where = cell_selector(page, cell.source)
         for selector in cell.shows:
@@ -161,10 +197,16 @@ def check_demo_notebook(page: Any, server: LabServer, expect: Expect, ignore: tu
     assert cell_errors(page) == []
     loopback = loopback_references(page, server.base)
     assert loopback == [], f"outputs point the browser at the kernel's loopback: {loopback}"
-    foreign = [r["src"] for r in report if origin_key(r["src"]) not in (None, origin_key(server.base))]
+    foreign = [
+        r["src"] for r in report if origin_key(r["src"]) not in (None, origin_key(server.base))
+    ]
     assert foreign == [], "media loaded from somewhere other than the Jupyter server"
     # same origin is not enough under a hub prefix: a root-absolute /files/... would miss it
-    outside = [r["src"] for r in report if origin_key(r["src"]) is not None and not r["src"].startswith(server.base + "/")]
+    outside = [
+        r["src"]
+        for r in report
+        if origin_key(r["src"]) is not None and not r["src"].startswith(server.base + "/")
+    ]
     assert outside == [], f"media outside the server's base URL {server.prefix}: {outside}"
     assert console_errors(page, (*IGNORED, *ignore)) == []
     assert blocked == [], "the page tried to reach an address other than the Jupyter server"
@@ -175,6 +217,8 @@ def check_demo_notebook(page: Any, server: LabServer, expect: Expect, ignore: tu
 #: settings of ours): its shortcuts plugin reads the schema of a plugin the page never loaded.
 #: Nothing of kubeez_nb's outputs or widgets can raise these two.
 NOTEBOOK7_NOISE: tuple[re.Pattern[str], ...] = (
-    re.compile(r"^\[error\] Cannot convert undefined or null to object \(https?://[^)]*/static/notebook/notebook_core\.\w+\.js"),
+    re.compile(
+        r"^\[error\] Cannot convert undefined or null to object \(https?://[^)]*/static/notebook/notebook_core\.\w+\.js"
+    ),
     re.compile(r"^\[pageerror\] Cannot read properties of undefined \(reading 'schema'\)$"),
 )

@@ -27,7 +27,8 @@ START_TIMEOUT_S = 90.0
 _LAB_SETTINGS = {
     "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
     "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
-        "fetchNews": "false", "checkForUpdates": False,
+        "fetchNews": "false",
+        "checkForUpdates": False,
     },
 }
 
@@ -45,14 +46,16 @@ def _server_env(root: Path, private: Path) -> dict[str, str]:
     env = dict(os.environ)
     for key in ("KUBEEZ_API_KEY", "KUBEEZ_BASE_URL", "JUPYTER_TOKEN", "JPY_SESSION_NAME"):
         env.pop(key, None)
-    env.update({
-        "KUBEEZ_DEMO": "1",
-        "KUBEEZ_HOME": str(root / "kubeez-data"),
-        "JUPYTER_CONFIG_DIR": str(private / "config"),
-        "JUPYTER_RUNTIME_DIR": str(private / "runtime"),
-        "IPYTHONDIR": str(private / "ipython"),
-        "PYTHONUNBUFFERED": "1",
-    })
+    env.update(
+        {
+            "KUBEEZ_DEMO": "1",
+            "KUBEEZ_HOME": str(root / "kubeez-data"),
+            "JUPYTER_CONFIG_DIR": str(private / "config"),
+            "JUPYTER_RUNTIME_DIR": str(private / "runtime"),
+            "IPYTHONDIR": str(private / "ipython"),
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
     return env
 
 
@@ -96,8 +99,14 @@ class _Proc:
 def _spawn(cmd: Sequence[str], env: dict[str, str], cwd: Path, log_path: Path) -> _Proc:
     log = log_path.open("wb")
     try:
-        popen = subprocess.Popen(list(cmd), env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT,
-                                 stdin=subprocess.DEVNULL)
+        popen = subprocess.Popen(
+            list(cmd),
+            env=env,
+            cwd=cwd,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
     finally:
         log.close()  # the child keeps its own handle
     return _Proc(popen, log_path)
@@ -109,7 +118,9 @@ def _wait_http(proc: _Proc, url: str, what: str, timeout: float = START_TIMEOUT_
     last = ""
     while time.monotonic() < deadline:
         if proc.popen.poll() is not None:
-            raise RuntimeError(f"{what} exited with {proc.popen.returncode} before answering:\n{proc.log()}")
+            raise RuntimeError(
+                f"{what} exited with {proc.popen.returncode} before answering:\n{proc.log()}"
+            )
         try:
             with urllib.request.urlopen(url, timeout=5) as resp:
                 if resp.status == 200:
@@ -118,7 +129,9 @@ def _wait_http(proc: _Proc, url: str, what: str, timeout: float = START_TIMEOUT_
             last = str(exc)
         time.sleep(0.25)
     proc.stop()
-    raise RuntimeError(f"{what} did not answer {url.split('?')[0]} within {timeout:.0f} s ({last}):\n{proc.log()}")
+    raise RuntimeError(
+        f"{what} did not answer {url.split('?')[0]} within {timeout:.0f} s ({last}):\n{proc.log()}"
+    )
 
 
 # ---- JupyterLab -----------------------------------------------------------------------------------
@@ -127,14 +140,23 @@ def notebook_json(cells: Sequence[str | tuple[str, str]]) -> dict[str, Any]:
     out = []
     for cell in cells:
         kind, source = ("code", cell) if isinstance(cell, str) else cell
-        entry: dict[str, Any] = {"cell_type": kind, "id": uuid.uuid4().hex[:8], "metadata": {}, "source": source}
+        entry: dict[str, Any] = {
+            "cell_type": kind,
+            "id": uuid.uuid4().hex[:8],
+            "metadata": {},
+            "source": source,
+        }
         if kind == "code":
             entry.update(execution_count=None, outputs=[])
         out.append(entry)
     return {
         "cells": out,
         "metadata": {
-            "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
+            "kernelspec": {
+                "display_name": "Python 3 (ipykernel)",
+                "language": "python",
+                "name": "python3",
+            },
             "language_info": {"name": "python"},
         },
         "nbformat": 4,
@@ -197,7 +219,10 @@ class LabServer:
         sessions = self.api("api/sessions")
         for session in sessions:
             req = urllib.request.Request(self.url(f"api/sessions/{session['id']}"), method="DELETE")
-            with contextlib.suppress(urllib.error.URLError, OSError), urllib.request.urlopen(req, timeout=20):
+            with (
+                contextlib.suppress(urllib.error.URLError, OSError),
+                urllib.request.urlopen(req, timeout=20),
+            ):
                 pass
         return len(sessions)
 
@@ -219,10 +244,17 @@ def start_lab(root: Path, private: Path, *, app: str = "lab", base_url: str = "/
     port = free_port()
     prefix = "/" + base_url.strip("/") + "/" if base_url.strip("/") else "/"
     cmd = [
-        sys.executable, "-m", "jupyter", app, "--no-browser",
-        f"--port={port}", "--ServerApp.port_retries=0", "--ServerApp.ip=127.0.0.1",
+        sys.executable,
+        "-m",
+        "jupyter",
+        app,
+        "--no-browser",
+        f"--port={port}",
+        "--ServerApp.port_retries=0",
+        "--ServerApp.ip=127.0.0.1",
         f"--ServerApp.base_url={prefix}",
-        f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={root}",
     ]
     if app == "lab":
         cmd += [
@@ -234,7 +266,10 @@ def start_lab(root: Path, private: Path, *, app: str = "lab", base_url: str = "/
         cmd.append("--allow-root")  # CI containers run as root; Jupyter refuses that by default
     env = _server_env(root, private)
     # Notebook 7 is a JupyterLab-based app too: the same user settings (through the environment)
-    env.update(JUPYTERLAB_SETTINGS_DIR=str(private / "settings"), JUPYTERLAB_WORKSPACES_DIR=str(private / "workspaces"))
+    env.update(
+        JUPYTERLAB_SETTINGS_DIR=str(private / "settings"),
+        JUPYTERLAB_WORKSPACES_DIR=str(private / "workspaces"),
+    )
     proc = _spawn(cmd, env, root, private / f"{app}.log")
     base = f"http://127.0.0.1:{port}{prefix.rstrip('/')}"
     what = "JupyterLab" if app == "lab" else "Jupyter Notebook"
@@ -262,8 +297,15 @@ def start_voila(notebook: Path, private: Path, *, root: Path | None = None) -> V
     private.mkdir(parents=True, exist_ok=True)
     port = free_port()
     cmd = [
-        sys.executable, "-m", "voila", str(notebook), "--no-browser", f"--port={port}",
-        "--Voila.ip=127.0.0.1", "--Voila.port_retries=0", "--show_tracebacks=True",
+        sys.executable,
+        "-m",
+        "voila",
+        str(notebook),
+        "--no-browser",
+        f"--port={port}",
+        "--Voila.ip=127.0.0.1",
+        "--Voila.port_retries=0",
+        "--show_tracebacks=True",
     ]
     proc = _spawn(cmd, _server_env(root, private), notebook.parent, private / f"voila-{port}.log")
     url = f"http://127.0.0.1:{port}/"
@@ -283,5 +325,3 @@ def wait_for_voila(page: Any, timeout: float = 90.0) -> None:
         }""",
         timeout=timeout * 1000,
     )
-
-
