@@ -3,8 +3,9 @@ sdist; the wheel, installed into a fresh venv (not editable, no system site-pack
 PYTHONPATH), runs the emulator CLI, a demo image job and a user's test that uses the shipped
 ``kubeez_client`` fixture.
 
-Slow (about a minute, most of it pip installing the dependencies into the fresh venv), so it is
-marked ``slow`` and builds once per module.
+Slow (about a minute, most of it pip installing the dependencies into the fresh venv), so those
+tests are marked ``slow`` and share one build and venv. Also: the README's Binder badge is written
+from the one place the repository path is set (``[project.urls] Repository``).
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 
 @dataclass
@@ -92,6 +92,8 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
     yield Built(wheel, sdist, build.stdout + build.stderr, python, env, took)
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(600)
 def test_build_prints_no_deprecation_warning_and_ships_the_data(built: Built) -> None:
     assert "Successfully built" in built.build_log
     warnings = [line for line in built.build_log.splitlines() if "deprecat" in line.lower()]
@@ -115,6 +117,8 @@ def test_build_prints_no_deprecation_warning_and_ships_the_data(built: Built) ->
     assert {"LICENSE", "pyproject.toml", "kubeez_nb/emulator/data/models.json"} <= members
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(600)
 def test_the_installed_wheel_runs_the_emulator_cli_and_a_demo_job(
     built: Built, tmp_path: Path
 ) -> None:
@@ -140,6 +144,8 @@ def test_the_installed_wheel_runs_the_emulator_cli_and_a_demo_job(
     assert Path(path).is_file() and Path(path).is_relative_to(Path(built.env["KUBEEZ_HOME"]))
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(600)
 def test_a_users_test_with_the_kubeez_client_fixture_passes(built: Built, tmp_path: Path) -> None:
     (tmp_path / "test_my_pipeline.py").write_text(
         "def test_makes_an_image(kubeez_client):\n"
@@ -156,3 +162,22 @@ def test_a_users_test_with_the_kubeez_client_fixture_passes(built: Built, tmp_pa
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
     assert "1 passed" in proc.stdout
+
+
+def test_the_binder_badge_is_built_from_the_repository_url() -> None:
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "binder" / "link.py"), "--check"],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stderr
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("kubeez_binder_link", REPO / "binder" / "link.py")
+    assert spec and spec.loader
+    link = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(link)
+    assert link.binder_url() in (REPO / "README.md").read_text()
+    assert link.binder_url("someone/fork").startswith(
+        "https://mybinder.org/v2/gh/someone/fork/main?urlpath=lab/tree/"
+    )

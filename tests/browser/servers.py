@@ -230,12 +230,22 @@ class LabServer:
         return self.proc.log()
 
 
-def start_lab(root: Path, private: Path, *, app: str = "lab", base_url: str = "/") -> LabServer:
+def start_lab(
+    root: Path,
+    private: Path,
+    *,
+    app: str = "lab",
+    base_url: str = "/",
+    settings: bool = True,
+    extra_args: Sequence[str] = (),
+) -> LabServer:
     """Start JupyterLab (``app="lab"``) or Notebook 7 (``app="notebook"``) serving ``root``, under
     ``base_url`` (``/user/demo/`` as on Binder or JupyterHub); ``private`` holds its settings,
-    logs and runtime files."""
+    logs and runtime files. ``settings=False`` starts with no user settings (a first visit: Lab's
+    own defaults, news pop-up included); ``extra_args`` go on the command line last."""
     assert app in ("lab", "notebook"), app
-    for rel, value in _LAB_SETTINGS.items():
+    private.mkdir(parents=True, exist_ok=True)
+    for rel, value in _LAB_SETTINGS.items() if settings else ():
         target = private / "settings" / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(json.dumps(value))
@@ -262,6 +272,10 @@ def start_lab(root: Path, private: Path, *, app: str = "lab", base_url: str = "/
             f"--LabApp.workspaces_dir={private / 'workspaces'}",
             "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
         ]
+    # an extra argument replaces the harness's own for the same trait: traitlets does not take
+    # the last of two (with --LabApp.x=... twice, a --LabApp.y=... between them was seen lost)
+    given = {a.split("=", 1)[0] for a in extra_args}
+    cmd = [a for a in cmd if a.split("=", 1)[0] not in given] + list(extra_args)
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         cmd.append("--allow-root")  # CI containers run as root; Jupyter refuses that by default
     env = _server_env(root, private)
