@@ -29,6 +29,13 @@ Fixtures (``browser/fixtures.py``)
     test using ``lab`` the kernels that test started are shut down (``lab.stop_kernels()``). ``lab.write_notebook(name,
     cells)`` adds a notebook; ``lab.url(path)`` builds a tokenised URL; ``lab.log()`` is the
     server log (shown when start-up fails).
+``notebook7`` / ``hub_lab`` (session servers, per-test cleanup)
+    The same, as Notebook 7 (``python -m jupyter notebook``; ``notebook_url`` is
+    ``/notebooks/<name>``, ``tree_url()`` is ``/tree``) and as JupyterLab under
+    ``--ServerApp.base_url=/user/demo/`` (``base`` includes the prefix; ``prefix`` is it). Servers
+    are started by ``start_lab(root, private, app=..., base_url=..., settings=..., extra_args=...)``
+    in ``browser/servers.py``; what each demo notebook must show and the check every frontend
+    runs (``check_demo_notebook``) live in ``browser/notebooks.py``.
 ``chromium`` (session)
     A Playwright ``Browser``: ``/usr/bin/chromium`` headless with the flags in ``CHROMIUM_ARGS``
     (never ``playwright install``). Skips the test when Chromium is missing.
