@@ -26,10 +26,13 @@ lab: $(STAMP)
 	KUBEEZ_DEMO=1 $(BIN)/jupyter lab --no-browser --ip=127.0.0.1 --port=$${PORT:-8888} \
 	  --IdentityProvider.token='' $(ALLOW_ROOT) $(LAB_FLAGS) --ServerApp.root_dir=notebooks notebooks/01-quickstart.ipynb
 
-# The studio as an app (no code, no notebook UI): Voila on 02-studio.ipynb
+# The studio as an app (no code, no notebook UI): Voila on 02-studio.ipynb. Notebook 7's Lab
+# extension cannot load in Voila's page (it logs a shared-module error), so Voila skips it.
+VOILA_FLAGS := --VoilaConfiguration.extension_denylist=@jupyter-notebook/lab-extension
+
 studio: $(STAMP)
 	@echo "kubeez-nb studio app: http://127.0.0.1:$${PORT:-8866}/ (local emulator, no key, no credits)"
-	cd notebooks && KUBEEZ_DEMO=1 ../$(BIN)/voila 02-studio.ipynb --no-browser --port=$${PORT:-8866}
+	cd notebooks && KUBEEZ_DEMO=1 ../$(BIN)/voila 02-studio.ipynb --no-browser --port=$${PORT:-8866} $(VOILA_FLAGS)
 
 # Rewrite the README's Binder badge from [project.urls] Repository in pyproject.toml
 binder-link:

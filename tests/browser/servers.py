@@ -23,6 +23,10 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 START_TIMEOUT_S = 90.0
+#: Voila loads every installed JupyterLab extension; Notebook 7's (``@jupyter-notebook/lab-extension``,
+#: the "open in Notebook" buttons) needs Lab's shared modules, which Voila's page does not have, and
+#: logs "The getter for the shared module is not a function". ``make studio`` passes the same.
+VOILA_ARGS = ("--VoilaConfiguration.extension_denylist=@jupyter-notebook/lab-extension",)
 # Lab user settings written before start: every cell in the DOM, no network toasts.
 _LAB_SETTINGS = {
     "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
@@ -320,6 +324,7 @@ def start_voila(notebook: Path, private: Path, *, root: Path | None = None) -> V
         "--Voila.ip=127.0.0.1",
         "--Voila.port_retries=0",
         "--show_tracebacks=True",
+        *VOILA_ARGS,
     ]
     proc = _spawn(cmd, _server_env(root, private), notebook.parent, private / f"voila-{port}.log")
     url = f"http://127.0.0.1:{port}/"
