@@ -9,17 +9,24 @@ from pathlib import Path
 
 import pytest
 
-#: the real-browser harness (JupyterLab / Voila servers, headless Chromium): tests/browser/
-pytest_plugins = ["browser.fixtures"]
+#: the real-browser harness (JupyterLab / Voila servers, headless Chromium): tests/browser/, and
+#: the fixtures kubeez-nb ships for its users (kubeez_emulator, kubeez_client; entry point
+#: pytest11), listed here too so a checkout that is not pip-installed has them
+pytest_plugins = ["browser.fixtures", "kubeez_nb.pytest_plugin", "pytester"]
 
-CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if os.path.exists("/usr/bin/chromium") else None)
+CHROMIUM = shutil.which("chromium") or (
+    "/usr/bin/chromium" if os.path.exists("/usr/bin/chromium") else None
+)
 
 
 @pytest.fixture(scope="session", autouse=True)
 def _kubeez_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """Keep every ledger and media cache of the run in a temp folder; no real key leaks in."""
     home = tmp_path_factory.mktemp("kubeez-home")
-    saved = {k: os.environ.get(k) for k in ("KUBEEZ_HOME", "KUBEEZ_API_KEY", "KUBEEZ_BASE_URL", "KUBEEZ_DEMO")}
+    saved = {
+        k: os.environ.get(k)
+        for k in ("KUBEEZ_HOME", "KUBEEZ_API_KEY", "KUBEEZ_BASE_URL", "KUBEEZ_DEMO")
+    }
     os.environ["KUBEEZ_HOME"] = str(home)
     for k in ("KUBEEZ_API_KEY", "KUBEEZ_BASE_URL", "KUBEEZ_DEMO"):
         os.environ.pop(k, None)
@@ -41,12 +48,10 @@ def emulator() -> Iterator[object]:
 
 
 @pytest.fixture
-def fresh_emulator() -> Iterator[object]:
-    """A private emulator for tests that turn knobs, move the clock or drain credits."""
-    from kubeez_nb import Emulator
-
-    with Emulator(speed=200.0) as emu:
-        yield emu
+def fresh_emulator(kubeez_emulator: object) -> object:
+    """A private emulator for tests that turn knobs, move the clock or drain credits (the shipped
+    ``kubeez_emulator`` fixture: speed 200, ``@pytest.mark.kubeez(...)`` sets its arguments)."""
+    return kubeez_emulator
 
 
 @pytest.fixture

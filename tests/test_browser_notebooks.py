@@ -6,13 +6,12 @@ The emulator runs inside the kernel on a random loopback port. On Binder or any 
 browser cannot reach that port, so any output that points the browser there is a broken medium.
 Barring every origin but Lab's (a Playwright route on the page's context) reproduces that here:
 the media must travel through the Jupyter server (``/files/``, data: URIs or widget messages).
+What each notebook must show, and the check itself, live in ``browser/notebooks.py`` (shared with
+the Notebook 7 and hub-prefix tests in ``test_browser_frontends.py``).
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,117 +21,14 @@ from browser import (
     REPO,
     LabServer,
     bar_all_but,
-    cell_errors,
     console_errors,
     loopback_references,
     media_report,
     origin_key,
-    run_notebook,
-    wait_media,
-    widget_error_count,
 )
+from browser.notebooks import EXPECT, Expect, check_demo_notebook
 
 pytestmark = pytest.mark.browser
-
-def code_prompts(page: Any) -> list[str]:
-    """The input prompts of the notebook in view (``[3]:``, ``[ ]:`` ...), in order."""
-    return [t.strip() for t in page.locator("[data-kz-active] .jp-CodeCell .jp-InputPrompt").all_inner_texts()]
-
-
-_TAG_CELL_JS = """(snippet) => {
-    const cells = [...document.querySelectorAll('[data-kz-active] .jp-CodeCell')];
-    const i = cells.findIndex(c => (c.querySelector('.jp-InputArea-editor') || c).innerText.includes(snippet));
-    if (i < 0) return null;
-    cells[i].setAttribute('data-kz-cell', String(i));
-    return i;
-}"""
-
-
-def cell_selector(page: Any, snippet: str) -> str:
-    """A CSS selector for the code cell of the notebook in view whose source contains ``snippet``."""
-    index = page.evaluate(_TAG_CELL_JS, snippet)
-    assert index is not None, f"no code cell contains {snippet!r}"
-    return f'[data-kz-active] .jp-CodeCell[data-kz-cell="{index}"]'
-
-
-def media_in(cell: str) -> str:
-    """The media elements in a cell's outputs."""
-    return ", ".join(f"{cell} .jp-OutputArea-output {tag}" for tag in ("img", "video", "audio"))
-
-
-# ---- per-notebook expectations --------------------------------------------------------------------
-@dataclass(frozen=True)
-class Cell:
-    """What one code cell (found by a snippet of its source) must show once the notebook ran:
-    at least this many media elements per tag, and these CSS selectors visible in its outputs."""
-
-    source: str
-    media: dict[str, int] = field(default_factory=dict)
-    shows: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Expect:
-    """One demo notebook: its cells' expectations and an optional interaction once it ran."""
-
-    notebook: str
-    cells: tuple[Cell, ...]
-    interact: Callable[[Any], None] | None = None
-
-
-def _generate_in_standalone_panel(page: Any) -> None:
-    """02-studio: the single-model panel (kling video) generates; the video arrives through the
-    widget channel (a blob: URL), not from the emulator's address."""
-    cell = cell_selector(page, 'kz.panel("kling-3-0-std"')
-    panel = page.locator(f"{cell} .kubeez-panel").first
-    prompt = panel.locator(".kubeez-field-prompt textarea")
-    words = "a paper boat drifting down a rainy street"
-    prompt.fill(words)
-    prompt.press("Tab")
-    # the live character count proves the kernel got the text
-    panel.locator(".kubeez-field-prompt .kubeez-count", has_text=f"{len(words)} /").wait_for(timeout=15_000)
-    button = panel.locator("button.kubeez-generate")
-    page.wait_for_function("b => !b.disabled", arg=button.element_handle(), timeout=20_000, polling=200)
-    button.click()
-    panel.locator(".kubeez-done").wait_for(timeout=120_000)
-    report = wait_media(page, {"video": 1}, media_in(cell))
-    assert all(r["src"].startswith("blob:") for r in report), [r["src"][:80] for r in report]
-    assert report[0]["duration"] == pytest.approx(5.0, abs=0.2), report[0]  # the 5 s asked for
-
-
-TABLE = ".jp-OutputArea-output table"
-EXPECT = [
-    Expect("01-quickstart.ipynb", (
-        Cell("image.wait()", {"img": 1}),
-        Cell("video.wait()", {"video": 1}),
-        Cell("voice.wait()", {"audio": 1}),
-    )),
-    Expect("02-studio.ipynb", (
-        Cell("kz.studio(client)", shows=(".kubeez-studio .lm-TabBar-tab", ".kubeez-studio button.kubeez-generate",
-                                        ".kubeez-balance")),
-        Cell('kz.panel("kling-3-0-std"', shows=(".kubeez-panel button.kubeez-generate",)),
-    ), _generate_in_standalone_panel),
-    Expect("03-magic.ipynb", (
-        Cell("%kubeez --ar 16:9 a red fox", {"img": 1}),
-        Cell("-o clip", {"video": 1}),
-        Cell("%%kubeez --ar 9:16", {"img": 1}),
-        Cell("%kubeez say", {"audio": 1}),
-        Cell("%kubeez models video", shows=(TABLE,)),
-    )),
-    Expect("04-batch-and-compare.ipynb", (
-        Cell("kz.batch(", {"img": 6}),  # 2 prompts x 3 models, side by side
-        Cell('result.df[', shows=(TABLE,)),
-    )),
-    Expect("05-cost-report.ipynb", (
-        Cell("report = kz.cost_report(df", {"img": 7}, shows=(TABLE,)),  # 7 charts, data: PNGs
-    )),
-    Expect("06-assets-captions-separation.ipynb", (
-        Cell("edit.wait()", {"img": 1}),
-        Cell("client.captions(", shows=(TABLE,)),
-        Cell("generate_music(", {"audio": 2, "img": 2}),  # two tracks, each with its cover
-        Cell("client.separate(", {"audio": 2}),  # vocals and instrumental
-    )),
-]
 
 
 def test_every_demo_notebook_is_covered() -> None:
@@ -143,40 +39,17 @@ def test_every_demo_notebook_is_covered() -> None:
 @pytest.mark.timeout(300)
 @pytest.mark.parametrize("expect", EXPECT, ids=[Path(e.notebook).stem for e in EXPECT])
 def test_demo_notebook_in_jupyterlab(expect: Expect, lab: LabServer, page: Any) -> None:
-    blocked = bar_all_but(page, lab.base)
-
-    run_notebook(page, lab, expect.notebook, timeout=240)
-
-    prompts = code_prompts(page)
-    assert prompts and all(re.search(r"\[\d+\]", p) for p in prompts), f"cells that never ran: {prompts}"
-    for cell in expect.cells:
-        where = cell_selector(page, cell.source)
-        for selector in cell.shows:
-            page.locator(f"{where} {selector}").first.wait_for(state="visible", timeout=30_000)
-        if cell.media:
-            try:
-                wait_media(page, cell.media, media_in(where))
-            except AssertionError as err:
-                raise AssertionError(f"cell {cell.source!r}: {err}") from None
-    if expect.interact:
-        expect.interact(page)
-    report = wait_media(page, {})  # every medium of every output, whichever cell it is in
-
-    assert widget_error_count(page) == 0
-    assert cell_errors(page) == []
-    loopback = loopback_references(page, lab.base)
-    assert loopback == [], f"outputs point the browser at the kernel's loopback: {loopback}"
-    foreign = [r["src"] for r in report if origin_key(r["src"]) not in (None, origin_key(lab.base))]
-    assert foreign == [], "media loaded from somewhere other than the Jupyter server"
-    assert console_errors(page, IGNORED) == []
-    assert blocked == [], "the page tried to reach an address other than the Jupyter server"
+    check_demo_notebook(page, lab, expect)
 
 
-def test_the_bar_breaks_an_emulator_url_and_the_checks_name_it(lab: LabServer, chromium: Any, page: Any,
-                                                                client: Any) -> None:
+def test_the_bar_breaks_an_emulator_url_and_the_checks_name_it(
+    lab: LabServer, chromium: Any, page: Any, client: Any
+) -> None:
     """The guard itself: an output that shows a medium by the emulator's own URL loads in an
     open page but not in a barred one, and both checks name it."""
-    job = client.generate_media(model="nano-banana-2", prompt="a guard image", aspect_ratio="1:1").wait()
+    job = client.generate_media(
+        model="nano-banana-2", prompt="a guard image", aspect_ratio="1:1"
+    ).wait()
     url = job.outputs[0].url
     assert origin_key(url) == origin_key(client.base_url)  # the emulator's loopback address
     html = (
@@ -186,7 +59,9 @@ def test_the_bar_breaks_an_emulator_url_and_the_checks_name_it(lab: LabServer, c
     open_page = chromium.new_page()
     try:
         open_page.set_content(html, wait_until="load")
-        assert all(r["ok"] for r in media_report(open_page)), "the emulator's image should load unbarred"
+        assert all(r["ok"] for r in media_report(open_page)), (
+            "the emulator's image should load unbarred"
+        )
     finally:
         open_page.close()
 

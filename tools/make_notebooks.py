@@ -2,7 +2,9 @@
 
 Edit the cells here, then run ``python tools/make_notebooks.py``: every cell of these notebooks
 stands in one reviewable place. ``05-cost-report.ipynb`` is maintained directly in Jupyter and is
-not touched by this script. ``tests/test_notebooks.py`` runs them all.
+not touched by this script. ``tests/test_notebooks.py`` runs them all, in place, and checks that
+they leave the notebooks folder as git has it: whatever a demo writes (exports, scratch files)
+goes under ``client.home`` (``KUBEEZ_HOME``, by default the git-ignored ``./kubeez-data``).
 """
 
 from __future__ import annotations
@@ -98,8 +100,10 @@ asset = client.add_asset(f"fox-logo-{uuid.uuid4().hex[:6]}", logo.outputs[0].url
 asset'''),
         ("code", '''client.assets()'''),
         ("code", '''from PIL import Image
-Image.new("RGB", (256, 256), (30, 90, 160)).save("local-swatch.png")
-uploaded = client.upload("local-swatch.png")
+# a local file to upload; scratch files go into the data folder (client.home), not beside the notebook
+swatch = client.home / "local-swatch.png"
+Image.new("RGB", (256, 256), (30, 90, 160)).save(swatch)
+uploaded = client.upload(swatch)
 uploaded'''),
         ("code", '''edit = client.generate_media(
     model="nano-banana-2",
@@ -120,7 +124,7 @@ song'''),
         ("code", '''stems = client.separate(song.outputs[0].url).wait()
 stems'''),
         ("code", '''client.delete_asset(asset.id)
-os.remove("local-swatch.png")'''),
+swatch.unlink()'''),
     ],
 }
 

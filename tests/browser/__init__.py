@@ -29,6 +29,13 @@ Fixtures (``browser/fixtures.py``)
     test using ``lab`` the kernels that test started are shut down (``lab.stop_kernels()``). ``lab.write_notebook(name,
     cells)`` adds a notebook; ``lab.url(path)`` builds a tokenised URL; ``lab.log()`` is the
     server log (shown when start-up fails).
+``notebook7`` / ``hub_lab`` (session servers, per-test cleanup)
+    The same, as Notebook 7 (``python -m jupyter notebook``; ``notebook_url`` is
+    ``/notebooks/<name>``, ``tree_url()`` is ``/tree``) and as JupyterLab under
+    ``--ServerApp.base_url=/user/demo/`` (``base`` includes the prefix; ``prefix`` is it). Servers
+    are started by ``start_lab(root, private, app=..., base_url=..., settings=..., extra_args=...)``
+    in ``browser/servers.py``; what each demo notebook must show and the check every frontend
+    runs (``check_demo_notebook``) live in ``browser/notebooks.py``.
 ``chromium`` (session)
     A Playwright ``Browser``: ``/usr/bin/chromium`` headless with the flags in ``CHROMIUM_ARGS``
     (never ``playwright install``). Skips the test when Chromium is missing.
@@ -57,47 +64,52 @@ host:port, returns the list of blocked URLs), ``media_report`` / ``assert_media_
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import re
-import socket
-import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
-import uuid
 import weakref
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
+
+from browser.servers import START_TIMEOUT_S as START_TIMEOUT_S
+from browser.servers import LabServer as LabServer
+from browser.servers import VoilaServer as VoilaServer
+from browser.servers import free_port as free_port
+from browser.servers import notebook_json as notebook_json
+from browser.servers import start_lab as start_lab
+from browser.servers import start_voila as start_voila
+from browser.servers import wait_for_voila as wait_for_voila
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM_PATH = "/usr/bin/chromium"
 CHROMIUM_ARGS = (
-    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 )
-START_TIMEOUT_S = 90.0
 #: Console noise of a healthy offline session (not our errors): favicons, Lab's optional
 #: endpoints, and Voila's CDN stylesheets (font-awesome) that cannot load without internet.
 IGNORED_CONSOLE = (
     re.compile(r"favicon", re.I),
-    re.compile(r"Failed to load resource: net::ERR_\w+ \(https?://(?!127\.0\.0\.1|localhost|\[::1\])"),
-    re.compile(r"Failed to load resource: the server responded with a status of 404 .*(lab/api/translations|api/workspaces|lsp)", re.I),
+    re.compile(
+        r"Failed to load resource: net::ERR_\w+ \(https?://(?!127\.0\.0\.1|localhost|\[::1\])"
+    ),
+    re.compile(
+        r"Failed to load resource: the server responded with a status of 404 .*(lab/api/translations|api/workspaces|lsp)",
+        re.I,
+    ),
     re.compile(r"\[lsp\]|language server", re.I),
 )
 _LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]", "0.0.0.0"}
-# Lab user settings written before start: every cell in the DOM, no network toasts.
-_LAB_SETTINGS = {
-    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
-    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
-        "fetchNews": "false", "checkForUpdates": False,
-    },
-}
 
 
 # ---- processes ----------------------------------------------------------------------------------
@@ -107,233 +119,6 @@ def require_chromium() -> None:
         import pytest
 
         pytest.skip("chromium not installed: apt-get install chromium")
-
-
-def free_port() -> int:
-    """A TCP port free on the loopback interface right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _server_env(root: Path, private: Path) -> dict[str, str]:
-    """Environment for Lab/Voila and their kernels: demo mode, media under the served root."""
-    env = dict(os.environ)
-    for key in ("KUBEEZ_API_KEY", "KUBEEZ_BASE_URL", "JUPYTER_TOKEN", "JPY_SESSION_NAME"):
-        env.pop(key, None)
-    env.update({
-        "KUBEEZ_DEMO": "1",
-        "KUBEEZ_HOME": str(root / "kubeez-data"),
-        "JUPYTER_CONFIG_DIR": str(private / "config"),
-        "JUPYTER_RUNTIME_DIR": str(private / "runtime"),
-        "IPYTHONDIR": str(private / "ipython"),
-        "PYTHONUNBUFFERED": "1",
-    })
-    return env
-
-
-@dataclass
-class _Proc:
-    """A server subprocess with its log file; ``stop()`` ends it and the kernels it started."""
-
-    popen: subprocess.Popen[bytes]
-    log_path: Path
-
-    def log(self, tail: int = 4000) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")[-tail:]
-        except OSError:
-            return ""
-
-    def stop(self) -> None:
-        import psutil
-
-        try:
-            children = psutil.Process(self.popen.pid).children(recursive=True)
-        except psutil.Error:
-            children = []
-        if self.popen.poll() is None:
-            self.popen.terminate()  # Jupyter shuts its kernels down on SIGTERM
-            try:
-                self.popen.wait(15)
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
-                self.popen.wait(5)
-        # Kernels that outlived the server (only the ones this server started, by pid).
-        for child in children:
-            with contextlib.suppress(psutil.Error):
-                child.terminate()
-        _gone, alive = psutil.wait_procs(children, timeout=5)
-        for child in alive:
-            with contextlib.suppress(psutil.Error):
-                child.kill()
-
-
-def _spawn(cmd: Sequence[str], env: dict[str, str], cwd: Path, log_path: Path) -> _Proc:
-    log = log_path.open("wb")
-    try:
-        popen = subprocess.Popen(list(cmd), env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT,
-                                 stdin=subprocess.DEVNULL)
-    finally:
-        log.close()  # the child keeps its own handle
-    return _Proc(popen, log_path)
-
-
-def _wait_http(proc: _Proc, url: str, what: str, timeout: float = START_TIMEOUT_S) -> None:
-    """Poll ``url`` until it answers 200; fail with the server log if it dies or never answers."""
-    deadline = time.monotonic() + timeout
-    last = ""
-    while time.monotonic() < deadline:
-        if proc.popen.poll() is not None:
-            raise RuntimeError(f"{what} exited with {proc.popen.returncode} before answering:\n{proc.log()}")
-        try:
-            with urllib.request.urlopen(url, timeout=5) as resp:
-                if resp.status == 200:
-                    return
-        except (urllib.error.URLError, OSError) as exc:
-            last = str(exc)
-        time.sleep(0.25)
-    proc.stop()
-    raise RuntimeError(f"{what} did not answer {url.split('?')[0]} within {timeout:.0f} s ({last}):\n{proc.log()}")
-
-
-# ---- JupyterLab -----------------------------------------------------------------------------------
-def notebook_json(cells: Sequence[str | tuple[str, str]]) -> dict[str, Any]:
-    """A v4 notebook with a Python 3 kernelspec (no kernel dialog); ``("markdown", text)`` for prose."""
-    out = []
-    for cell in cells:
-        kind, source = ("code", cell) if isinstance(cell, str) else cell
-        entry: dict[str, Any] = {"cell_type": kind, "id": uuid.uuid4().hex[:8], "metadata": {}, "source": source}
-        if kind == "code":
-            entry.update(execution_count=None, outputs=[])
-        out.append(entry)
-    return {
-        "cells": out,
-        "metadata": {
-            "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
-            "language_info": {"name": "python"},
-        },
-        "nbformat": 4,
-        "nbformat_minor": 5,
-    }
-
-
-@dataclass
-class LabServer:
-    """A running JupyterLab: ``base`` URL, ``token``, served ``root`` folder, ``env`` of its kernels."""
-
-    base: str
-    token: str
-    root: Path
-    env: dict[str, str]
-    proc: _Proc = field(repr=False)
-
-    @property
-    def port(self) -> int:
-        return int(urlsplit(self.base).port or 0)
-
-    def url(self, path: str = "lab") -> str:
-        """``http://127.0.0.1:<port>/<path>?token=...`` (``path`` like ``lab/tree/x.ipynb``)."""
-        sep = "&" if "?" in path else "?"
-        return f"{self.base}/{path.lstrip('/')}{sep}token={self.token}"
-
-    def notebook_url(self, name: str, workspace: str | None = None) -> str:
-        """The notebook in Lab, in its own (by default fresh) workspace so no earlier tabs reopen."""
-        ws = workspace or f"kz-{uuid.uuid4().hex[:10]}"
-        return self.url(f"lab/workspaces/{ws}/tree/{quote(name)}")
-
-    def write_notebook(self, name: str, cells: Sequence[str | tuple[str, str]]) -> Path:
-        """Write a notebook under ``root`` (sub-folders allowed) and return its path."""
-        path = self.root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(notebook_json(cells), indent=1))
-        return path
-
-    def api(self, path: str) -> Any:
-        """GET a Jupyter REST path (``api/sessions``) and decode its JSON."""
-        with urllib.request.urlopen(self.url(path), timeout=10) as resp:
-            return json.loads(resp.read())
-
-    def stop_kernels(self) -> int:
-        """Shut down every session's kernel (each test's notebooks), returning how many."""
-        sessions = self.api("api/sessions")
-        for session in sessions:
-            req = urllib.request.Request(self.url(f"api/sessions/{session['id']}"), method="DELETE")
-            with contextlib.suppress(urllib.error.URLError, OSError), urllib.request.urlopen(req, timeout=20):
-                pass
-        return len(sessions)
-
-    def log(self) -> str:
-        return self.proc.log()
-
-
-def start_lab(root: Path, private: Path) -> LabServer:
-    """Start JupyterLab serving ``root``; ``private`` holds its settings, logs and runtime files."""
-    for rel, value in _LAB_SETTINGS.items():
-        target = private / "settings" / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(json.dumps(value))
-    (root / "kubeez-data").mkdir(parents=True, exist_ok=True)
-    token = uuid.uuid4().hex
-    port = free_port()
-    cmd = [
-        sys.executable, "-m", "jupyter", "lab", "--no-browser",
-        f"--port={port}", "--ServerApp.port_retries=0", "--ServerApp.ip=127.0.0.1",
-        f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
-        f"--LabApp.user_settings_dir={private / 'settings'}",
-        f"--LabApp.workspaces_dir={private / 'workspaces'}",
-        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-    ]
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
-        cmd.append("--allow-root")  # CI containers run as root; Jupyter refuses that by default
-    env = _server_env(root, private)
-    proc = _spawn(cmd, env, root, private / "lab.log")
-    base = f"http://127.0.0.1:{port}"
-    _wait_http(proc, f"{base}/api/status?token={token}", "JupyterLab")
-    return LabServer(base, token, root, env, proc)
-
-
-# ---- Voila --------------------------------------------------------------------------------------
-@dataclass
-class VoilaServer:
-    """A running Voila app for one notebook: open ``url`` in the page."""
-
-    url: str
-    notebook: Path
-    proc: _Proc = field(repr=False)
-
-    def log(self) -> str:
-        return self.proc.log()
-
-
-def start_voila(notebook: Path, private: Path, *, root: Path | None = None) -> VoilaServer:
-    """Start ``voila <notebook>`` on a free port; ``root`` (default: its folder) is KUBEEZ_HOME's parent."""
-    notebook = notebook.resolve()
-    root = (root or notebook.parent).resolve()
-    private.mkdir(parents=True, exist_ok=True)
-    port = free_port()
-    cmd = [
-        sys.executable, "-m", "voila", str(notebook), "--no-browser", f"--port={port}",
-        "--Voila.ip=127.0.0.1", "--Voila.port_retries=0", "--show_tracebacks=True",
-    ]
-    proc = _spawn(cmd, _server_env(root, private), notebook.parent, private / f"voila-{port}.log")
-    url = f"http://127.0.0.1:{port}/"
-    # Any static path proves the server is up without executing the notebook.
-    _wait_http(proc, f"{url}voila/static/favicon.ico", "Voila")
-    return VoilaServer(url, notebook, proc)
-
-
-def wait_for_voila(page: Any, timeout: float = 90.0) -> None:
-    """Wait until Voila finished executing and rendering (its spinner gone, cells in the page)."""
-    page.wait_for_function(
-        """() => {
-            const spinner = document.querySelector('#loading, .voila-spinner, #voila-spinner');
-            const busy = spinner && spinner.offsetParent !== null && getComputedStyle(spinner).display !== 'none';
-            return !busy && document.querySelector('.jp-OutputArea, .jp-Cell, main') !== null
-                   && document.readyState === 'complete';
-        }""",
-        timeout=timeout * 1000,
-    )
 
 
 # ---- Chromium -------------------------------------------------------------------------------------
@@ -370,11 +155,14 @@ def console_messages(page: Any) -> list[ConsoleEntry]:
     return list(_CONSOLE.get(page, []))
 
 
-def console_errors(page: Any, ignore: Sequence[re.Pattern[str] | str] = IGNORED_CONSOLE) -> list[str]:
+def console_errors(
+    page: Any, ignore: Sequence[re.Pattern[str] | str] = IGNORED_CONSOLE
+) -> list[str]:
     """Console errors and uncaught exceptions, minus known JupyterLab noise (``ignore``)."""
     patterns = [re.compile(p) if isinstance(p, str) else p for p in ignore]
     return [
-        str(e) for e in console_messages(page)
+        str(e)
+        for e in console_messages(page)
         if e.type in ("error", "pageerror") and not any(p.search(str(e)) for p in patterns)
     ]
 
@@ -451,8 +239,11 @@ def wait_kernel_idle(page: Any, timeout: float = 60.0) -> None:
 def open_notebook(page: Any, lab: LabServer, name: str, timeout: float = 90.0) -> None:
     """Open ``name`` (relative to ``lab.root``) in a fresh Lab workspace and wait for an idle kernel."""
     page.goto(lab.notebook_url(name), wait_until="domcontentloaded", timeout=timeout * 1000)
-    page.wait_for_function(_js("const p = kzPanel(); return !!p && !!p.querySelector('.jp-Notebook .jp-Cell');"),
-                           timeout=timeout * 1000, polling=200)
+    page.wait_for_function(
+        _js("const p = kzPanel(); return !!p && !!p.querySelector('.jp-Notebook .jp-Cell');"),
+        timeout=timeout * 1000,
+        polling=200,
+    )
     wait_kernel_idle(page, timeout)
 
 
@@ -471,8 +262,12 @@ def run_all_cells(page: Any, attempts: int = 3) -> None:
         page.locator(f"{_ACTIVE_PANEL} .jp-Notebook").first.click(position={"x": 5, "y": 5})
         if attempt % 2 == 0:
             with contextlib.suppress(Exception):
-                page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).first.click(timeout=5000)
-                page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).first.click(timeout=5000)
+                page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).first.click(
+                    timeout=5000
+                )
+                page.locator(
+                    ".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")
+                ).first.click(timeout=5000)
         else:
             page.keyboard.press("Escape")
             page.keyboard.press("Control+Shift+C")
@@ -485,7 +280,9 @@ def run_all_cells(page: Any, attempts: int = 3) -> None:
                 return
             page.wait_for_timeout(100)
         page.keyboard.press("Escape")  # close a menu or palette left open
-    raise AssertionError(f"Run All Cells did not start after {attempts} attempts; prompts: {before}")
+    raise AssertionError(
+        f"Run All Cells did not start after {attempts} attempts; prompts: {before}"
+    )
 
 
 def wait_cells_done(page: Any, timeout: float = 180.0, *, rerun_if_lost: bool = False) -> None:
@@ -503,7 +300,9 @@ def wait_cells_done(page: Any, timeout: float = 180.0, *, rerun_if_lost: bool = 
             return
         now = time.monotonic()
         if now > deadline:
-            raise AssertionError(f"cells still running or never ran after {timeout:.0f} s; prompts: {_prompts(page)}")
+            raise AssertionError(
+                f"cells still running or never ran after {timeout:.0f} s; prompts: {_prompts(page)}"
+            )
         lost = rerun_if_lost and page.evaluate(_NOTHING_RAN_JS)
         stalled_since = (stalled_since or now) if lost else None
         if stalled_since is not None and now - stalled_since > 3 and reruns < 2:
@@ -536,7 +335,9 @@ def cell_errors(page: Any) -> list[str]:
 
 def widget_error_count(page: Any) -> int:
     """How many times the page shows ipywidgets' "Error displaying widget"."""
-    return int(page.evaluate("() => document.body.innerText.split('Error displaying widget').length - 1"))
+    return int(
+        page.evaluate("() => document.body.innerText.split('Error displaying widget').length - 1")
+    )
 
 
 def screenshot(page: Any, path: str | Path) -> Path:
@@ -607,7 +408,9 @@ _MEDIA_JS = """async (selector) => {
 }"""
 
 MEDIA_SELECTOR = "img, video, audio"
-OUTPUT_MEDIA_SELECTOR = ".jp-OutputArea-output img, .jp-OutputArea-output video, .jp-OutputArea-output audio"
+OUTPUT_MEDIA_SELECTOR = (
+    ".jp-OutputArea-output img, .jp-OutputArea-output video, .jp-OutputArea-output audio"
+)
 
 
 def media_report(page: Any, selector: str = MEDIA_SELECTOR) -> list[dict[str, Any]]:
@@ -615,8 +418,9 @@ def media_report(page: Any, selector: str = MEDIA_SELECTOR) -> list[dict[str, An
     return list(page.evaluate(_MEDIA_JS, selector))
 
 
-def assert_media_loaded(page: Any, selector: str = OUTPUT_MEDIA_SELECTOR, *, at_least: int = 1,
-                        timeout: float = 30.0) -> list[dict[str, Any]]:
+def assert_media_loaded(
+    page: Any, selector: str = OUTPUT_MEDIA_SELECTOR, *, at_least: int = 1, timeout: float = 30.0
+) -> list[dict[str, Any]]:
     """Wait until every matched media element loaded (img naturalWidth > 0, media readyState >= 1
     or its src answers); fail listing the ones that did not. Returns the final report."""
     deadline = time.monotonic() + timeout
@@ -636,14 +440,18 @@ def assert_media_loaded(page: Any, selector: str = OUTPUT_MEDIA_SELECTOR, *, at_
 # ---- barring the page from everything but its own server (the Binder situation) ------------------
 LOOPBACK_NAMES = {"127.0.0.1", "localhost", "::1", "0.0.0.0"}
 #: An attribute that makes the browser fetch (or link to) an address on the kernel's machine.
-LOOPBACK_URL = re.compile(r"^\s*(?:(?:https?|wss?):)?//(?:127\.\d+\.\d+\.\d+|localhost|\[::1\]|0\.0\.0\.0)[:/]", re.I)
+LOOPBACK_URL = re.compile(
+    r"^\s*(?:(?:https?|wss?):)?//(?:127\.\d+\.\d+\.\d+|localhost|\[::1\]|0\.0\.0\.0)[:/]", re.I
+)
 #: Noise of a healthy offline session on top of the harness's IGNORED_CONSOLE, each explained.
 #: Nothing here can match an error of kubeez_nb's outputs or widgets.
 LAB_NOISE: tuple[re.Pattern[str], ...] = (
     # Voila's template links a CDN stylesheet (font-awesome on cdn.jsdelivr.net); the bar aborts
     # it and Chromium suffixes the code with ".Inspector", which the harness's pattern does not
     # expect. A refused loopback request (the emulator) stays an error: it is excluded here.
-    re.compile(r"Failed to load resource: net::ERR_BLOCKED_BY_CLIENT\.Inspector \(https?://(?!127\.|localhost|\[::1\]|0\.0\.0\.0)"),
+    re.compile(
+        r"Failed to load resource: net::ERR_BLOCKED_BY_CLIENT\.Inspector \(https?://(?!127\.|localhost|\[::1\]|0\.0\.0\.0)"
+    ),
 )
 IGNORED = (*IGNORED_CONSOLE, *LAB_NOISE)
 
@@ -697,12 +505,16 @@ _LINKS_JS = """(els) => {
 }"""
 
 
-def loopback_references(page: Any, server_url: str, scope: str = ".jp-OutputArea-output") -> list[str]:
+def loopback_references(
+    page: Any, server_url: str, scope: str = ".jp-OutputArea-output"
+) -> list[str]:
     """``<tag attr=...>`` of every element under ``scope`` (default: the outputs) whose src /
     srcset / poster / data / href points at a loopback address other than the server's own
     (Lab itself rewrites a relative ``src`` into an absolute URL of its own origin)."""
     own = origin_key(server_url)
-    selector = ", ".join(f"{scope} {a}" for a in ("[src]", "[srcset]", "[poster]", "object[data]", "a[href]"))
+    selector = ", ".join(
+        f"{scope} {a}" for a in ("[src]", "[srcset]", "[poster]", "object[data]", "a[href]")
+    )
     attrs = page.eval_on_selector_all(selector, _LINKS_JS)
     return [
         f"<{a['tag']} {a['name']}={a['value'][:140]!r}>"
@@ -711,8 +523,9 @@ def loopback_references(page: Any, server_url: str, scope: str = ".jp-OutputArea
     ]
 
 
-def wait_media(page: Any, need: dict[str, int], selector: str = OUTPUT_MEDIA_SELECTOR,
-               timeout: float = 60.0) -> list[dict[str, Any]]:
+def wait_media(
+    page: Any, need: dict[str, int], selector: str = OUTPUT_MEDIA_SELECTOR, timeout: float = 60.0
+) -> list[dict[str, Any]]:
     """Wait until the outputs hold at least ``need[tag]`` elements of each tag and every matched
     element loaded (an image decoded; a video or audio decoded its metadata, so it has a length:
     a server that merely answers is not enough); fail naming what is missing or broken."""
@@ -721,11 +534,16 @@ def wait_media(page: Any, need: dict[str, int], selector: str = OUTPUT_MEDIA_SEL
         report = media_report(page, selector)
         counts = Counter(r["tag"] for r in report)
         short = {tag: n for tag, n in need.items() if counts[tag] < n}
-        bad = [r for r in report if not r["ok"] or (r["tag"] != "img" and not (r["duration"] or 0) > 0)]
+        bad = [
+            r for r in report if not r["ok"] or (r["tag"] != "img" and not (r["duration"] or 0) > 0)
+        ]
         if not short and not bad:
             return report
         if time.monotonic() > deadline:
-            lines = "\n".join(f"  <{r['tag']} src={r['src'][:140]!r}>: {r['reason'] or 'no metadata (duration unknown)'}" for r in bad)
+            lines = "\n".join(
+                f"  <{r['tag']} src={r['src'][:140]!r}>: {r['reason'] or 'no metadata (duration unknown)'}"
+                for r in bad
+            )
             raise AssertionError(
                 f"media in the outputs: {dict(counts)}; wanted at least {need}"
                 + (f"; missing {short}" if short else "")

@@ -1,4 +1,6 @@
-"""The browser fixtures as a pytest plugin: ``lab`` (``lab_server``), ``chromium``, ``page``, ``voila``.
+"""The browser fixtures as a pytest plugin: ``lab`` (``lab_server``), ``notebook7``
+(``notebook7_server``), ``hub_lab`` (``hub_lab_server``, Lab under ``/user/demo/``), ``chromium``,
+``page``, ``voila``.
 
 Load it from a test module with ``pytest_plugins = ["browser.fixtures"]`` (see ``browser``'s
 docstring); the helpers they use live in ``browser`` itself.
@@ -31,29 +33,71 @@ from browser import (
     watch_console,
 )
 
+#: the Binder / JupyterHub situation: every URL under a per-user prefix
+HUB_PREFIX = "/user/demo/"
 
-@pytest.fixture(scope="session")
-def lab_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
-    """One JupyterLab for the whole run, serving a temp copy of ``notebooks/``."""
-    require_chromium()  # no browser, no point starting Lab
-    root = tmp_path_factory.mktemp("lab-root")
+
+def _serve(
+    tmp_path_factory: pytest.TempPathFactory, app: str = "lab", base_url: str = "/"
+) -> Iterator[LabServer]:
+    """A server for the whole run, serving a temp copy of ``notebooks/``."""
+    require_chromium()  # no browser, no point starting a server
+    root = tmp_path_factory.mktemp(f"{app}-root")
     source = REPO / "notebooks"
     if source.is_dir():
-        shutil.copytree(source, root, dirs_exist_ok=True,
-                        ignore=shutil.ignore_patterns(".ipynb_checkpoints", "kubeez-data", "__pycache__"))
-    server = start_lab(root, tmp_path_factory.mktemp("lab-private"))
+        shutil.copytree(
+            source,
+            root,
+            dirs_exist_ok=True,
+            ignore=shutil.ignore_patterns(".ipynb_checkpoints", "kubeez-data", "__pycache__"),
+        )
+    server = start_lab(root, tmp_path_factory.mktemp(f"{app}-private"), app=app, base_url=base_url)
     try:
         yield server
     finally:
         server.proc.stop()
 
 
+def _per_test(server: LabServer) -> Iterator[LabServer]:
+    yield server
+    with contextlib.suppress(Exception):
+        server.stop_kernels()
+
+
+@pytest.fixture(scope="session")
+def lab_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
+    """One JupyterLab for the whole run, serving a temp copy of ``notebooks/``."""
+    yield from _serve(tmp_path_factory)
+
+
 @pytest.fixture
 def lab(lab_server: LabServer) -> Iterator[LabServer]:
     """The session's JupyterLab; the kernels a test started are shut down after it."""
-    yield lab_server
-    with contextlib.suppress(Exception):
-        lab_server.stop_kernels()
+    yield from _per_test(lab_server)
+
+
+@pytest.fixture(scope="session")
+def notebook7_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
+    """One Jupyter Notebook 7 (``/tree``, ``/notebooks/...``) for the whole run."""
+    yield from _serve(tmp_path_factory, "notebook")
+
+
+@pytest.fixture
+def notebook7(notebook7_server: LabServer) -> Iterator[LabServer]:
+    """The session's Notebook 7; the kernels a test started are shut down after it."""
+    yield from _per_test(notebook7_server)
+
+
+@pytest.fixture(scope="session")
+def hub_lab_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
+    """One JupyterLab under ``--ServerApp.base_url=/user/demo/`` (as on Binder) for the whole run."""
+    yield from _serve(tmp_path_factory, "lab", HUB_PREFIX)
+
+
+@pytest.fixture
+def hub_lab(hub_lab_server: LabServer) -> Iterator[LabServer]:
+    """The session's prefixed JupyterLab; the kernels a test started are shut down after it."""
+    yield from _per_test(hub_lab_server)
 
 
 @pytest.fixture
@@ -78,7 +122,9 @@ def chromium() -> Iterator[Any]:
     require_chromium()
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM_PATH, headless=True, args=list(CHROMIUM_ARGS))
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM_PATH, headless=True, args=list(CHROMIUM_ARGS)
+        )
         try:
             yield browser
         finally:
