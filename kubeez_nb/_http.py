@@ -57,6 +57,7 @@ from kubeez_nb.errors import (
     error_from_response,
     redact,
     response_format_error,
+    retry_after_seconds,
 )
 
 log = logging.getLogger("kubeez_nb.http")
@@ -248,19 +249,17 @@ class Transport:
         self.session.api_origin = _origin(self.base_url)
         self.session.headers["User-Agent"] = USER_AGENT
         self.session.headers["Accept"] = "application/json"
+        self.read_retries = read_retries
+        # urllib3 retries nothing and never reads Retry-After (it rejects a decimal one): every
+        # retry, backoff and wait is ours (request()), so each can be capped by a deadline
         retry = Retry(
-            total=read_retries,
-            connect=read_retries,
-            read=read_retries,
-            status=read_retries,
-            backoff_factor=READ_BACKOFF,
-            backoff_max=READ_BACKOFF_MAX,
-            backoff_jitter=READ_BACKOFF,
-            status_forcelist=RETRY_STATUSES,
-            allowed_methods=IDEMPOTENT_METHODS,
-            respect_retry_after_header=True,
+            total=0,
+            read=False,
+            redirect=False,
+            status=0,
             raise_on_status=False,
             raise_on_redirect=False,
+            respect_retry_after_header=False,
         )
         adapter = HTTPAdapter(max_retries=retry, pool_connections=4, pool_maxsize=pool_size)
         self.session.mount("http://", adapter)
@@ -310,12 +309,16 @@ class Transport:
         auth: bool | None = None,
         timeout: float | tuple[float, float] | None = None,
         body_factory: Callable[[], tuple[Any, Mapping[str, str]]] | None = None,
+        deadline: float | None = None,
     ) -> Reply:
-        """Send one request (429s waited out) and decode the JSON answer.
+        """Send one request (429s waited out, reads retried) and decode the JSON answer.
 
         ``group`` True means the documented group of the route, None/False none. ``auth`` None
         sends the key for ``/v1/*`` paths. ``body_factory`` rebuilds a streamed body (uploads)
-        for each attempt. Raises a typed :class:`~kubeez_nb.errors.KubeezError`.
+        for each attempt. ``deadline`` is a ``time.monotonic()`` instant: every read timeout and
+        every wait (429, backoff, rate limiter) is capped at the time left, and
+        :class:`~kubeez_nb.errors.APITimeoutError` is raised once it has passed.
+        Raises a typed :class:`~kubeez_nb.errors.KubeezError`.
         """
         method = method.upper()
         url = self.url(path)
@@ -323,60 +326,105 @@ class Transport:
         grp = group_for(method, route) if group is True else (group or None)
         if auth is None:
             auth = route.startswith("/v1/")
-        hdrs = dict(headers or {})
+        key_auth: _KeyAuth | None = None
         if auth:
             if self._key is None:
                 raise AuthenticationError(MISSING_KEY_MESSAGE, hint="")
             if not self.is_api_url(url):  # never hand the key to another host
                 raise ValueError("the API key is only sent to the API's own origin")
-            hdrs[KEY_HEADER] = self._key.reveal()
-        for attempt in range(RATE_LIMIT_RETRIES + 1):
+            key_auth = _KeyAuth(self._key)
+        hdrs = dict(headers or {})
+        idempotent = method in IDEMPOTENT_METHODS
+        limited = failed = 0
+        while True:
             if body_factory is not None:
                 data, extra = body_factory()
                 hdrs.update(extra)
-            resp = self._send(
-                method, url, grp, params=params, json=json, data=data, headers=hdrs, timeout=timeout
-            )
-            if resp.status_code == 429 and attempt < RATE_LIMIT_RETRIES:
-                err = self._error(resp)
-                wait = _rate_limit_wait(err, attempt)
+            try:
+                resp = self._send(
+                    method,
+                    url,
+                    grp,
+                    params=params,
+                    json=json,
+                    data=data,
+                    headers=hdrs,
+                    auth=key_auth,
+                    timeout=timeout,
+                    deadline=deadline,
+                )
+            except APIConnectionError as err:
+                if not (idempotent and failed < self.read_retries) or _expired(deadline):
+                    raise
+                failed += 1
+                self._backoff(failed, None, deadline, f"{method} {route}", err.message)
+                continue
+            if resp.status_code == 429 and limited < RATE_LIMIT_RETRIES:
+                wait = _rate_limit_wait(self._error(resp), limited)
                 if wait <= MAX_RETRY_AFTER:
+                    limited += 1
                     log.info(
-                        "429 on %s %s; waiting %.2f s (attempt %d)",
-                        method,
-                        route,
-                        wait,
-                        attempt + 1,
+                        "429 on %s %s; waiting %.2f s (attempt %d)", method, route, wait, limited
                     )
                     self.limiter.pause(grp, wait)
-                    time.sleep(wait)
+                    _sleep(wait, deadline, f"{method} {route} (rate limited)")
                     continue
+            elif resp.status_code in RETRY_STATUSES and idempotent and failed < self.read_retries:
+                failed += 1
+                hint = _header_wait(resp.headers)
+                self._backoff(
+                    failed, hint, deadline, f"{method} {route}", f"HTTP {resp.status_code}"
+                )
+                resp.close()
+                continue
             return self._decode(resp)
-        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _backoff(
+        self, attempt: int, hint: float | None, deadline: float | None, what: str, why: str
+    ) -> None:
+        """Wait before retry ``attempt`` of a read: the server's hint, else exponential + jitter."""
+        if hint is not None:
+            wait = min(hint, READ_BACKOFF_MAX)
+        else:
+            wait = min(READ_BACKOFF * (2 ** (attempt - 1)), READ_BACKOFF_MAX)
+        wait += random.uniform(0, READ_BACKOFF)
+        log.info("%s failed (%s); retry %d in %.2f s", what, why, attempt, wait)
+        _sleep(wait, deadline, what)
 
     def _send(
-        self, method: str, url: str, group: str | None, *, timeout: Any = None, **kw: Any
+        self,
+        method: str,
+        url: str,
+        group: str | None,
+        *,
+        timeout: Any = None,
+        deadline: float | None = None,
+        **kw: Any,
     ) -> requests.Response:
-        slot = self.limiter.acquire(group)
+        what = f"{method} {urlsplit(url).path}"
+        timeout = _cap_timeout(timeout or self.timeout, deadline, what)
+        try:
+            slot = self.limiter.acquire(group, deadline=deadline)
+        except TimeoutError:
+            slot = None
+        if slot is None:
+            raise _deadline_error(what, "waiting for a rate-limit slot")
+        timeout = _cap_timeout(timeout, deadline, what)
         started = time.monotonic()
         failure: KubeezError | None = None
         try:
-            resp = self.session.request(method, url, timeout=timeout or self.timeout, **kw)
+            resp = self.session.request(method, url, timeout=timeout, **kw)
         except requests.exceptions.RequestException as exc:
-            failure = self._failure(exc, method, url, timeout or self.timeout)
+            failure = self._failure(exc, method, url, timeout)
+            if deadline is not None and isinstance(failure, APITimeoutError) and _expired(deadline):
+                failure = _deadline_error(what, "waiting for the answer", maybe_sent=True)
         finally:
             slot.release()
         if failure is not None:
-            # raised outside the except block: no __context__ holding the request (and its key)
+            # raised outside the except block: no __context__ holding the request
             raise failure
         self.limiter.learn(group, resp.headers)
-        log.debug(
-            "%s %s -> %s in %.3f s",
-            method,
-            urlsplit(url).path,
-            resp.status_code,
-            time.monotonic() - started,
-        )
+        log.debug("%s -> %s in %.3f s", what, resp.status_code, time.monotonic() - started)
         return resp
 
     def _failure(self, exc: Exception, method: str, url: str, timeout: Any) -> KubeezError:
@@ -427,28 +475,32 @@ class Transport:
         *,
         recover: Callable[[float], Reply | None] | None = None,
         attempts: int = SUBMIT_ATTEMPTS,
+        deadline: float | None = None,
     ) -> Reply:
         """POST a billable request with the no-double-billing policy (see the module docstring).
 
         ``recover(sent_at)`` gets the epoch time of the first send and returns a Reply standing
         for the accepted job when it finds one, else None; it may raise if it cannot tell.
+        ``deadline`` (a ``time.monotonic()`` instant) caps every timeout and wait.
         """
         key = uuid.uuid4().hex
         first_sent = time.time()
         for attempt in range(attempts):
             try:
                 return self.request(
-                    "POST", path, json=dict(body), headers={IDEMPOTENCY_HEADER: key}
+                    "POST",
+                    path,
+                    json=dict(body),
+                    headers={IDEMPOTENCY_HEADER: key},
+                    deadline=deadline,
                 )
             except (ServerError, APIConnectionError) as err:
                 sent = getattr(err, "maybe_sent", True)
                 if attempt == attempts - 1:
                     raise
                 delay = SUBMIT_BACKOFF * (2**attempt) * (1 + random.random())
-                log.warning(
-                    "%s %s failed (%s); checking before resubmitting", "POST", path, err.message
-                )
-                time.sleep(delay)
+                log.warning("POST %s failed (%s); checking before resubmitting", path, err.message)
+                _sleep(delay, deadline, f"POST {path}")
                 if sent and recover is not None:
                     try:
                         found = recover(first_sent)
@@ -503,6 +555,61 @@ class Transport:
         finally:
             tmp.unlink(missing_ok=True)
         return dest
+
+
+class _KeyAuth(requests.auth.AuthBase):
+    """Attaches the key header at send time, so no frame of ours holds the key in a local."""
+
+    __slots__ = ("_secret",)
+
+    def __init__(self, secret: Secret) -> None:
+        self._secret = secret
+
+    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
+        r.headers[KEY_HEADER] = self._secret.reveal()
+        return r
+
+    def __repr__(self) -> str:
+        return "_KeyAuth('***')"
+
+
+def _expired(deadline: float | None) -> bool:
+    return deadline is not None and time.monotonic() >= deadline
+
+
+def _deadline_error(what: str, doing: str, *, maybe_sent: bool = False) -> APITimeoutError:
+    err = APITimeoutError(f"{what}: the deadline passed while {doing}")
+    err.maybe_sent = maybe_sent  # type: ignore[attr-defined]
+    return err
+
+
+def _sleep(seconds: float, deadline: float | None, what: str) -> None:
+    """``time.sleep(seconds)`` capped at the deadline; raises APITimeoutError once it passed."""
+    if deadline is not None:
+        left = deadline - time.monotonic()
+        if seconds >= left:
+            time.sleep(max(left, 0.0))
+            raise _deadline_error(what, f"waiting {seconds:.2f} s before retrying")
+    if seconds > 0:
+        time.sleep(seconds)
+
+
+def _cap_timeout(timeout: Any, deadline: float | None, what: str) -> Any:
+    """``timeout`` ((connect, read) or one number) capped at the time left before ``deadline``."""
+    if deadline is None:
+        return timeout
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise _deadline_error(what, "preparing to send")
+    if isinstance(timeout, tuple):
+        return tuple(left if t is None else min(t, left) for t in timeout)
+    return left if timeout is None else min(timeout, left)
+
+
+def _header_wait(headers: Mapping[str, str]) -> float | None:
+    """Seconds a response asks us to wait: ``Retry-After-Ms`` first, then ``Retry-After``
+    (decimal seconds or an HTTP-date); None when absent or unreadable."""
+    return retry_after_seconds(headers)
 
 
 def _rate_limit_wait(err: APIError, attempt: int) -> float:
