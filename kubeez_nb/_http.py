@@ -9,20 +9,35 @@ Retry policy (all of it lives here):
   ``retry_after`` and the pacing limiter must hear about it: wait ``Retry-After`` /
   ``retry_after`` (or an exponential backoff) plus jitter, pause the group, then retry. A 429
   means the request was *not* accepted, so this is safe even for a generate POST.
-* **Generate POSTs** are never blindly retried on a 5xx or a timeout: the server may already
-  have accepted (and billed) the job. :meth:`Transport.submit` waits a backoff, then asks a
-  caller-supplied ``recover`` function whether the job exists (the client looks in
-  ``/v1/generations`` for a matching recent row); only when nothing matches is the body sent
-  again, at most ``SUBMIT_ATTEMPTS`` times in all. Every resubmit carries the same
-  ``Idempotency-Key``, so a server that deduplicates can do so too. If the check itself cannot
-  be made, the original error is raised: no second charge on a guess.
+* **Generate POSTs** are never blindly retried: the server may already have accepted (and
+  billed) the job. The policy, attempt by attempt (at most ``SUBMIT_ATTEMPTS`` sends, all with
+  the same ``Idempotency-Key`` so a deduplicating server can do its part):
+
+  1. A failure that provably never reached the server (connection refused, DNS, connect
+     timeout) is resent after a backoff without a check.
+  2. A failure that may have come after acceptance (a 5xx, a read timeout, a dropped
+     connection) is *always* checked, the last attempt included: after a backoff the
+     caller's ``recover`` looks in ``/v1/generations`` for the job with exact matching and a
+     claim in the ledger (:mod:`kubeez_nb.matching`). Found: that job is the answer.
+  3. Not found: the history may lag (the live API answers 404 for a few seconds after a
+     create), so it is read again after ``RECHECK_GRACE_S``. Only when that re-read also
+     finds nothing is the body sent again (if attempts remain).
+  4. When the last attempt's job cannot be found, or the check itself fails, or a deadline
+     passes mid-way, the outcome is **unknown**: the error raised carries ``outcome="unknown"``
+     and says the job "may have been accepted and billed; see kz.jobs()". The client records
+     the ledger row as ``unknown`` (never ``rejected``); ``kz.jobs()`` / ``kz.resume()``
+     settle it later with the same matching. A refusal (4xx) after an ambiguous attempt is
+     also ``unknown``: the earlier attempt may be the one that was billed.
+  5. Only a refusal with no ambiguous attempt before it (validation, credits, scope, 429
+     storms) is ``rejected``: nothing was charged.
 * **Other 4xx** are never retried.
 
-Key hygiene: the key lives in a :class:`Secret` (its repr is masked), is sent only in the
-``X-API-Key`` header and only to the API's own origin (never to signed media links, and it is
+Key hygiene: the key lives in a :class:`Secret` (its repr is masked), is attached to a request
+by :class:`_KeyAuth` (a ``requests`` auth hook) so no frame of this package holds it in a local,
+is sent only in the ``X-API-Key`` header and only to the API's own origin (never to signed media links, and it is
 stripped when a redirect leaves the origin). A logging filter redacts it; errors are built from
-the response only, and the underlying requests exception is not chained, so no traceback holds
-request headers.
+the response only (their messages scrubbed of this key and of key-shaped tokens), and the
+underlying requests exception is not chained, so no traceback holds request headers.
 """
 
 from __future__ import annotations
@@ -44,7 +59,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from kubeez_nb import __version__
-from kubeez_nb._config import DEFAULT_TIMEOUT
+from kubeez_nb._config import DEFAULT_TIMEOUT, RECHECK_GRACE_S
 from kubeez_nb._ratelimit import RateLimiter, group_for
 from kubeez_nb.errors import (
     APIConnectionError,
@@ -98,6 +113,13 @@ class Secret:
     def reveal(self) -> str:
         return self.__value
 
+    def mask(self, text: str) -> str:
+        """``text`` with this secret replaced by ``***`` (a string too short to be a credential
+        is left alone: masking it would mangle ordinary words)."""
+        if len(self.__value) >= MIN_SECRET_LEN and self.__value in text:
+            return text.replace(self.__value, "***")
+        return text
+
     def __repr__(self) -> str:
         return "Secret('***')"
 
@@ -134,11 +156,9 @@ MIN_SECRET_LEN = 8
 def scrub(text: str) -> str:
     """``text`` with every live key replaced by ``***``, then key-shaped tokens masked."""
     with _SECRETS_LOCK:
-        keys = [t._key.reveal() for t in list(_SECRETS) if t._key is not None]
-    for key in keys:
-        # a string this short is no credential, and masking it would mangle ordinary words
-        if len(key) >= MIN_SECRET_LEN and key in text:
-            text = text.replace(key, "***")
+        secrets = [t._key for t in list(_SECRETS) if t._key is not None]
+    for secret in secrets:
+        text = secret.mask(text)
     return redact(text)
 
 
@@ -234,7 +254,7 @@ class Transport:
     def __init__(
         self,
         base_url: str,
-        api_key: str | None,
+        api_key: str | Secret | None,
         *,
         timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
         rate_limits: Mapping[str, int] | None = None,
@@ -242,7 +262,8 @@ class Transport:
         pool_size: int = 32,
     ) -> None:
         self.base_url = base_url.rstrip("/")
-        self._key = Secret(api_key) if api_key else None
+        self._key = api_key if isinstance(api_key, Secret) else Secret(api_key) if api_key else None
+        api_key = None  # no frame keeps the raw key
         self.timeout = timeout
         self.limiter = RateLimiter(rate_limits)
         self.session = _Session()
@@ -453,7 +474,16 @@ class Transport:
             body = resp.json()
         except ValueError:
             body = resp.text
-        return error_from_response(resp.status_code, body, resp.headers)
+        err = error_from_response(resp.status_code, body, resp.headers)
+        # a server that echoes the key (or any key-shaped token) back must not show it
+        if self._key is not None:
+            err.message = self._key.mask(err.message)
+            err.args = (err.message,)
+            if isinstance(err.body, str):
+                err.body = self._key.mask(err.body)
+            elif err.body is not None and self._key.mask(repr(err.body)) != repr(err.body):
+                err.body = scrub(repr(err.body))
+        return err
 
     def _decode(self, resp: requests.Response) -> Reply:
         if resp.status_code >= 400:
@@ -476,16 +506,20 @@ class Transport:
         recover: Callable[[float], Reply | None] | None = None,
         attempts: int = SUBMIT_ATTEMPTS,
         deadline: float | None = None,
+        grace: float = RECHECK_GRACE_S,
     ) -> Reply:
         """POST a billable request with the no-double-billing policy (see the module docstring).
 
         ``recover(sent_at)`` gets the epoch time of the first send and returns a Reply standing
-        for the accepted job when it finds one, else None; it may raise if it cannot tell.
-        ``deadline`` (a ``time.monotonic()`` instant) caps every timeout and wait.
+        for the accepted job when it finds (and claims) one, else None; it may raise if it
+        cannot tell. ``grace``: seconds before the confirming re-read. ``deadline`` (a
+        ``time.monotonic()`` instant) caps every timeout and wait.
         """
         key = uuid.uuid4().hex
         first_sent = time.time()
+        ambiguous = False  # an earlier attempt may have been accepted
         for attempt in range(attempts):
+            last = attempt == attempts - 1
             try:
                 return self.request(
                     "POST",
@@ -495,26 +529,51 @@ class Transport:
                     deadline=deadline,
                 )
             except (ServerError, APIConnectionError) as err:
-                sent = getattr(err, "maybe_sent", True)
-                if attempt == attempts - 1:
-                    raise
-                delay = SUBMIT_BACKOFF * (2**attempt) * (1 + random.random())
-                log.warning("POST %s failed (%s); checking before resubmitting", path, err.message)
-                _sleep(delay, deadline, f"POST {path}")
-                if sent and recover is not None:
-                    try:
-                        found = recover(first_sent)
-                    except KubeezError as check_err:
-                        err.hint = (
-                            "The server may have accepted this job; the duplicate check failed "
-                            f"({check_err.message}), so it was not resubmitted. See kz.jobs() or "
-                            "client.generations() before trying again."
-                        )
-                        raise err from None
-                    if found is not None:
-                        log.info("POST %s was accepted before the failure; using that job", path)
-                        return found
+                failure: KubeezError = err
+            except KubeezError as err:
+                if ambiguous:
+                    _mark_unknown(err)
+                raise
+            if not getattr(failure, "maybe_sent", True):
+                if last:
+                    if ambiguous:
+                        _mark_unknown(failure)
+                    raise failure
+                _sleep(_submit_backoff(attempt), deadline, f"POST {path}")
+                continue
+            ambiguous = True
+            log.warning("POST %s failed (%s); checking before resubmitting", path, failure.message)
+            try:
+                found = self._check(recover, first_sent, path, attempt, deadline, grace)
+            except KubeezError as check_err:
+                _mark_unknown(failure, f"the duplicate check failed: {check_err.message}")
+                raise failure from None
+            if found is not None:
+                log.info("POST %s was accepted before the failure; using that job", path)
+                return found
+            if last:
+                _mark_unknown(failure)
+                raise failure
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _check(
+        self,
+        recover: Callable[[float], Reply | None] | None,
+        first_sent: float,
+        path: str,
+        attempt: int,
+        deadline: float | None,
+        grace: float,
+    ) -> Reply | None:
+        """The job of an ambiguous POST, else None once a grace re-read confirms its absence."""
+        if recover is None:
+            raise KubeezError("this request cannot be looked up afterwards")
+        _sleep(_submit_backoff(attempt), deadline, f"POST {path}")
+        found = recover(first_sent)
+        if found is None and grace > 0:
+            _sleep(grace, deadline, f"POST {path} (re-reading the history)")
+            found = recover(first_sent)
+        return found
 
     # ---- downloads -------------------------------------------------------------------------
     def stream(self, url: str, *, chunk: int = CHUNK) -> Iterator[bytes]:
@@ -610,6 +669,28 @@ def _header_wait(headers: Mapping[str, str]) -> float | None:
     """Seconds a response asks us to wait: ``Retry-After-Ms`` first, then ``Retry-After``
     (decimal seconds or an HTTP-date); None when absent or unreadable."""
     return retry_after_seconds(headers)
+
+
+def _submit_backoff(attempt: int) -> float:
+    return SUBMIT_BACKOFF * (2**attempt) * (1 + random.random())
+
+
+#: what an unknown outcome tells the user (ledger row and error alike)
+UNKNOWN_NOTE = "it may have been accepted and billed; see kz.jobs()"
+
+
+def _mark_unknown(err: KubeezError, why: str | None = None) -> None:
+    """Turn ``err`` into an honest "unknown outcome" report (the ledger row says so too)."""
+    if getattr(err, "outcome", None) == "unknown":
+        return
+    err.outcome = "unknown"  # type: ignore[attr-defined]
+    err.message = f"{err.message} ({why + '; ' if why else ''}{UNKNOWN_NOTE})"
+    err.args = (err.message,)
+    err.hint = (
+        "Do not resend it yet: kz.jobs() lists it as 'unknown' and settles it against the "
+        "server's history (kz.resume() too): the job id is attached when found, 'not "
+        "submitted' when provably absent."
+    )
 
 
 def _rate_limit_wait(err: APIError, attempt: int) -> float:

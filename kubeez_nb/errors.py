@@ -399,6 +399,28 @@ class BudgetExceededError(KubeezError):
         super().__init__(message, **kw)
 
 
+class LedgerError(KubeezError):
+    """The local job ledger could not be opened or written, so nothing was sent.
+
+    ``.path`` is the ledger file. The way out is in the hint: free space or fix permissions,
+    move the file aside (a new ledger is then started), or run with ``Client(ledger=False)``.
+    """
+
+    def __init__(self, message: str = "", *, path: Any = None, reason: str = "", **kw: Any) -> None:
+        self.path = str(path) if path is not None else None
+        where = self.path or "the ledger"
+        if not message:
+            message = f"Could not use the job ledger {where}: {reason or 'unknown error'}"
+        kw.setdefault(
+            "hint",
+            "Nothing was sent, so nothing was charged. Free disk space or fix the folder's "
+            f"permissions and retry; if the file is damaged, move it aside (mv {where} "
+            f"{where}.bad) and a new ledger is started; or pass Client(ledger=False) to run "
+            "without a local record (kz.jobs() and kz.resume() then know nothing of new jobs).",
+        )
+        super().__init__(message, **kw)
+
+
 class ConfirmationRequired(KubeezError):
     """The job costs more than the confirm threshold and was not confirmed; nothing was sent."""
 
@@ -716,6 +738,7 @@ __all__ = [
     "InsufficientCreditsError",
     "JobFailedError",
     "KubeezError",
+    "LedgerError",
     "MissingFieldError",
     "MissingScopeError",
     "ModelNotFoundError",
