@@ -13,7 +13,6 @@ budget / confirm guard → ledger row → POST (with the no-double-billing polic
 from __future__ import annotations
 
 import logging
-import math
 import mimetypes
 import os
 import threading
@@ -51,6 +50,7 @@ from kubeez_nb.errors import (
     ValidationError,
     response_format_error,
 )
+from kubeez_nb.inputs import check_credits
 from kubeez_nb.job import Job, JobGroup, normalize_status
 from kubeez_nb.ledger import REJECTED, UNKNOWN
 from kubeez_nb.matching import signature
@@ -138,7 +138,7 @@ class Client:
 
     @budget.setter
     def budget(self, value: float | None) -> None:
-        self._budget = _credits_arg("budget", value)
+        self._budget = check_credits("budget", value)
 
     @property
     def confirm_above(self) -> float | None:
@@ -147,7 +147,7 @@ class Client:
 
     @confirm_above.setter
     def confirm_above(self, value: float | None) -> None:
-        self._confirm_above = _credits_arg("confirm_above", value)
+        self._confirm_above = check_credits("confirm_above", value)
 
     def __repr__(self) -> str:
         key = "set" if self._transport.has_key else "missing"
@@ -844,18 +844,6 @@ def _secret(api_key: str | None) -> Secret | None:
     raw = api_key if api_key is not None else os.environ.get(ENV_API_KEY)
     raw = raw.strip() if isinstance(raw, str) else None
     return Secret(raw) if raw else None
-
-
-def _credits_arg(name: str, value: Any) -> float | None:
-    """A credits threshold: None or a finite, non-negative number (never a string or a bool)."""
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f"{name} must be a number of credits or None, not {value!r}")
-    number = float(value)
-    if not math.isfinite(number) or number < 0:
-        raise ValueError(f"{name} must be a finite, non-negative number of credits, not {value!r}")
-    return number
 
 
 def _outcome(exc: BaseException) -> str:

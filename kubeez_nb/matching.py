@@ -16,7 +16,8 @@ A history row stands for a request only when **all** of these hold (never prefix
   handed it to another request. Claims are made in the ledger in one transaction, so two
   processes cannot both take a job.
 
-Among several matching rows the oldest unclaimed one is taken (the closest to our send).
+Among several matching rows the first unclaimed one made after our send is taken (the closest
+to it); rows inside the skew allowance before the send come last.
 """
 
 from __future__ import annotations
@@ -144,14 +145,16 @@ def candidates(
     body: Mapping[str, Any],
     since: float,
 ) -> list[tuple[float, str, dict[str, Any]]]:
-    """Matching rows as ``(created, id, row)``, oldest first."""
+    """Matching rows as ``(created, id, row)``, best first."""
     oldest = since - DUPLICATE_SKEW_S
     out = []
     for row in rows:
         rid = str(row.get("id") or row.get("generation_id") or "")
         if rid and row_matches(kind, model_id, body, row, oldest):
             out.append((epoch_seconds(row.get("created_at")) or 0.0, rid, dict(row)))
-    out.sort(key=lambda m: m[0])
+    # rows made after our first send come first (oldest of them: the closest to it); rows from
+    # the skew allowance before it only then, newest first (an older twin is likelier another's)
+    out.sort(key=lambda m: (0, m[0]) if m[0] >= since else (1, -m[0]))
     return out
 
 
