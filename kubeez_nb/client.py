@@ -150,8 +150,12 @@ class Client:
         self._confirm_above = check_credits("confirm_above", value)
 
     def __repr__(self) -> str:
-        key = "set" if self._transport.has_key else "missing"
-        return f"Client(base_url={self.base_url!r}, key={key})"
+        transport = getattr(self, "_transport", None)  # repr of a half-built client never fails
+        if transport is None:
+            return "Client(unconfigured)"
+        return (
+            f"Client(base_url={self.base_url!r}, key={'set' if transport.has_key else 'missing'})"
+        )
 
     @property
     def base_url(self) -> str:
