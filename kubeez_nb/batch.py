@@ -25,6 +25,8 @@ from typing import Any
 
 from kubeez_nb._config import TERMINAL_FAILED, TERMINAL_OK
 
+#: seconds past a batch's deadline ``batch()`` waits for POSTs in flight before returning
+_SUBMIT_GRACE_S = 0.75
 #: Request keys that are about routing, not the model's parameters.
 _META = ("kind",)
 
@@ -53,7 +55,9 @@ class BatchItem:
     @property
     def status(self) -> str:
         if self.job is None:
-            return "not submitted" if self.error else "pending"
+            if self.error:
+                return "not submitted"
+            return "submitting" if self.submitted_at is not None else "pending"
         states = [str(j.status) for j in self.jobs]
         for s in ("failed", "cancelled"):
             if s in states:
@@ -454,11 +458,17 @@ def batch(
     result.timeout = timeout
     runner = _Runner(client, result, progress=progress, max_workers=max_workers, deadline=deadline)
     result._runner = runner
-    if wait:
+    if wait and deadline is None:
         runner.run()
-    else:
-        result._thread = threading.Thread(target=runner.run, name="kubeez-batch", daemon=True)
-        result._thread.start()
+        return result
+    result._thread = threading.Thread(target=runner.run, name="kubeez-batch", daemon=True)
+    result._thread.start()
+    if wait and deadline is not None:
+        # POSTs still in flight at the deadline are let finish in the background (cutting one
+        # would leave a job that may be billed but unknown); the result comes back now
+        result._thread.join(max(deadline - time.monotonic(), 0.0) + _SUBMIT_GRACE_S)
+        if result._thread.is_alive():
+            result.timed_out = True
     return result
 
 
