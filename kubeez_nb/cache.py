@@ -29,6 +29,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
+from kubeez_nb.resources import _int
+
 if TYPE_CHECKING:  # pragma: no cover
     from kubeez_nb.ledger import Ledger
 
@@ -71,14 +73,19 @@ def _sniff(head: bytes) -> str | None:
     return None
 
 
-def _expected_kind(output: Any) -> str | None:
+#: the media kind a file extension stands for
+EXT_KINDS = {"png": "image", "jpg": "image", "webp": "image", "gif": "image", "mp4": "video",
+             "webm": "video", "mov": "video", "mp3": "audio", "wav": "audio", "m4a": "audio",
+             "ogg": "audio", "flac": "audio", "aac": "audio"}  # fmt: skip
+
+
+def output_kind(output: Any) -> str | None:
+    """image / video / audio: the output's ``media_type`` (MIME-like too), else its extension."""
     kind = str(_get(output, "media_type") or "").lower().split("/")[0]
     if kind in ("image", "video", "audio"):
         return kind
-    ext = extension(_get(output, "url"), _get(output, "format"))
-    return {"png": "image", "jpg": "image", "webp": "image", "gif": "image", "mp4": "video",
-            "webm": "video", "mov": "video", "mp3": "audio", "wav": "audio", "m4a": "audio",
-            "ogg": "audio", "flac": "audio", "aac": "audio"}.get(ext)  # fmt: skip
+    where = _get(output, "url") or _get(output, "local_path")
+    return EXT_KINDS.get(extension(where, _get(output, "format")))
 
 
 def _declared_size(output: Any) -> int | None:
@@ -86,13 +93,8 @@ def _declared_size(output: Any) -> int | None:
     value = _get(output, "file_size")
     if value is None and isinstance(raw, Mapping):
         value = raw.get("file_size")
-    if isinstance(value, bool):
-        return None
-    try:
-        size = int(value)
-    except (TypeError, ValueError):
-        return None
-    return size if size > 0 else None
+    size = _int(value)
+    return size if size is not None and size > 0 else None
 
 
 def check_download(
@@ -111,7 +113,7 @@ def check_download(
         raise DownloadRejected(
             f"download does not match the output: {size} bytes, the job said {declared} (file_size)"
         )
-    want = _expected_kind(output)
+    want = output_kind(output)
     if want is None:
         return
     ctype = headers.get("content-type", "").split(";")[0].strip().lower()

@@ -175,14 +175,9 @@ def _data_uri(path: Path, media_type: Any) -> str | None:
 
 
 def _kind(output: Any) -> str:
-    kind = str(_get(output, "media_type") or "").lower().split("/")[0]
-    if kind in ("image", "video", "audio"):
-        return kind
-    from kubeez_nb.cache import extension
+    from kubeez_nb.cache import output_kind
 
-    ext = extension(_get(output, "url") or _get(output, "local_path"), _get(output, "format"))
-    return {"png": "image", "jpg": "image", "webp": "image", "gif": "image", "mp4": "video",
-            "webm": "video", "mov": "video"}.get(ext, "audio" if ext in ("mp3", "wav", "m4a", "ogg", "flac", "aac") else "file")  # fmt: skip
+    return output_kind(output) or "file"
 
 
 # -- outputs -------------------------------------------------------------------------------------
