@@ -507,15 +507,17 @@ class Transport:
         attempts: int = SUBMIT_ATTEMPTS,
         deadline: float | None = None,
         grace: float = RECHECK_GRACE_S,
+        request_id: str | None = None,
     ) -> Reply:
         """POST a billable request with the no-double-billing policy (see the module docstring).
 
         ``recover(sent_at)`` gets the epoch time of the first send and returns a Reply standing
         for the accepted job when it finds (and claims) one, else None; it may raise if it
         cannot tell. ``grace``: seconds before the confirming re-read. ``deadline`` (a
-        ``time.monotonic()`` instant) caps every timeout and wait.
+        ``time.monotonic()`` instant) caps every timeout and wait. ``request_id``: the
+        ``Idempotency-Key`` of this logical request (the caller stores it; default: a new one).
         """
-        key = uuid.uuid4().hex
+        key = request_id or uuid.uuid4().hex
         first_sent = time.time()
         ambiguous = False  # an earlier attempt may have been accepted
         for attempt in range(attempts):

@@ -17,8 +17,10 @@ import mimetypes
 import os
 import threading
 import time
+import uuid
 import weakref
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
 from typing import IO, TYPE_CHECKING, Any
@@ -65,8 +67,6 @@ log = logging.getLogger("kubeez_nb.client")
 #: page size asked of /v1/generations: the largest first (4x fewer reads of a 120/min budget);
 #: the MCP twin documents 1-25, so a 400 on the first page falls back to the smaller size
 PAGE_SIZES = (100, 25)
-#: longest wait for identical in-flight requests before the duplicate check looks
-TWIN_WAIT_S = 120.0
 #: pages read at most by generations() unless max_pages says otherwise
 MAX_PAGES = 400
 
@@ -74,6 +74,30 @@ MAX_PAGES = 400
 _CLIENTS: weakref.WeakSet[Client] = weakref.WeakSet()
 #: ledger keys whose POST is running in this process (reconciliation leaves them alone)
 _INFLIGHT_KEYS: set[int] = set()
+_INFLIGHT_LOCK = threading.Lock()
+
+
+class _KeyedLocks:
+    """One lock per key, created on demand and dropped when nobody holds or waits for it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._locks: dict[Any, list[Any]] = {}
+
+    @contextmanager
+    def hold(self, key: Any) -> Iterator[None]:
+        with self._lock:
+            entry = self._locks.setdefault(key, [threading.Lock(), 0])
+            entry[1] += 1
+        try:
+            with entry[0]:
+                yield
+        finally:
+            with self._lock:
+                entry[1] -= 1
+                if entry[1] == 0:
+                    del self._locks[key]
+
 
 _STATUS_KIND = {"media": "media", "extend": "media", "dialogue": "media", "ad-copy": "media"}
 
@@ -124,11 +148,7 @@ class Client:
         self._catalog: Catalog | None = None
         self._lock = threading.RLock()
         self._known_ids: set[str] = set()
-        # identical requests in flight: the duplicate check waits for their answers, so it
-        # cannot mistake a twin's job for ours
-        self._inflight: dict[tuple[Any, ...], int] = {}
-        self._recovering: dict[tuple[Any, ...], int] = {}
-        self._inflight_cond = threading.Condition()
+        self._twins = _KeyedLocks()
         _CLIENTS.add(self)
 
     @property
@@ -328,29 +348,36 @@ class Client:
         try:
             ledger = self.ledger
             # the row (body + first-send time) is written before the POST, or nothing is sent
-            key = ledger.record_submit(pending, body, est) if ledger is not None else None
+            request_id = uuid.uuid4().hex  # the Idempotency-Key of every send of this request
+            key = (
+                ledger.record_submit(pending, body, est, request_key=request_id)
+                if ledger is not None
+                else None
+            )
         except BaseException:
             with self._lock:
                 self.spent -= float(est) if est is not None else 0.0
             raise
         submitted = time.time()
-        same = signature(model.id if model else None, body)
-        with self._inflight_cond:
-            self._inflight[same] = self._inflight.get(same, 0) + 1
-            if key is not None:
+        if key is not None:
+            with _INFLIGHT_LOCK:
                 _INFLIGHT_KEYS.add(key)
         try:
-            reply = self._transport.submit(
-                path,
-                body,
-                recover=lambda since: self._recover(kind, model, body, since, key),
-                grace=self.recheck_grace,
-            )
-            ids = _reply_ids(reply.data)
-            with self._inflight_cond:
-                self._known_ids.update(ids)
-            if ledger is not None and key is not None and not reply.data.get("recovered"):
-                self._claim_answer(ledger, key, ids)
+            # identical requests are sent one at a time: a lost answer is then always matched to
+            # the request that made the job (history rows cannot tell twins apart)
+            with self._twins.hold(signature(model.id if model else None, body)):
+                reply = self._transport.submit(
+                    path,
+                    body,
+                    recover=lambda since: self._recover(kind, model, body, since, key),
+                    grace=self.recheck_grace,
+                    request_id=request_id,
+                )
+                ids = _reply_ids(reply.data)
+                with self._lock:
+                    self._known_ids.update(ids)
+                if ledger is not None and key is not None and not _recovered(reply):
+                    self._claim_answer(ledger, key, ids)
         except BaseException as exc:
             outcome = _outcome(exc)
             if outcome == REJECTED:
@@ -366,10 +393,8 @@ class Client:
                     log.warning("could not record the outcome in the ledger", exc_info=True)
             raise
         finally:
-            with self._inflight_cond:
-                self._inflight[same] -= 1
+            with _INFLIGHT_LOCK:
                 _INFLIGHT_KEYS.discard(key)
-                self._inflight_cond.notify_all()
         if not isinstance(reply.data, Mapping):
             raise response_format_error(reply.status, reply.data, "a JSON object")
         return reply, est, key, submitted
@@ -605,26 +630,16 @@ class Client:
 
         Exact matching of ``/v1/generations`` rows (:mod:`kubeez_nb.matching`); a row this
         process handed to another request, or another ledger row claimed, is never taken.
-        Identical requests still waiting for their answer are waited for first (their jobs then
-        become known), and the claim is made in the ledger, so twins never share a job.
+        Identical requests of this client are never in flight together (``_submit``), and the
+        claim is made in the ledger, so twins never share a job.
         """
         from kubeez_nb import matching
 
         model_id = model.id if model else None
-        same = signature(model_id, body)
-        with self._inflight_cond:
-            self._recovering[same] = self._recovering.get(same, 0) + 1
-            try:
-                self._inflight_cond.wait_for(
-                    lambda: self._inflight.get(same, 0) - self._recovering.get(same, 0) <= 0,
-                    timeout=TWIN_WAIT_S,
-                )
-            finally:
-                self._recovering[same] -= 1
         history = matching.history_since(self, since, model_id)
         matches = matching.candidates(history, kind, model_id, body, since)
         ledger = self.ledger if key is not None else None
-        with self._inflight_cond:
+        with self._lock:
             taken = set(self._known_ids)
             if ledger is not None:
                 taken |= ledger.claimed([m[1] for m in matches])
@@ -848,6 +863,10 @@ def _secret(api_key: str | None) -> Secret | None:
     raw = api_key if api_key is not None else os.environ.get(ENV_API_KEY)
     raw = raw.strip() if isinstance(raw, str) else None
     return Secret(raw) if raw else None
+
+
+def _recovered(reply: Reply) -> bool:
+    return isinstance(reply.data, Mapping) and bool(reply.data.get("recovered"))
 
 
 def _outcome(exc: BaseException) -> str:

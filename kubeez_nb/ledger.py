@@ -117,8 +117,9 @@ class Ledger:
                 self._conn.execute("PRAGMA synchronous=NORMAL")
                 self._conn.executescript(_SCHEMA)
                 cols = {r[1] for r in self._conn.execute("PRAGMA table_info(jobs)")}
-                if "first_sent_at" not in cols:  # a ledger written by an older version
-                    self._conn.execute("ALTER TABLE jobs ADD COLUMN first_sent_at REAL")
+                for col in ("first_sent_at REAL", "request_key TEXT"):
+                    if col.split()[0] not in cols:  # a ledger written by an older version
+                        self._conn.execute(f"ALTER TABLE jobs ADD COLUMN {col}")
         except (sqlite3.Error, OSError) as exc:
             # never recreated or overwritten: the user decides what happens to a damaged file
             raise self._error(exc, "could not be opened") from None
@@ -164,13 +165,19 @@ class Ledger:
     # -- writes (called by the client) ---------------------------------------------------------
 
     def record_submit(
-        self, job: Job | Any, request: Mapping[str, Any], estimate: Any = None
+        self,
+        job: Job | Any,
+        request: Mapping[str, Any],
+        estimate: Any = None,
+        *,
+        request_key: str | None = None,
     ) -> int:
         """Write the row for a job about to be POSTed; return its local key.
 
         The key is also set as ``job.local_id`` so a later ``record_status(job)`` finds the row
         even when the generation id was unknown at submit time. The row holds everything the
-        duplicate check needs (the body and ``first_sent_at``), written before the POST.
+        duplicate check needs (the body and ``first_sent_at``), written before the POST, and
+        the ``Idempotency-Key`` it is sent with (``request_key``).
         Raises :class:`LedgerError` when the row cannot be written: then nothing may be sent.
         """
         now = time.time()
@@ -189,7 +196,8 @@ class Ledger:
                     return int(row[0])
             cur = db.execute(
                 "INSERT INTO jobs (job_id, kind, model, base_url, status, request, estimate, estimate_note,"
-                " submitted_at, created_at, updated_at, first_sent_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                " submitted_at, created_at, updated_at, first_sent_at, request_key)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     job_id,
                     _attr(job, "kind") or "media",
@@ -203,6 +211,7 @@ class Ledger:
                     epoch_seconds(_attr(job, "created_at")),
                     now,
                     now,
+                    request_key,
                 ),
             )
             key = int(cur.lastrowid or 0)
