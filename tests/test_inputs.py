@@ -67,8 +67,9 @@ def test_unusable_text_is_refused_before_any_http(
     assert client.ledger.jobs() == []  # nothing recorded as sent
 
 
-def test_the_same_requests_with_real_text_go_through(client: Client) -> None:
+def test_the_same_requests_with_real_text_go_through(fresh_emulator: Any, tmp_path: Path) -> None:
     """The proof above is not vacuous: repaired text is accepted and billed as usual."""
+    client = Client(api_key=fresh_emulator.api_key, base_url=fresh_emulator.url, home=tmp_path)
     job = client.generate_media("nano-banana-2", SURROGATE.encode("utf-8", "replace").decode())
     assert job.id and job.wait(progress=False).ok
     assert client.generate_dialogue("hello there").wait(progress=False).ok
