@@ -44,10 +44,8 @@ from __future__ import annotations
 
 import logging
 import random
-import threading
 import time
 import uuid
-import weakref
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,6 +59,7 @@ from urllib3.util.retry import Retry
 from kubeez_nb import __version__
 from kubeez_nb._config import DEFAULT_TIMEOUT, RECHECK_GRACE_S
 from kubeez_nb._ratelimit import RateLimiter, group_for
+from kubeez_nb._secrets import KEY_HEADER, Secret, _KeyAuth, register, scrub
 from kubeez_nb.errors import (
     APIConnectionError,
     APIError,
@@ -70,7 +69,6 @@ from kubeez_nb.errors import (
     RateLimitError,
     ServerError,
     error_from_response,
-    redact,
     response_format_error,
     retry_after_seconds,
 )
@@ -78,7 +76,6 @@ from kubeez_nb.errors import (
 log = logging.getLogger("kubeez_nb.http")
 
 USER_AGENT = f"kubeez-nb/{__version__}"
-KEY_HEADER = "X-API-Key"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 #: urllib3 retries for reads (connection errors and 5xx)
 READ_RETRIES = 4
@@ -100,95 +97,6 @@ MISSING_KEY_MESSAGE = (
     "(create a key at https://kubeez.com/settings/api-keys). To try things without a key, use "
     "kz.connect(demo=True) or set KUBEEZ_DEMO=1: a local emulator, no credits spent."
 )
-
-
-class Secret:
-    """A string that never shows itself: ``repr`` / ``str`` are masked; ``reveal()`` gives it."""
-
-    __slots__ = ("__value",)
-
-    def __init__(self, value: str) -> None:
-        self.__value = value
-
-    def reveal(self) -> str:
-        return self.__value
-
-    def mask(self, text: str) -> str:
-        """``text`` with this secret replaced by ``***`` (a string too short to be a credential
-        is left alone: masking it would mangle ordinary words)."""
-        if len(self.__value) >= MIN_SECRET_LEN and self.__value in text:
-            return text.replace(self.__value, "***")
-        return text
-
-    def __repr__(self) -> str:
-        return "Secret('***')"
-
-    __str__ = __repr__
-
-    def __reduce__(self) -> Any:  # never pickled into a notebook or a cache
-        raise TypeError("an API key is not picklable")
-
-
-# ---- logging redaction ------------------------------------------------------------------------
-
-_SECRETS: weakref.WeakSet[Transport] = weakref.WeakSet()
-_SECRETS_LOCK = threading.Lock()
-
-
-class RedactingFilter(logging.Filter):
-    """Masks every live key (and anything shaped like one) in a record's message and args."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            message = record.getMessage()
-        except Exception:  # a broken format string is not ours to fix; leave the record alone
-            return True
-        cleaned = scrub(message)
-        if cleaned != message:
-            record.msg, record.args = cleaned, None
-        return True
-
-
-#: keys shorter than this are not scrubbed from log text (real keys are ``sk_live_`` + 16 or more)
-MIN_SECRET_LEN = 8
-
-
-def scrub(text: str) -> str:
-    """``text`` with every live key replaced by ``***``, then key-shaped tokens masked."""
-    with _SECRETS_LOCK:
-        secrets = [t._key for t in list(_SECRETS) if t._key is not None]
-    for secret in secrets:
-        text = secret.mask(text)
-    return redact(text)
-
-
-_FILTER = RedactingFilter()
-# Logger filters do not apply to records propagated from child loggers, so every package logger
-# gets it (and urllib3's, which logs request lines).
-for _name in (
-    *(
-        f"kubeez_nb.{m}"
-        for m in [
-            "http",
-            "client",
-            "job",
-            "ledger",
-            "cache",
-            "media",
-            "batch",
-            "history",
-            "magics",
-            "progress",
-            "report",
-            "widgets",
-        ]
-    ),
-    "kubeez_nb",
-    "urllib3",
-    "urllib3.connectionpool",
-    "requests",
-):
-    logging.getLogger(_name).addFilter(_FILTER)
 
 
 # ---- replies ------------------------------------------------------------------------------------
@@ -285,8 +193,8 @@ class Transport:
         adapter = HTTPAdapter(max_retries=retry, pool_connections=4, pool_maxsize=pool_size)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
-        with _SECRETS_LOCK:
-            _SECRETS.add(self)
+        if self._key is not None:
+            register(self._key)
 
     def __repr__(self) -> str:
         return f"Transport(base_url={self.base_url!r}, key={'set' if self._key else 'missing'})"
@@ -616,22 +524,6 @@ class Transport:
         finally:
             tmp.unlink(missing_ok=True)
         return dest
-
-
-class _KeyAuth(requests.auth.AuthBase):
-    """Attaches the key header at send time, so no frame of ours holds the key in a local."""
-
-    __slots__ = ("_secret",)
-
-    def __init__(self, secret: Secret) -> None:
-        self._secret = secret
-
-    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
-        r.headers[KEY_HEADER] = self._secret.reveal()
-        return r
-
-    def __repr__(self) -> str:
-        return "_KeyAuth('***')"
 
 
 def _expired(deadline: float | None) -> bool:
