@@ -1186,10 +1186,8 @@ def validate(
         _check_ad_copy(c)
     elif kind == "extend":
         _check_extend(c)
-    # NUL / lone surrogates, whatever the route: the field's one problem (fix the text first)
-    bad_text = text_problems(params)
-    spoiled = {re.split(r"[.\[]", p.field, maxsplit=1)[0] for p in bad_text}
-    return bad_text + [p for p in c.problems if p.field not in spoiled]
+    # NUL / lone surrogates, whatever the route (after the field's own problems, if any)
+    return c.problems + text_problems(params)
 
 
 def normalize(
