@@ -43,6 +43,19 @@ MAX_UPLOAD_BYTES = 500 * 1024 * 1024
 ASSET_QUOTA_BYTES = 50 * 1024 * 1024
 EXTEND_PRICES: dict[str, float] = {"lite": 45.0, "fast": 75.0, "quality": 300.0}
 
+#: Seconds a ledger write waits for another process's lock before failing with LedgerError.
+LEDGER_LOCK_TIMEOUT_S = 10.0
+
+# ---- no double billing (the policy is written down in _http's module docstring) ----------------
+#: Server and client clocks may disagree this much when matching a history row to a request.
+DUPLICATE_SKEW_S = 30.0
+#: After a duplicate check finds nothing, wait this long and read the history again before
+#: concluding "not created" (the live API shows a new job only after a few seconds).
+RECHECK_GRACE_S = 5.0
+#: A row still unsettled this long after its first send, whose job the history does not show,
+#: is provably absent ("not submitted"): the POST can no longer be running anywhere.
+ABSENT_AFTER_S = 180.0
+
 TERMINAL_OK = frozenset({"completed"})
 TERMINAL_FAILED = frozenset({"failed", "error", "cancelled"})
 

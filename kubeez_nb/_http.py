@@ -9,30 +9,43 @@ Retry policy (all of it lives here):
   ``retry_after`` and the pacing limiter must hear about it: wait ``Retry-After`` /
   ``retry_after`` (or an exponential backoff) plus jitter, pause the group, then retry. A 429
   means the request was *not* accepted, so this is safe even for a generate POST.
-* **Generate POSTs** are never blindly retried on a 5xx or a timeout: the server may already
-  have accepted (and billed) the job. :meth:`Transport.submit` waits a backoff, then asks a
-  caller-supplied ``recover`` function whether the job exists (the client looks in
-  ``/v1/generations`` for a matching recent row); only when nothing matches is the body sent
-  again, at most ``SUBMIT_ATTEMPTS`` times in all. Every resubmit carries the same
-  ``Idempotency-Key``, so a server that deduplicates can do so too. If the check itself cannot
-  be made, the original error is raised: no second charge on a guess.
+* **Generate POSTs** are never blindly retried: the server may already have accepted (and
+  billed) the job. The policy, attempt by attempt (at most ``SUBMIT_ATTEMPTS`` sends, all with
+  the same ``Idempotency-Key`` so a deduplicating server can do its part):
+
+  1. A failure that provably never reached the server (connection refused, DNS, connect
+     timeout) is resent after a backoff without a check.
+  2. A failure that may have come after acceptance (a 5xx, a read timeout, a dropped
+     connection) is *always* checked, the last attempt included: after a backoff the
+     caller's ``recover`` looks in ``/v1/generations`` for the job with exact matching and a
+     claim in the ledger (:mod:`kubeez_nb.matching`). Found: that job is the answer.
+  3. Not found: the history may lag (the live API answers 404 for a few seconds after a
+     create), so it is read again after ``RECHECK_GRACE_S``. Only when that re-read also
+     finds nothing is the body sent again (if attempts remain).
+  4. When the last attempt's job cannot be found, or the check itself fails, or a deadline
+     passes mid-way, the outcome is **unknown**: the error raised carries ``outcome="unknown"``
+     and says the job "may have been accepted and billed; see kz.jobs()". The client records
+     the ledger row as ``unknown`` (never ``rejected``); ``kz.jobs()`` / ``kz.resume()``
+     settle it later with the same matching. A refusal (4xx) after an ambiguous attempt is
+     also ``unknown``: the earlier attempt may be the one that was billed.
+  5. Only a refusal with no ambiguous attempt before it (validation, credits, scope, 429
+     storms) is ``rejected``: nothing was charged.
 * **Other 4xx** are never retried.
 
-Key hygiene: the key lives in a :class:`Secret` (its repr is masked), is sent only in the
-``X-API-Key`` header and only to the API's own origin (never to signed media links, and it is
+Key hygiene: the key lives in a :class:`Secret` (its repr is masked), is attached to a request
+by :class:`_KeyAuth` (a ``requests`` auth hook) so no frame of this package holds it in a local,
+is sent only in the ``X-API-Key`` header and only to the API's own origin (never to signed media links, and it is
 stripped when a redirect leaves the origin). A logging filter redacts it; errors are built from
-the response only, and the underlying requests exception is not chained, so no traceback holds
-request headers.
+the response only (their messages scrubbed of this key and of key-shaped tokens), and the
+underlying requests exception is not chained, so no traceback holds request headers.
 """
 
 from __future__ import annotations
 
 import logging
 import random
-import threading
 import time
 import uuid
-import weakref
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,8 +57,9 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from kubeez_nb import __version__
-from kubeez_nb._config import DEFAULT_TIMEOUT
+from kubeez_nb._config import DEFAULT_TIMEOUT, RECHECK_GRACE_S
 from kubeez_nb._ratelimit import RateLimiter, group_for
+from kubeez_nb._secrets import KEY_HEADER, Secret, _KeyAuth, register, scrub
 from kubeez_nb.errors import (
     APIConnectionError,
     APIError,
@@ -55,14 +69,13 @@ from kubeez_nb.errors import (
     RateLimitError,
     ServerError,
     error_from_response,
-    redact,
     response_format_error,
+    retry_after_seconds,
 )
 
 log = logging.getLogger("kubeez_nb.http")
 
 USER_AGENT = f"kubeez-nb/{__version__}"
-KEY_HEADER = "X-API-Key"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 #: urllib3 retries for reads (connection errors and 5xx)
 READ_RETRIES = 4
@@ -84,90 +97,6 @@ MISSING_KEY_MESSAGE = (
     "(create a key at https://kubeez.com/settings/api-keys). To try things without a key, use "
     "kz.connect(demo=True) or set KUBEEZ_DEMO=1: a local emulator, no credits spent."
 )
-
-
-class Secret:
-    """A string that never shows itself: ``repr`` / ``str`` are masked; ``reveal()`` gives it."""
-
-    __slots__ = ("__value",)
-
-    def __init__(self, value: str) -> None:
-        self.__value = value
-
-    def reveal(self) -> str:
-        return self.__value
-
-    def __repr__(self) -> str:
-        return "Secret('***')"
-
-    __str__ = __repr__
-
-    def __reduce__(self) -> Any:  # never pickled into a notebook or a cache
-        raise TypeError("an API key is not picklable")
-
-
-# ---- logging redaction ------------------------------------------------------------------------
-
-_SECRETS: weakref.WeakSet[Transport] = weakref.WeakSet()
-_SECRETS_LOCK = threading.Lock()
-
-
-class RedactingFilter(logging.Filter):
-    """Masks every live key (and anything shaped like one) in a record's message and args."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            message = record.getMessage()
-        except Exception:  # a broken format string is not ours to fix; leave the record alone
-            return True
-        cleaned = scrub(message)
-        if cleaned != message:
-            record.msg, record.args = cleaned, None
-        return True
-
-
-#: keys shorter than this are not scrubbed from log text (real keys are ``sk_live_`` + 16 or more)
-MIN_SECRET_LEN = 8
-
-
-def scrub(text: str) -> str:
-    """``text`` with every live key replaced by ``***``, then key-shaped tokens masked."""
-    with _SECRETS_LOCK:
-        keys = [t._key.reveal() for t in list(_SECRETS) if t._key is not None]
-    for key in keys:
-        # a string this short is no credential, and masking it would mangle ordinary words
-        if len(key) >= MIN_SECRET_LEN and key in text:
-            text = text.replace(key, "***")
-    return redact(text)
-
-
-_FILTER = RedactingFilter()
-# Logger filters do not apply to records propagated from child loggers, so every package logger
-# gets it (and urllib3's, which logs request lines).
-for _name in (
-    *(
-        f"kubeez_nb.{m}"
-        for m in [
-            "http",
-            "client",
-            "job",
-            "ledger",
-            "cache",
-            "media",
-            "batch",
-            "history",
-            "magics",
-            "progress",
-            "report",
-            "widgets",
-        ]
-    ),
-    "kubeez_nb",
-    "urllib3",
-    "urllib3.connectionpool",
-    "requests",
-):
-    logging.getLogger(_name).addFilter(_FILTER)
 
 
 # ---- replies ------------------------------------------------------------------------------------
@@ -233,7 +162,7 @@ class Transport:
     def __init__(
         self,
         base_url: str,
-        api_key: str | None,
+        api_key: str | Secret | None,
         *,
         timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
         rate_limits: Mapping[str, int] | None = None,
@@ -241,32 +170,31 @@ class Transport:
         pool_size: int = 32,
     ) -> None:
         self.base_url = base_url.rstrip("/")
-        self._key = Secret(api_key) if api_key else None
+        self._key = api_key if isinstance(api_key, Secret) else Secret(api_key) if api_key else None
+        api_key = None  # no frame keeps the raw key
         self.timeout = timeout
         self.limiter = RateLimiter(rate_limits)
         self.session = _Session()
         self.session.api_origin = _origin(self.base_url)
         self.session.headers["User-Agent"] = USER_AGENT
         self.session.headers["Accept"] = "application/json"
+        self.read_retries = read_retries
+        # urllib3 retries nothing and never reads Retry-After (it rejects a decimal one): every
+        # retry, backoff and wait is ours (request()), so each can be capped by a deadline
         retry = Retry(
-            total=read_retries,
-            connect=read_retries,
-            read=read_retries,
-            status=read_retries,
-            backoff_factor=READ_BACKOFF,
-            backoff_max=READ_BACKOFF_MAX,
-            backoff_jitter=READ_BACKOFF,
-            status_forcelist=RETRY_STATUSES,
-            allowed_methods=IDEMPOTENT_METHODS,
-            respect_retry_after_header=True,
+            total=0,
+            read=False,
+            redirect=False,
+            status=0,
             raise_on_status=False,
             raise_on_redirect=False,
+            respect_retry_after_header=False,
         )
         adapter = HTTPAdapter(max_retries=retry, pool_connections=4, pool_maxsize=pool_size)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
-        with _SECRETS_LOCK:
-            _SECRETS.add(self)
+        if self._key is not None:
+            register(self._key)
 
     def __repr__(self) -> str:
         return f"Transport(base_url={self.base_url!r}, key={'set' if self._key else 'missing'})"
@@ -310,12 +238,16 @@ class Transport:
         auth: bool | None = None,
         timeout: float | tuple[float, float] | None = None,
         body_factory: Callable[[], tuple[Any, Mapping[str, str]]] | None = None,
+        deadline: float | None = None,
     ) -> Reply:
-        """Send one request (429s waited out) and decode the JSON answer.
+        """Send one request (429s waited out, reads retried) and decode the JSON answer.
 
         ``group`` True means the documented group of the route, None/False none. ``auth`` None
         sends the key for ``/v1/*`` paths. ``body_factory`` rebuilds a streamed body (uploads)
-        for each attempt. Raises a typed :class:`~kubeez_nb.errors.KubeezError`.
+        for each attempt. ``deadline`` is a ``time.monotonic()`` instant: every read timeout and
+        every wait (429, backoff, rate limiter) is capped at the time left, and
+        :class:`~kubeez_nb.errors.APITimeoutError` is raised once it has passed.
+        Raises a typed :class:`~kubeez_nb.errors.KubeezError`.
         """
         method = method.upper()
         url = self.url(path)
@@ -323,60 +255,105 @@ class Transport:
         grp = group_for(method, route) if group is True else (group or None)
         if auth is None:
             auth = route.startswith("/v1/")
-        hdrs = dict(headers or {})
+        key_auth: _KeyAuth | None = None
         if auth:
             if self._key is None:
                 raise AuthenticationError(MISSING_KEY_MESSAGE, hint="")
             if not self.is_api_url(url):  # never hand the key to another host
                 raise ValueError("the API key is only sent to the API's own origin")
-            hdrs[KEY_HEADER] = self._key.reveal()
-        for attempt in range(RATE_LIMIT_RETRIES + 1):
+            key_auth = _KeyAuth(self._key)
+        hdrs = dict(headers or {})
+        idempotent = method in IDEMPOTENT_METHODS
+        limited = failed = 0
+        while True:
             if body_factory is not None:
                 data, extra = body_factory()
                 hdrs.update(extra)
-            resp = self._send(
-                method, url, grp, params=params, json=json, data=data, headers=hdrs, timeout=timeout
-            )
-            if resp.status_code == 429 and attempt < RATE_LIMIT_RETRIES:
-                err = self._error(resp)
-                wait = _rate_limit_wait(err, attempt)
+            try:
+                resp = self._send(
+                    method,
+                    url,
+                    grp,
+                    params=params,
+                    json=json,
+                    data=data,
+                    headers=hdrs,
+                    auth=key_auth,
+                    timeout=timeout,
+                    deadline=deadline,
+                )
+            except APIConnectionError as err:
+                if not (idempotent and failed < self.read_retries) or _expired(deadline):
+                    raise
+                failed += 1
+                self._backoff(failed, None, deadline, f"{method} {route}", err.message)
+                continue
+            if resp.status_code == 429 and limited < RATE_LIMIT_RETRIES:
+                wait = _rate_limit_wait(self._error(resp), limited)
                 if wait <= MAX_RETRY_AFTER:
+                    limited += 1
                     log.info(
-                        "429 on %s %s; waiting %.2f s (attempt %d)",
-                        method,
-                        route,
-                        wait,
-                        attempt + 1,
+                        "429 on %s %s; waiting %.2f s (attempt %d)", method, route, wait, limited
                     )
                     self.limiter.pause(grp, wait)
-                    time.sleep(wait)
+                    _sleep(wait, deadline, f"{method} {route} (rate limited)")
                     continue
+            elif resp.status_code in RETRY_STATUSES and idempotent and failed < self.read_retries:
+                failed += 1
+                hint = _header_wait(resp.headers)
+                self._backoff(
+                    failed, hint, deadline, f"{method} {route}", f"HTTP {resp.status_code}"
+                )
+                resp.close()
+                continue
             return self._decode(resp)
-        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _backoff(
+        self, attempt: int, hint: float | None, deadline: float | None, what: str, why: str
+    ) -> None:
+        """Wait before retry ``attempt`` of a read: the server's hint, else exponential + jitter."""
+        if hint is not None:
+            wait = min(hint, READ_BACKOFF_MAX)
+        else:
+            wait = min(READ_BACKOFF * (2 ** (attempt - 1)), READ_BACKOFF_MAX)
+        wait += random.uniform(0, READ_BACKOFF)
+        log.info("%s failed (%s); retry %d in %.2f s", what, why, attempt, wait)
+        _sleep(wait, deadline, what)
 
     def _send(
-        self, method: str, url: str, group: str | None, *, timeout: Any = None, **kw: Any
+        self,
+        method: str,
+        url: str,
+        group: str | None,
+        *,
+        timeout: Any = None,
+        deadline: float | None = None,
+        **kw: Any,
     ) -> requests.Response:
-        slot = self.limiter.acquire(group)
+        what = f"{method} {urlsplit(url).path}"
+        timeout = _cap_timeout(timeout or self.timeout, deadline, what)
+        try:
+            slot = self.limiter.acquire(group, deadline=deadline)
+        except TimeoutError:
+            slot = None
+        if slot is None:
+            raise _deadline_error(what, "waiting for a rate-limit slot")
+        timeout = _cap_timeout(timeout, deadline, what)
         started = time.monotonic()
         failure: KubeezError | None = None
         try:
-            resp = self.session.request(method, url, timeout=timeout or self.timeout, **kw)
+            resp = self.session.request(method, url, timeout=timeout, **kw)
         except requests.exceptions.RequestException as exc:
-            failure = self._failure(exc, method, url, timeout or self.timeout)
+            failure = self._failure(exc, method, url, timeout)
+            if deadline is not None and isinstance(failure, APITimeoutError) and _expired(deadline):
+                failure = _deadline_error(what, "waiting for the answer", maybe_sent=True)
         finally:
             slot.release()
         if failure is not None:
-            # raised outside the except block: no __context__ holding the request (and its key)
+            # raised outside the except block: no __context__ holding the request
             raise failure
         self.limiter.learn(group, resp.headers)
-        log.debug(
-            "%s %s -> %s in %.3f s",
-            method,
-            urlsplit(url).path,
-            resp.status_code,
-            time.monotonic() - started,
-        )
+        log.debug("%s -> %s in %.3f s", what, resp.status_code, time.monotonic() - started)
         return resp
 
     def _failure(self, exc: Exception, method: str, url: str, timeout: Any) -> KubeezError:
@@ -405,7 +382,16 @@ class Transport:
             body = resp.json()
         except ValueError:
             body = resp.text
-        return error_from_response(resp.status_code, body, resp.headers)
+        err = error_from_response(resp.status_code, body, resp.headers)
+        # a server that echoes the key (or any key-shaped token) back must not show it
+        if self._key is not None:
+            err.message = self._key.mask(err.message)
+            err.args = (err.message,)
+            if isinstance(err.body, str):
+                err.body = self._key.mask(err.body)
+            elif err.body is not None and self._key.mask(repr(err.body)) != repr(err.body):
+                err.body = scrub(repr(err.body))
+        return err
 
     def _decode(self, resp: requests.Response) -> Reply:
         if resp.status_code >= 400:
@@ -427,42 +413,77 @@ class Transport:
         *,
         recover: Callable[[float], Reply | None] | None = None,
         attempts: int = SUBMIT_ATTEMPTS,
+        deadline: float | None = None,
+        grace: float = RECHECK_GRACE_S,
+        request_id: str | None = None,
     ) -> Reply:
         """POST a billable request with the no-double-billing policy (see the module docstring).
 
         ``recover(sent_at)`` gets the epoch time of the first send and returns a Reply standing
-        for the accepted job when it finds one, else None; it may raise if it cannot tell.
+        for the accepted job when it finds (and claims) one, else None; it may raise if it
+        cannot tell. ``grace``: seconds before the confirming re-read. ``deadline`` (a
+        ``time.monotonic()`` instant) caps every timeout and wait. ``request_id``: the
+        ``Idempotency-Key`` of this logical request (the caller stores it; default: a new one).
         """
-        key = uuid.uuid4().hex
+        key = request_id or uuid.uuid4().hex
         first_sent = time.time()
+        ambiguous = False  # an earlier attempt may have been accepted
         for attempt in range(attempts):
+            last = attempt == attempts - 1
             try:
                 return self.request(
-                    "POST", path, json=dict(body), headers={IDEMPOTENCY_HEADER: key}
+                    "POST",
+                    path,
+                    json=dict(body),
+                    headers={IDEMPOTENCY_HEADER: key},
+                    deadline=deadline,
                 )
             except (ServerError, APIConnectionError) as err:
-                sent = getattr(err, "maybe_sent", True)
-                if attempt == attempts - 1:
-                    raise
-                delay = SUBMIT_BACKOFF * (2**attempt) * (1 + random.random())
-                log.warning(
-                    "%s %s failed (%s); checking before resubmitting", "POST", path, err.message
-                )
-                time.sleep(delay)
-                if sent and recover is not None:
-                    try:
-                        found = recover(first_sent)
-                    except KubeezError as check_err:
-                        err.hint = (
-                            "The server may have accepted this job; the duplicate check failed "
-                            f"({check_err.message}), so it was not resubmitted. See kz.jobs() or "
-                            "client.generations() before trying again."
-                        )
-                        raise err from None
-                    if found is not None:
-                        log.info("POST %s was accepted before the failure; using that job", path)
-                        return found
+                failure: KubeezError = err
+            except KubeezError as err:
+                if ambiguous:
+                    _mark_unknown(err)
+                raise
+            if not getattr(failure, "maybe_sent", True):
+                if last:
+                    if ambiguous:
+                        _mark_unknown(failure)
+                    raise failure
+                _sleep(_submit_backoff(attempt), deadline, f"POST {path}")
+                continue
+            ambiguous = True
+            log.warning("POST %s failed (%s); checking before resubmitting", path, failure.message)
+            try:
+                found = self._check(recover, first_sent, path, attempt, deadline, grace)
+            except KubeezError as check_err:
+                _mark_unknown(failure, f"the duplicate check failed: {check_err.message}")
+                raise failure from None
+            if found is not None:
+                log.info("POST %s was accepted before the failure; using that job", path)
+                return found
+            if last:
+                _mark_unknown(failure)
+                raise failure
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _check(
+        self,
+        recover: Callable[[float], Reply | None] | None,
+        first_sent: float,
+        path: str,
+        attempt: int,
+        deadline: float | None,
+        grace: float,
+    ) -> Reply | None:
+        """The job of an ambiguous POST, else None once a grace re-read confirms its absence."""
+        if recover is None:
+            raise KubeezError("this request cannot be looked up afterwards")
+        _sleep(_submit_backoff(attempt), deadline, f"POST {path}")
+        found = recover(first_sent)
+        if found is None and grace > 0:
+            _sleep(grace, deadline, f"POST {path} (re-reading the history)")
+            found = recover(first_sent)
+        return found
 
     # ---- downloads -------------------------------------------------------------------------
     def stream(self, url: str, *, chunk: int = CHUNK) -> Iterator[bytes]:
@@ -503,6 +524,67 @@ class Transport:
         finally:
             tmp.unlink(missing_ok=True)
         return dest
+
+
+def _expired(deadline: float | None) -> bool:
+    return deadline is not None and time.monotonic() >= deadline
+
+
+def _deadline_error(what: str, doing: str, *, maybe_sent: bool = False) -> APITimeoutError:
+    err = APITimeoutError(f"{what}: the deadline passed while {doing}")
+    err.maybe_sent = maybe_sent  # type: ignore[attr-defined]
+    return err
+
+
+def _sleep(seconds: float, deadline: float | None, what: str) -> None:
+    """``time.sleep(seconds)`` capped at the deadline; raises APITimeoutError once it passed."""
+    if deadline is not None:
+        left = deadline - time.monotonic()
+        if seconds >= left:
+            time.sleep(max(left, 0.0))
+            raise _deadline_error(what, f"waiting {seconds:.2f} s before retrying")
+    if seconds > 0:
+        time.sleep(seconds)
+
+
+def _cap_timeout(timeout: Any, deadline: float | None, what: str) -> Any:
+    """``timeout`` ((connect, read) or one number) capped at the time left before ``deadline``."""
+    if deadline is None:
+        return timeout
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise _deadline_error(what, "preparing to send")
+    if isinstance(timeout, tuple):
+        return tuple(left if t is None else min(t, left) for t in timeout)
+    return left if timeout is None else min(timeout, left)
+
+
+def _header_wait(headers: Mapping[str, str]) -> float | None:
+    """Seconds a response asks us to wait: ``Retry-After-Ms`` first, then ``Retry-After``
+    (decimal seconds or an HTTP-date); None when absent or unreadable."""
+    return retry_after_seconds(headers)
+
+
+def _submit_backoff(attempt: int) -> float:
+    return SUBMIT_BACKOFF * (2**attempt) * (1 + random.random())
+
+
+#: what an unknown outcome tells the user (ledger row and error alike)
+UNKNOWN_NOTE = "it may have been accepted and billed; see kz.jobs()"
+
+
+def _mark_unknown(err: KubeezError, why: str | None = None) -> None:
+    """Turn ``err`` into an honest "unknown outcome" report (the ledger row says so too)."""
+    if getattr(err, "outcome", None) == "unknown":
+        return
+    err.outcome = "unknown"  # type: ignore[attr-defined]
+    err.message = f"{err.message} ({why + '; ' if why else ''}{UNKNOWN_NOTE})"
+    err.args = (err.message,)
+    err.hint = (
+        "Do not resend it yet: kz.jobs() lists it as 'unknown' and settles it against the "
+        "server's history (kz.resume() too): the job id is attached when found, 'not "
+        "submitted' when provably absent."
+    )
 
 
 def _rate_limit_wait(err: APIError, attempt: int) -> float:

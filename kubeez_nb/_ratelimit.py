@@ -134,14 +134,19 @@ class RateLimiter:
             wait = max(wait, grp.done[excess] + grp.window + margin - now)
         return wait
 
-    def acquire(self, group: str | None, timeout: float | None = None) -> Slot:
+    def acquire(
+        self, group: str | None, timeout: float | None = None, *, deadline: float | None = None
+    ) -> Slot:
         """Block until a request of ``group`` may be sent; the returned slot must be released.
 
-        ``None`` (public routes) returns at once. Raises ``TimeoutError`` after ``timeout``.
+        ``None`` (public routes) returns at once. Raises ``TimeoutError`` when no slot frees
+        within ``timeout`` seconds, or by ``deadline`` (a ``time.monotonic()`` instant; the
+        wait is capped at it).
         """
         if group is None:
             return Slot(None, None)
         start = self._now()
+        mono_start = time.monotonic()
         with self._cond:
             grp = self._group(group)
             while True:
@@ -152,6 +157,15 @@ class RateLimiter:
                     break
                 if timeout is not None and now - start + min(delay, 1e9) > timeout:
                     raise TimeoutError(f"no {group!r} rate-limit slot within {timeout:g} s")
+                if deadline is not None:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        waited = time.monotonic() - mono_start
+                        raise TimeoutError(
+                            f"no {group!r} rate-limit slot before the deadline "
+                            f"(waited {waited:.2f} s)"
+                        )
+                    delay = min(delay, left)
                 self._cond.wait(None if math.isinf(delay) else delay)
             waited = self._now() - start
         if waited > 0:

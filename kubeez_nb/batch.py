@@ -9,28 +9,26 @@ Everything is estimated and validated first; if the total would go over the budg
 through a thread pool and the client's own limiter (one limiter, no second guess), so they leave
 exactly as fast as the rate limits allow. Each job is then polled on its own schedule from one
 scheduler: at the time the server's ``Retry-After`` names, else on the documented backoff, by a
-small pool of workers (the client's limiter keeps them within the read budget). Failures
-(invalid requests, API errors, failed jobs) are collected on the result, never raised.
+small pool of workers (the client's limiter keeps them within the read budget); the runner is
+``batch_runner.py``. Failures (invalid requests, API errors, failed jobs) are collected on the
+result, never raised. ``timeout=`` is one deadline for the whole batch (see ``batch_runner``).
 """
 
 from __future__ import annotations
 
-import heapq
-import itertools
 import math
 import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from kubeez_nb._config import MIN_POLL_INTERVAL, TERMINAL_FAILED, TERMINAL_OK
+from kubeez_nb._config import TERMINAL_FAILED, TERMINAL_OK
 
+#: seconds past a batch's deadline ``batch()`` waits for POSTs in flight before returning
+_SUBMIT_GRACE_S = 0.75
 #: Request keys that are about routing, not the model's parameters.
 _META = ("kind",)
-#: Poll workers: enough to overlap slow answers (a video's first completed poll renders it).
-_POLL_WORKERS = 8
 
 
 @dataclass
@@ -57,7 +55,9 @@ class BatchItem:
     @property
     def status(self) -> str:
         if self.job is None:
-            return "not submitted" if self.error else "pending"
+            if self.error:
+                return "not submitted"
+            return "submitting" if self.submitted_at is not None else "pending"
         states = [str(j.status) for j in self.jobs]
         for s in ("failed", "cancelled"):
             if s in states:
@@ -91,7 +91,10 @@ class BatchResult:
         self.started_at = time.time()
         self.finished_at: float | None = None
         self._thread: threading.Thread | None = None
-        self._runner: _Runner | None = None
+        self._runner: Any = None
+        #: the batch's ``timeout`` (seconds) and whether it stopped there with jobs still running
+        self.timeout: float | None = None
+        self.timed_out = False
 
     def __len__(self) -> int:
         return len(self.items)
@@ -138,14 +141,33 @@ class BatchResult:
             text += f", charged {self.cost:,.4g}"
         if self.finished_at is not None:
             text += f"; {self.finished_at - self.started_at:.1f} s"
+        if self.timed_out and not self.done:
+            text += (f"; stopped at its timeout of {self.timeout:g} s with jobs still running"
+                     " (result.wait() follows them)")  # fmt: skip
         return text
 
     def wait(self, timeout: float | None = None) -> BatchResult:
-        """Block until a batch started with ``wait=False`` is finished; returns it."""
+        """Block until the batch is finished (started with ``wait=False``, or stopped at its
+        ``timeout`` with jobs still running: those are followed now); returns it.
+
+        ``timeout`` is a deadline in seconds (``TimeoutError`` past it; see ``Job.wait``).
+        """
+        from kubeez_nb.inputs import check_seconds
+
+        timeout = check_seconds("timeout", timeout)
+        deadline = None if timeout is None else time.monotonic() + timeout
         if self._thread is not None:
             self._thread.join(timeout)
             if self._thread.is_alive():
                 raise TimeoutError(f"batch still running after {timeout:g} s; wait() again later")
+        if (
+            self._runner is not None
+            and not self.done
+            and (deadline is None or time.monotonic() < deadline)
+        ):
+            self._runner.follow(deadline)
+        if not self.done and any(not _terminal(j) for j in self.jobs):
+            raise TimeoutError(f"batch still running after {timeout:g} s; wait() again later")
         return self
 
     def to_dataframe(self) -> Any:
@@ -340,174 +362,6 @@ def _estimate(client: Any, kind: str, request: Mapping[str, Any]) -> Any:
     return client.estimate(model=model, kind=kind, **p)
 
 
-# ---- the runner --------------------------------------------------------------------------------
-
-
-class _Runner:
-    """Submits through a pool, polls from one schedule heap, updates one progress bar."""
-
-    def __init__(
-        self, client: Any, result: BatchResult, *, progress: bool, max_workers: int | None
-    ) -> None:
-        self.client = client
-        self.result = result
-        self.max_workers = max_workers
-        self.progress = progress
-        self._heap: list[tuple[float, int, Any, BatchItem]] = []
-        self._seq = itertools.count()
-        self._cond = threading.Condition()
-        self._outstanding = 0  # jobs submitted and not yet terminal
-        self._submitting = True
-        #: the server sends Retry-After on status answers (a paced server): poll new jobs at once
-        self._server_paces = False
-        self._probed = False
-        self._bar: Any = None
-
-    def run(self) -> None:
-        todo = [it for it in self.result.items if it.error is None]
-        if self.progress:
-            from kubeez_nb.progress import track
-
-            self._bar = track(f"Batch of {len(self.result.items)}")
-            self._tick()
-        workers = self.max_workers or max(1, min(32, len(todo)))
-        pollers = [threading.Thread(target=self._poll_loop, daemon=True, name=f"kubeez-batch-poll-{i}")
-                   for i in range(min(_POLL_WORKERS, max(1, len(todo))))]  # fmt: skip
-        for t in pollers:
-            t.start()
-        try:
-            with ThreadPoolExecutor(
-                max_workers=workers, thread_name_prefix="kubeez-batch-submit"
-            ) as pool:
-                list(pool.map(self._submit_one, todo))
-        finally:
-            with self._cond:
-                self._submitting = False
-                self._cond.notify_all()
-            for t in pollers:
-                t.join()
-            self.result.finished_at = time.time()
-            if self._bar is not None:
-                self._tick()
-                self._bar.close(ok=not self.result.failures)
-
-    def _submit_one(self, item: BatchItem) -> None:
-        item.submitted_at = time.time()
-        try:
-            job = _submit(self.client, item.kind, item.request)
-        except Exception as exc:  # collected, not raised: one bad request must not sink the batch
-            item.error = _message(exc)
-            item.finished_at = time.time()
-            self._tick()
-            return
-        item.job = job
-        for j in item.jobs:
-            self._schedule(j, item, self._first_delay(j))
-
-    def _first_delay(self, job: Any) -> float:
-        delay = float(job.next_delay())
-        if _hinted(job):  # the submit answer carried a Retry-After: trust it
-            return delay
-        with self._cond:
-            probe = not self._probed
-            self._probed = True
-        # A server that paces its status answers knows when each job will be ready: ask it at
-        # once and follow its hint rather than sleeping the documented 5 s blind. One early
-        # read per batch finds out whether the server does (the live API does not).
-        return MIN_POLL_INTERVAL if probe or self._server_paces else delay
-
-    def _schedule(self, job: Any, item: BatchItem, delay: float) -> None:
-        with self._cond:
-            self._outstanding += 1
-            heapq.heappush(self._heap, (time.monotonic() + delay, next(self._seq), job, item))
-            self._cond.notify()
-
-    def _learned_pacing(self) -> None:
-        """The server paces: jobs still waiting for their blind first poll are asked now."""
-        with self._cond:
-            if self._server_paces:
-                return
-            self._server_paces = True
-            now = time.monotonic()
-            self._heap = [(now if j.polls == 0 else due, n, j, it) for due, n, j, it in self._heap]
-            heapq.heapify(self._heap)
-            self._cond.notify_all()
-
-    def _poll_loop(self) -> None:
-        while True:
-            with self._cond:
-                while True:
-                    if not self._heap:
-                        if not self._submitting and self._outstanding <= 0:
-                            self._cond.notify_all()
-                            return
-                        self._cond.wait()
-                        continue
-                    due = self._heap[0][0] - time.monotonic()
-                    if due <= 0:
-                        _, _, job, item = heapq.heappop(self._heap)
-                        break
-                    self._cond.wait(due)
-            try:
-                self._poll(job, item)
-            finally:
-                with self._cond:
-                    self._outstanding -= 1
-                    self._cond.notify_all()
-
-    def _poll(self, job: Any, item: BatchItem) -> None:
-        """Refresh one job; reschedule it on its own schedule unless it is finished."""
-        if not _terminal(job):
-            try:
-                job.refresh()
-            except Exception as exc:
-                from kubeez_nb.errors import APIConnectionError, RateLimitError, ServerError
-
-                # transient: try again on the schedule; anything else (a 404 long after
-                # submit, a broken answer) ends this job for the batch
-                if not isinstance(exc, (APIConnectionError, RateLimitError, ServerError)):
-                    item.error = _message(exc)
-                    self._finish(item)
-                    return
-            else:
-                if _hinted(job):
-                    self._learned_pacing()
-        if _terminal(job):
-            if str(job.status) in TERMINAL_FAILED and not item.error:
-                item.error = f"job {job.status}: {job.error or 'no reason given'}"
-            self._finish(item)
-            return
-        self._schedule(job, item, float(job.next_delay()))
-
-    def _finish(self, item: BatchItem) -> None:
-        if item.done or item.error:
-            item.finished_at = item.finished_at or time.time()
-        self._tick()
-
-    def _tick(self) -> None:
-        if self._bar is None:
-            return
-        items = self.result.items
-        done = sum(1 for it in items if it.done)
-        failed = sum(1 for it in items if it.done and not it.ok)
-        text = f"{done}/{len(items)} done" + (f", {failed} failed" if failed else "")
-        try:
-            self._bar.update(text, done / len(items) if items else 1.0)
-        except Exception:  # the display is a courtesy; the batch goes on
-            pass
-
-
-def _hinted(job: Any) -> bool:
-    """Whether the server's last answer about ``job`` said when to ask again (Retry-After).
-
-    With an endless schedule, only a server hint can make the next delay finite.
-    """
-    try:
-        return math.isfinite(job.next_delay(schedule=(math.inf,)))
-    except Exception:
-        return False
-
-
 def _message(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
@@ -523,6 +377,7 @@ def batch(
     progress: bool = True,
     wait: bool = True,
     max_workers: int | None = None,
+    timeout: float | None = None,
     **common: Any,
 ) -> BatchResult:
     """Run many requests at once; returns a :class:`BatchResult` (``.df``, ``.gallery()``).
@@ -539,8 +394,18 @@ def batch(
     :class:`~kubeez_nb.errors.ConfirmationRequired` is raised. Nothing is submitted then.
 
     ``wait=False`` returns at once while the batch runs in the background (``result.wait()``).
+    ``timeout`` (seconds, None / ``inf`` for none) is one deadline for the whole batch: polls and
+    waits are capped at it, no submission starts after it, and the result comes back at it with
+    the jobs still running (``result.wait()`` follows them). ``budget`` and ``timeout`` take
+    finite non-negative numbers only (``ValueError`` naming the argument otherwise).
     """
+    from kubeez_nb.batch_runner import _Runner
     from kubeez_nb.errors import BudgetExceededError, ConfirmationRequired
+    from kubeez_nb.inputs import check_credits, check_seconds
+
+    budget = check_credits("budget", budget)
+    timeout = check_seconds("timeout", timeout)
+    deadline = None if timeout is None else time.monotonic() + timeout
 
     if client is None:
         from kubeez_nb.client import connect
@@ -590,13 +455,20 @@ def batch(
             )
 
     result = BatchResult(items, grid=grid)
-    runner = _Runner(client, result, progress=progress, max_workers=max_workers)
+    result.timeout = timeout
+    runner = _Runner(client, result, progress=progress, max_workers=max_workers, deadline=deadline)
     result._runner = runner
-    if wait:
+    if wait and deadline is None:
         runner.run()
-    else:
-        result._thread = threading.Thread(target=runner.run, name="kubeez-batch", daemon=True)
-        result._thread.start()
+        return result
+    result._thread = threading.Thread(target=runner.run, name="kubeez-batch", daemon=True)
+    result._thread.start()
+    if wait and deadline is not None:
+        # POSTs still in flight at the deadline are let finish in the background (cutting one
+        # would leave a job that may be billed but unknown); the result comes back now
+        result._thread.join(max(deadline - time.monotonic(), 0.0) + _SUBMIT_GRACE_S)
+        if result._thread.is_alive():
+            result.timed_out = True
     return result
 
 

@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from kubeez_nb.errors import Problem, ValidationError
+from kubeez_nb.inputs import text_problems
 
 #: Request kinds, one per generate route.
 KINDS: tuple[str, ...] = (
@@ -696,8 +697,12 @@ class _Checker:
         if not isinstance(value, str):
             self.add(fld, value, what, f"{_fmt(value)} is not text; give {what}")
             return
-        if required and not value.strip():
-            self.required(fld, what)
+        if not value.strip():
+            if required:
+                self.required(fld, what)
+            else:  # sent blank, a field is billed like a real one: say so rather than send it
+                self.add(fld, value, what, f"is empty; give {what} or leave {fld} out",
+                         code=f"empty_{fld}")  # fmt: skip
             return
         if cap is not None and len(value) > cap:
             self.add(
@@ -831,7 +836,9 @@ def _check_media(c: _Checker) -> None:
     options = caps.options()
     known = list(_MEDIA_FIELDS) + [k for k in options if k not in _MEDIA_FIELDS]
 
-    c.text("prompt", caps.prompt_max_chars)
+    # A text-driven request is its prompt; only a request built from source media may omit it.
+    c.text("prompt", caps.prompt_max_chars, required=not c.params.get("source_media_urls"),
+           what="a prompt describing what to generate")  # fmt: skip
 
     # Every <name>_options list: aspect_ratio, duration, resolution, quality and unknown ones.
     for fld, opts in options.items():
@@ -1179,7 +1186,8 @@ def validate(
         _check_ad_copy(c)
     elif kind == "extend":
         _check_extend(c)
-    return c.problems
+    # NUL / lone surrogates, whatever the route (after the field's own problems, if any)
+    return c.problems + text_problems(params)
 
 
 def normalize(

@@ -17,7 +17,10 @@ import mimetypes
 import os
 import threading
 import time
+import uuid
+import weakref
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
 from typing import IO, TYPE_CHECKING, Any
@@ -31,13 +34,15 @@ from kubeez_nb._config import (
     ENV_DEMO,
     ENV_DEMO_SPEED,
     MAX_UPLOAD_BYTES,
+    RECHECK_GRACE_S,
     TERMINAL_FAILED,
     TERMINAL_OK,
     env_flag,
     kubeez_home,
 )
-from kubeez_nb._http import Reply, Transport
+from kubeez_nb._http import Reply, Secret, Transport
 from kubeez_nb.errors import (
+    APIError,
     BadRequestError,
     BudgetExceededError,
     ConfirmationRequired,
@@ -47,7 +52,10 @@ from kubeez_nb.errors import (
     ValidationError,
     response_format_error,
 )
-from kubeez_nb.job import Job, JobGroup, _parse_time, normalize_status
+from kubeez_nb.inputs import check_credits
+from kubeez_nb.job import Job, JobGroup, normalize_status
+from kubeez_nb.ledger import REJECTED, UNKNOWN
+from kubeez_nb.matching import signature
 from kubeez_nb.resources import Asset, Balance, Captions
 
 if TYPE_CHECKING:
@@ -56,17 +64,40 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("kubeez_nb.client")
 
-#: server and client clocks may disagree this much when matching a job after a failed POST
-DUPLICATE_SKEW_S = 30.0
 #: page size asked of /v1/generations: the largest first (4x fewer reads of a 120/min budget);
 #: the MCP twin documents 1-25, so a 400 on the first page falls back to the smaller size
 PAGE_SIZES = (100, 25)
-#: longest wait for identical in-flight requests before the duplicate check looks
-TWIN_WAIT_S = 120.0
-#: pages the duplicate check reads at most after an ambiguous failure
-RECOVER_PAGES = 20
 #: pages read at most by generations() unless max_pages says otherwise
 MAX_PAGES = 400
+
+#: live clients, so kz.jobs() can settle unsettled rows with one of them
+_CLIENTS: weakref.WeakSet[Client] = weakref.WeakSet()
+#: ledger keys whose POST is running in this process (reconciliation leaves them alone)
+_INFLIGHT_KEYS: set[int] = set()
+_INFLIGHT_LOCK = threading.Lock()
+
+
+class _KeyedLocks:
+    """One lock per key, created on demand and dropped when nobody holds or waits for it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._locks: dict[Any, list[Any]] = {}
+
+    @contextmanager
+    def hold(self, key: Any) -> Iterator[None]:
+        with self._lock:
+            entry = self._locks.setdefault(key, [threading.Lock(), 0])
+            entry[1] += 1
+        try:
+            with entry[0]:
+                yield
+        finally:
+            with self._lock:
+                entry[1] -= 1
+                if entry[1] == 0:
+                    del self._locks[key]
+
 
 _STATUS_KIND = {"media": "media", "extend": "media", "dialogue": "media", "ad-copy": "media"}
 
@@ -96,34 +127,55 @@ class Client:
         confirm_above: float | None = None,
         budget: float | None = None,
     ) -> None:
-        key = api_key if api_key is not None else os.environ.get(ENV_API_KEY)
-        key = key.strip() if isinstance(key, str) else None
+        secret = _secret(api_key)
+        api_key = None  # from here on only the masked Secret: no frame keeps the raw key
         base = (base_url or os.environ.get(ENV_BASE_URL) or DEFAULT_BASE_URL).strip()
         if not base.startswith(("http://", "https://")):
             raise ValueError(
                 f"base_url must start with http:// or https:// (got {base!r}); the default is {DEFAULT_BASE_URL}"
             )
-        self._transport = Transport(base, key or None, timeout=timeout, rate_limits=rate_limits)
+        self.confirm_above = confirm_above
+        self.budget = budget
+        self._transport = Transport(base, secret, timeout=timeout, rate_limits=rate_limits)
         self._home = Path(home).expanduser() if home is not None else None
         self._use_ledger = ledger
         self._ledger: Any = None
         self._cache: Any = None
-        self.confirm_above = confirm_above
-        self.budget = budget
+        #: seconds before the duplicate check re-reads the history (see ``_http``'s policy)
+        self.recheck_grace = RECHECK_GRACE_S
         #: credits estimated for the jobs this client submitted (what the budget is checked against)
         self.spent = 0.0
         self._catalog: Catalog | None = None
         self._lock = threading.RLock()
         self._known_ids: set[str] = set()
-        # identical requests in flight: the duplicate check waits for their answers, so it
-        # cannot mistake a twin's job for ours
-        self._inflight: dict[tuple[Any, ...], int] = {}
-        self._recovering: dict[tuple[Any, ...], int] = {}
-        self._inflight_cond = threading.Condition()
+        self._twins = _KeyedLocks()
+        _CLIENTS.add(self)
+
+    @property
+    def budget(self) -> float | None:
+        """Total credits this client may submit (estimates summed); None: no limit."""
+        return self._budget
+
+    @budget.setter
+    def budget(self, value: float | None) -> None:
+        self._budget = check_credits("budget", value)
+
+    @property
+    def confirm_above(self) -> float | None:
+        """Jobs estimated above this many credits need ``confirm=True``; None: never asked."""
+        return self._confirm_above
+
+    @confirm_above.setter
+    def confirm_above(self, value: float | None) -> None:
+        self._confirm_above = check_credits("confirm_above", value)
 
     def __repr__(self) -> str:
-        key = "set" if self._transport.has_key else "missing"
-        return f"Client(base_url={self.base_url!r}, key={key})"
+        transport = getattr(self, "_transport", None)  # repr of a half-built client never fails
+        if transport is None:
+            return "Client(unconfigured)"
+        return (
+            f"Client(base_url={self.base_url!r}, key={'set' if transport.has_key else 'missing'})"
+        )
 
     @property
     def base_url(self) -> str:
@@ -293,39 +345,69 @@ class Client:
             status="submitting",
             created_at=None,
         )
-        ledger = self.ledger
-        key = None
-        if ledger is not None:
-            try:
-                key = ledger.record_submit(pending, body, est)
-            except Exception:
-                log.warning("could not write the ledger row", exc_info=True)
-        submitted = time.time()
-        same = _same_request_key(model, body)
-        with self._inflight_cond:
-            self._inflight[same] = self._inflight.get(same, 0) + 1
         try:
-            reply = self._transport.submit(
-                path, body, recover=lambda since: self._recover(kind, model, body, since)
+            ledger = self.ledger
+            # the row (body + first-send time) is written before the POST, or nothing is sent
+            request_id = uuid.uuid4().hex  # the Idempotency-Key of every send of this request
+            key = (
+                ledger.record_submit(pending, body, est, request_key=request_id)
+                if ledger is not None
+                else None
             )
-            with self._inflight_cond:
-                self._known_ids.update(_reply_ids(reply.data))
-        except BaseException as exc:
+        except BaseException:
             with self._lock:
                 self.spent -= float(est) if est is not None else 0.0
+            raise
+        submitted = time.time()
+        if key is not None:
+            with _INFLIGHT_LOCK:
+                _INFLIGHT_KEYS.add(key)
+        try:
+            # identical requests are sent one at a time: a lost answer is then always matched to
+            # the request that made the job (history rows cannot tell twins apart)
+            with self._twins.hold(signature(model.id if model else None, body)):
+                reply = self._transport.submit(
+                    path,
+                    body,
+                    recover=lambda since: self._recover(kind, model, body, since, key),
+                    grace=self.recheck_grace,
+                    request_id=request_id,
+                )
+                ids = _reply_ids(reply.data)
+                with self._lock:
+                    self._known_ids.update(ids)
+                if ledger is not None and key is not None and not _recovered(reply):
+                    self._claim_answer(ledger, key, ids)
+        except BaseException as exc:
+            outcome = _outcome(exc)
+            if outcome == REJECTED:
+                with self._lock:
+                    self.spent -= float(est) if est is not None else 0.0
             if ledger is not None and key is not None:
                 try:
-                    ledger.record_rejected(key, str(exc))
+                    if outcome == REJECTED:
+                        ledger.record_rejected(key, str(exc))
+                    else:
+                        ledger.record_unknown(key, str(exc) or type(exc).__name__)
                 except Exception:
-                    log.debug("ledger reject failed", exc_info=True)
+                    log.warning("could not record the outcome in the ledger", exc_info=True)
             raise
         finally:
-            with self._inflight_cond:
-                self._inflight[same] -= 1
-                self._inflight_cond.notify_all()
+            with _INFLIGHT_LOCK:
+                _INFLIGHT_KEYS.discard(key)
         if not isinstance(reply.data, Mapping):
             raise response_format_error(reply.status, reply.data, "a JSON object")
         return reply, est, key, submitted
+
+    @staticmethod
+    def _claim_answer(ledger: Any, key: int, ids: list[str]) -> None:
+        """Attach the server's answer to the row at once (a killed process then leaves a row
+        with its job id). Best effort: the job exists and is ours whatever the ledger says."""
+        try:
+            if not ledger.claim(key, ids):
+                log.warning("job %s was already claimed by another ledger row", ", ".join(ids))
+        except Exception:
+            log.warning("could not attach job %s to its ledger row", ", ".join(ids), exc_info=True)
 
     def _job(
         self,
@@ -537,82 +619,41 @@ class Client:
 
     # ---- no double billing ------------------------------------------------------------------
     def _recover(
-        self, kind: str, model: Model | None, body: Mapping[str, Any], since: float
+        self,
+        kind: str,
+        model: Model | None,
+        body: Mapping[str, Any],
+        since: float,
+        key: int | None = None,
     ) -> Reply | None:
         """After an ambiguous POST failure: the job the server accepted anyway, if any.
 
-        Looks at the newest ``/v1/generations`` rows for one of the same model and prompt,
-        created after our first send (minus clock skew), that this client does not know yet.
-        Identical requests still waiting for their answer are waited for first (their jobs then
-        become known), and a found row is claimed under a lock, so twins never share a job.
+        Exact matching of ``/v1/generations`` rows (:mod:`kubeez_nb.matching`); a row this
+        process handed to another request, or another ledger row claimed, is never taken.
+        Identical requests of this client are never in flight together (``_submit``), and the
+        claim is made in the ledger, so twins never share a job.
         """
-        same = _same_request_key(model, body)
-        with self._inflight_cond:
-            self._recovering[same] = self._recovering.get(same, 0) + 1
-            try:
-                self._inflight_cond.wait_for(
-                    lambda: self._inflight.get(same, 0) - self._recovering.get(same, 0) <= 0,
-                    timeout=TWIN_WAIT_S,
-                )
-            finally:
-                self._recovering[same] -= 1
-        matches = self._accepted_rows(kind, model, body, since)
-        with self._inflight_cond:
-            matches = [m for m in matches if m[1] not in self._known_ids]
-            if not matches:
-                return None
-            if kind == "ad-copy":
-                project = matches[0][2].get("project_id")
-                group = [m for m in matches if m[2].get("project_id") == project]
-                picked = group[: int(body.get("variant_count") or len(group))]
-                self._known_ids.update(m[1] for m in picked)
-                ids = [m[1] for m in picked]
-                return Reply(200, {"project_id": project, "generation_ids": ids, "recovered": True})
-            _, rid, row = matches[0]
-            self._known_ids.add(rid)
-        key = "separation_id" if kind == "separation" else "generation_id"
-        data = {key: rid, "status": row.get("status"), "model": row.get("model"), "recovered": True}
-        return Reply(200, data)
+        from kubeez_nb import matching
 
-    def _accepted_rows(
-        self, kind: str, model: Model | None, body: Mapping[str, Any], since: float
-    ) -> list[tuple[float, str, dict[str, Any]]]:
-        """Rows of ``/v1/generations`` that could be this request's job, oldest first."""
         model_id = model.id if model else None
-        prompt = _same_request_key(model, body)[1]
-        oldest = since - DUPLICATE_SKEW_S
-        matches = []
-        # newest first: read pages until they reach rows older than our send (a busy account
-        # may have made many jobs since)
-        for rows in self.iter_generation_pages(max_pages=RECOVER_PAGES, model=model_id):
-            for row in rows:
-                rid = str(row.get("id") or row.get("generation_id") or "")
-                created = _parse_time(row.get("created_at"))
-                if not rid or created is None or created < oldest:
-                    continue
-                if model_id and row.get("model") not in (model_id, None):
-                    continue
-                row_prompt = row.get("prompt")
-                if (
-                    prompt
-                    and row_prompt
-                    and not (row_prompt == prompt or str(prompt).startswith(str(row_prompt)))
-                ):
-                    continue
-                product = body.get("product_text")
-                if (
-                    kind == "ad-copy"
-                    and isinstance(product, str)
-                    and row_prompt
-                    and product not in row_prompt
-                ):
-                    continue
-                matches.append((created, rid, row))
-            times = [_parse_time(r.get("created_at")) for r in rows]
-            if any(t is not None and t < oldest for t in times):
-                break
-        matches.sort(key=lambda m: m[0])
-        return matches
+        history = matching.history_since(self, since, model_id)
+        matches = matching.candidates(history, kind, model_id, body, since)
+        ledger = self.ledger if key is not None else None
+        with self._lock:
+            taken = set(self._known_ids)
+            if ledger is not None:
+                taken |= ledger.claimed([m[1] for m in matches])
+            ids = matching.claim_first(matching.pick(matches, kind, body, taken), ledger, key)
+            if not ids:
+                return None
+            self._known_ids.update(ids)
+        if kind == "ad-copy":
+            project = next((m[2].get("project_id") for m in matches if m[1] == ids[0]), None)
+            return Reply(200, {"project_id": project, "generation_ids": ids, "recovered": True})
+        row = next(m[2] for m in matches if m[1] == ids[0])
+        id_key = "separation_id" if kind == "separation" else "generation_id"
+        data = {id_key: ids[0], "status": row.get("status"), "model": row.get("model")}
+        return Reply(200, {**data, "recovered": True})
 
     # ---- jobs --------------------------------------------------------------------------------
     def job(self, job_id: str, kind: str = "media") -> Job:
@@ -817,12 +858,28 @@ def _catalog_from(data: Any, catalog_cls: Any) -> Catalog:
         raise response_format_error(200, data, f"a model catalog ({exc})") from None
 
 
-def _same_request_key(model: Any, body: Mapping[str, Any]) -> tuple[Any, ...]:
-    """What the duplicate check matches on: the model and the prompt-like text."""
-    text = (
-        body.get("prompt") or body.get("text") or body.get("song_description") or body.get("lyrics")
-    )
-    return (getattr(model, "id", None), text, body.get("media_url"), body.get("source_task_id"))
+def _secret(api_key: str | None) -> Secret | None:
+    """The key (argument, else ``KUBEEZ_API_KEY``) wrapped at once in a masked Secret."""
+    raw = api_key if api_key is not None else os.environ.get(ENV_API_KEY)
+    raw = raw.strip() if isinstance(raw, str) else None
+    return Secret(raw) if raw else None
+
+
+def _recovered(reply: Reply) -> bool:
+    return isinstance(reply.data, Mapping) and bool(reply.data.get("recovered"))
+
+
+def _outcome(exc: BaseException) -> str:
+    """``rejected`` when the POST provably charged nothing, else ``unknown``."""
+    if getattr(exc, "outcome", None) == UNKNOWN:
+        return UNKNOWN
+    if isinstance(exc, APIError) and exc.status is not None and exc.status < 500:
+        return REJECTED  # refused (4xx, or 429s waited out): not accepted
+    if isinstance(exc, KubeezError) and getattr(exc, "maybe_sent", None) is False:
+        return REJECTED  # never reached the server
+    if isinstance(exc, (ValidationError, ValueError)) and not isinstance(exc, APIError):
+        return REJECTED  # refused before any HTTP
+    return UNKNOWN
 
 
 def _reply_ids(data: Any) -> list[str]:

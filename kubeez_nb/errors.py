@@ -16,6 +16,7 @@ here.
 from __future__ import annotations
 
 import json
+import math
 import re
 import time
 from collections.abc import Mapping
@@ -398,6 +399,28 @@ class BudgetExceededError(KubeezError):
         super().__init__(message, **kw)
 
 
+class LedgerError(KubeezError):
+    """The local job ledger could not be opened or written, so nothing was sent.
+
+    ``.path`` is the ledger file. The way out is in the hint: free space or fix permissions,
+    move the file aside (a new ledger is then started), or run with ``Client(ledger=False)``.
+    """
+
+    def __init__(self, message: str = "", *, path: Any = None, reason: str = "", **kw: Any) -> None:
+        self.path = str(path) if path is not None else None
+        where = self.path or "the ledger"
+        if not message:
+            message = f"Could not use the job ledger {where}: {reason or 'unknown error'}"
+        kw.setdefault(
+            "hint",
+            "Nothing was sent, so nothing was charged. Free disk space or fix the folder's "
+            f"permissions and retry; if the file is damaged, move it aside (mv {where} "
+            f"{where}.bad) and a new ledger is started; or pass Client(ledger=False) to run "
+            "without a local record (kz.jobs() and kz.resume() then know nothing of new jobs).",
+        )
+        super().__init__(message, **kw)
+
+
 class ConfirmationRequired(KubeezError):
     """The job costs more than the confirm threshold and was not confirmed; nothing was sent."""
 
@@ -639,17 +662,40 @@ def _default_message(status: int, body: Any) -> str:
 
 
 def _retry_after(extra: Mapping[str, Any], headers: Mapping[str, str] | None) -> float | None:
-    """Seconds to wait: the body's ``retry_after`` first, then the ``Retry-After`` header."""
-    value = extra.get("retry_after")
-    seconds = _seconds(value)
-    if seconds is None and headers:
-        header = next((v for k, v in headers.items() if k.lower() == "retry-after"), None)
-        seconds = _seconds(header)
-        if seconds is None and isinstance(header, str):
-            try:  # HTTP-date form
-                seconds = max(0.0, parsedate_to_datetime(header).timestamp() - time.time())
-            except (TypeError, ValueError, IndexError, OverflowError):
-                seconds = None
+    """Seconds to wait: a precise ``Retry-After-Ms`` header first, then the body's
+    ``retry_after``, then the ``Retry-After`` header (decimal seconds or an HTTP-date)."""
+    precise = _header_ms(headers)
+    if precise is not None:
+        return precise
+    seconds = _seconds(extra.get("retry_after"))
+    return seconds if seconds is not None else retry_after_seconds(headers)
+
+
+def _header(headers: Mapping[str, str] | None, name: str) -> Any:
+    if not headers:
+        return None
+    return next((v for k, v in headers.items() if k.lower() == name), None)
+
+
+def _header_ms(headers: Mapping[str, str] | None) -> float | None:
+    ms = _seconds(_header(headers, "retry-after-ms"))
+    return ms / 1000.0 if ms is not None else None
+
+
+def retry_after_seconds(headers: Mapping[str, str] | None) -> float | None:
+    """The wait a response's headers ask for, in seconds: ``Retry-After-Ms`` when present,
+    else ``Retry-After`` as decimal seconds (``59.58``) or an HTTP-date; None when absent or
+    unreadable. Never raises (urllib3's own parser rejects decimals)."""
+    precise = _header_ms(headers)
+    if precise is not None:
+        return precise
+    header = _header(headers, "retry-after")
+    seconds = _seconds(header)
+    if seconds is None and isinstance(header, str) and header.strip():
+        try:  # HTTP-date form
+            seconds = max(0.0, parsedate_to_datetime(header).timestamp() - time.time())
+        except (TypeError, ValueError, IndexError, OverflowError):
+            seconds = None
     return seconds
 
 
@@ -658,9 +704,9 @@ def _seconds(value: Any) -> float | None:
         return None
     try:
         seconds = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
-    return seconds if seconds >= 0 and seconds == seconds else None
+    return seconds if seconds >= 0 and math.isfinite(seconds) else None
 
 
 def _str(value: Any) -> str | None:
@@ -692,6 +738,7 @@ __all__ = [
     "InsufficientCreditsError",
     "JobFailedError",
     "KubeezError",
+    "LedgerError",
     "MissingFieldError",
     "MissingScopeError",
     "ModelNotFoundError",
@@ -709,4 +756,5 @@ __all__ = [
     "error_from_response",
     "redact",
     "response_format_error",
+    "retry_after_seconds",
 ]

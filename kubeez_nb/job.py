@@ -12,14 +12,13 @@ Tolerated variants (api-facts): ``pending`` as a first status, ``error`` meaning
 
 from __future__ import annotations
 
-import html
 import logging
 import random
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from kubeez_nb._config import (
     MAX_TRANSIENT_POLL_ERRORS,
@@ -29,14 +28,25 @@ from kubeez_nb._config import (
     TERMINAL_FAILED,
     TERMINAL_OK,
 )
+from kubeez_nb._http import scrub
 from kubeez_nb.errors import JobFailedError, KubeezError, NotFoundError, response_format_error
-from kubeez_nb.resources import _float, _int, _str
+from kubeez_nb.outputs import (  # noqa: F401 (re-exported)
+    Output,
+    _fallback_bundle,
+    _parse_time,
+    parse_outputs,
+)
+from kubeez_nb.resources import _float, _str
 
 if TYPE_CHECKING:
     from kubeez_nb.client import Client
     from kubeez_nb.pricing import Estimate
 
 log = logging.getLogger("kubeez_nb.job")
+
+#: seconds past a wait's deadline the poll that ends it may take (so a job finishing right at
+#: the deadline is still seen); well inside the "about a second" promise
+FINAL_POLL_GRACE_S = 0.5
 
 #: status route per job kind (dialogue, extend and ad-copy jobs poll the media route)
 STATUS_ROUTES: dict[str, str] = {
@@ -51,6 +61,13 @@ STATUS_ROUTES: dict[str, str] = {
 SUBMITTED = "queued"
 
 
+def path_segment(value: Any) -> str:
+    """``value`` as one URL path segment: every reserved character percent-encoded, and the dot
+    segments ``.`` / ``..`` too (they would otherwise be resolved away by the URL layer)."""
+    text = quote(str(value), safe="")
+    return text.replace(".", "%2E") if text in (".", "..") else text
+
+
 def normalize_status(value: Any) -> str:
     """Lower-case status; ``error`` / ``failure`` become ``failed``, ``canceled`` ``cancelled``."""
     text = str(value or "").strip().lower()
@@ -61,149 +78,6 @@ def normalize_status(value: Any) -> str:
     if text in ("succeeded", "success", "done", "complete"):
         return "completed"
     return text or "unknown"
-
-
-@dataclass
-class Output:
-    """One produced file: an image, a video, an audio track, a song or a stem."""
-
-    url: str | None
-    media_type: str | None = None  #: "image" | "video" | "audio" (None if it cannot tell)
-    width: int | None = None
-    height: int | None = None
-    duration: float | None = None  #: seconds
-    format: str | None = None
-    title: str | None = None  #: song title
-    label: str | None = None  #: "vocals" / "instrumental" / song title / variant
-    thumbnail_url: str | None = None
-    local_path: str | None = None  #: set once the media cache holds the file
-    id: str | None = None
-    url_expires_at: str | None = None
-    stream_url: str | None = None
-    raw: dict[str, Any] = field(default_factory=dict, repr=False)
-
-    def __repr__(self) -> str:
-        bits = [self.media_type or "?"]
-        if self.width and self.height:
-            bits.append(f"{self.width}x{self.height}")
-        if self.duration:
-            bits.append(f"{self.duration:g}s")
-        if self.label:
-            bits.append(repr(self.label))
-        where = self.local_path or self.url
-        return f"Output({' '.join(bits)}, {where!r})"
-
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> Any:
-        try:
-            from kubeez_nb import media
-
-            return media.output_bundle(self, include, exclude)
-        except Exception:
-            return _fallback_bundle(self)
-
-
-def _fallback_bundle(obj: Any) -> dict[str, str]:
-    text = repr(obj)
-    return {"text/plain": text, "text/html": f"<code>{html.escape(text)}</code>"}
-
-
-def _media_type(url: str | None, declared: Any) -> str | None:
-    from kubeez_nb.catalog import media_kind
-
-    kind = media_kind(url, declared if isinstance(declared, str) else None)
-    if kind:
-        return kind
-    return declared if isinstance(declared, str) and declared else None
-
-
-def parse_outputs(
-    data: Mapping[str, Any], resolve: Callable[[str | None], str | None]
-) -> list[Output]:
-    """Every output a status row offers: ``outputs[]``, music ``songs[]``, separation stems."""
-    outputs: list[Output] = []
-    for item in data.get("outputs") or []:
-        if isinstance(item, str):
-            item = {"url": item}
-        if not isinstance(item, Mapping):
-            continue
-        url = resolve(_str(item.get("url")))
-        outputs.append(
-            Output(
-                url=url,
-                media_type=_media_type(
-                    url, item.get("media_type") or item.get("type") or item.get("mime_type")
-                ),
-                width=_int(item.get("width")),
-                height=_int(item.get("height")),
-                duration=_float(item.get("duration")),
-                format=_str(item.get("format")),
-                title=_str(item.get("title")),
-                label=_str(item.get("label")),
-                thumbnail_url=resolve(_str(item.get("thumbnail_url"))),
-                id=_str(item.get("id")),
-                url_expires_at=_str(item.get("url_expires_at")),
-                raw=dict(item),
-            )
-        )
-    songs = data.get("songs")
-    if isinstance(songs, list) and songs:
-        outputs = []  # songs describe the same files better (titles, covers, stream links)
-        for song in songs:
-            if not isinstance(song, Mapping):
-                continue
-            stream = resolve(_str(song.get("stream_url")))
-            url = resolve(_str(song.get("audio_url"))) or stream
-            title = _str(song.get("title"))
-            outputs.append(
-                Output(
-                    url=url,
-                    media_type=_media_type(url, "audio"),
-                    duration=_float(song.get("duration")),
-                    title=title,
-                    label=title,
-                    thumbnail_url=resolve(
-                        _str(song.get("cover_image_url") or song.get("image_url"))
-                    ),
-                    id=_str(song.get("id")),
-                    url_expires_at=_str(song.get("url_expires_at")),
-                    stream_url=stream,
-                    raw=dict(song),
-                )
-            )
-    stems = [(k, data.get(f"{k}_url")) for k in ("vocals", "instrumental")]
-    if any(url for _, url in stems):
-        by_label = {o.label: o for o in outputs if o.label}
-        for label, raw_url in stems:
-            url = resolve(_str(raw_url))
-            if label in by_label:
-                by_label[label].url = by_label[label].url or url
-            elif url:
-                outputs.append(Output(url=url, media_type="audio", label=label))
-    if not outputs:
-        single = resolve(_str(data.get("output_url") or data.get("result_url") or data.get("url")))
-        if single:
-            outputs.append(
-                Output(url=single, media_type=_media_type(single, data.get("media_type")))
-            )
-    return outputs
-
-
-def _parse_time(value: Any) -> float | None:
-    """Epoch seconds from an ISO 8601 string or a number (seconds or milliseconds)."""
-    from datetime import datetime, timezone
-
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return value / 1000.0 if value > 1e11 else float(value)
-    if not isinstance(value, str) or not value:
-        return None
-    text = value.strip().replace("Z", "+00:00").replace(" ", "T", 1)
-    try:
-        dt = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
-    return dt.timestamp()
 
 
 class Job:
@@ -319,15 +193,20 @@ class Job:
     # ---- polling --------------------------------------------------------------------------
     @property
     def status_path(self) -> str:
-        return STATUS_ROUTES[self.kind].format(id=self.id)
+        """The job's status route, its id URL-encoded as one path segment (an id is data: a
+        ``"../../v1/balance"`` never reaches another route)."""
+        return STATUS_ROUTES[self.kind].format(id=path_segment(self.id))
 
-    def refresh(self) -> Job:
-        """Ask the server for the job's state once (thread-safe). Returns the job."""
+    def refresh(self, *, deadline: float | None = None) -> Job:
+        """Ask the server for the job's state once (thread-safe). Returns the job.
+
+        ``deadline`` (a ``time.monotonic()`` instant) caps the request's timeouts and waits.
+        """
         from kubeez_nb.errors import KubeezError
 
         with self._lock:
             try:
-                reply = self.client._transport.request("GET", self.status_path)
+                reply = self.client._transport.request("GET", self.status_path, deadline=deadline)
             except NotFoundError as err:
                 if self._fresh():
                     self.polls += 1
@@ -380,7 +259,11 @@ class Job:
             or data.get("error")
             or (data.get("message") if status in TERMINAL_FAILED else None)
         )
-        self.error = str(err) if err and status in TERMINAL_FAILED else None
+        # a server may echo the request (and its key) in a message: shown and stored scrubbed
+        self.error = scrub(str(err)) if err and status in TERMINAL_FAILED else None
+        for key in ("error_message", "error", "message"):
+            if isinstance(self.raw.get(key), str):
+                self.raw[key] = scrub(self.raw[key])
         for key in ("credits_deducted", "cost", "credits", "estimated_cost_credits"):
             value = _float(data.get(key))
             if value is not None:
@@ -416,38 +299,56 @@ class Job:
     ) -> Job:
         """Poll until the job is done; returns the job (check ``job.ok`` or ``raise_for_status()``).
 
-        ``schedule`` replaces the documented backoff (its last step repeats). Raises
-        ``TimeoutError`` when ``timeout`` seconds pass first (the job keeps running on the
-        server; ``wait()`` again or ``kz.resume()`` later).
+        ``schedule`` replaces the documented backoff (its last step repeats). ``timeout`` is a
+        deadline in seconds (None or ``inf``: no limit; ``nan``, negatives and text are a
+        ``ValueError``): every poll's read timeout and every sleep (poll, backoff, 429, rate
+        limiter) is capped at the time left, and ``TimeoutError`` is raised within about a second
+        of it whatever the server does (the job keeps running on the server; ``wait()`` again or
+        ``kz.resume()`` later).
         """
+        from kubeez_nb.inputs import check_seconds
+
+        timeout = check_seconds("timeout", timeout)
         deadline = None if timeout is None else time.monotonic() + timeout
+        return self._wait_until(deadline, schedule, progress, timeout)
+
+    def _wait_until(
+        self,
+        deadline: float | None,
+        schedule: Sequence[float] | None,
+        progress: bool,
+        timeout: float | None = None,
+    ) -> Job:
+        """``wait()`` against a ``time.monotonic()`` deadline (shared by groups and batches)."""
         bar = _progress(self) if progress and not self.done else None
         ok = False
         transient = 0
         try:
             if self.polls == 0 and self.submitted_at is None and not self.done:
-                self.refresh()  # re-attached job: learn where it stands first
+                self._poll(deadline, timeout)  # re-attached job: learn where it stands first
             while not self.done:
                 delay = self.next_delay(schedule)
                 if deadline is not None:
                     left = deadline - time.monotonic()
                     if left <= 0:
-                        raise TimeoutError(
-                            f"Job {self.id} is still {self.status} after {timeout:g} s; call "
-                            "job.wait() again later (it keeps running on the server)."
-                        )
+                        raise self._timeout(timeout)
                     delay = min(delay, left)
                 time.sleep(delay)
                 try:
-                    self.refresh()
+                    self._poll(deadline, timeout)
                     transient = 0
                 except KubeezError as exc:
                     # the job runs on regardless: a flaky poll is retried, not reported as the job's fate
                     transient += 1
                     if not exc.retryable or transient > MAX_TRANSIENT_POLL_ERRORS:
                         raise
-                    log.warning("poll of job %s failed (%s); retrying", self.id, exc.code or exc.status)
-                    time.sleep(min(0.25 * 2**transient, 30.0) * random.uniform(0.5, 1.0))
+                    log.warning(
+                        "poll of job %s failed (%s); retrying", self.id, exc.code or exc.status
+                    )
+                    pause = min(0.25 * 2**transient, 30.0) * random.uniform(0.5, 1.0)
+                    if deadline is not None:
+                        pause = min(pause, max(deadline - time.monotonic(), 0.0))
+                    time.sleep(pause)
                 if bar is not None:
                     _progress_update(bar, self)
             ok = self.ok
@@ -458,6 +359,26 @@ class Job:
                 except Exception:
                     log.debug("progress close failed", exc_info=True)
         return self
+
+    def _poll(self, deadline: float | None, timeout: float | None) -> None:
+        """One refresh within the deadline (plus a short grace for the poll that ends the wait);
+        a request the deadline cut short becomes the wait's ``TimeoutError``."""
+        if deadline is None:
+            self.refresh()
+            return
+        try:
+            self.refresh(deadline=deadline + FINAL_POLL_GRACE_S)
+        except KubeezError as exc:
+            if isinstance(exc, TimeoutError) and time.monotonic() >= deadline:
+                raise self._timeout(timeout) from exc
+            raise
+
+    def _timeout(self, timeout: float | None) -> TimeoutError:
+        took = f" after {timeout:g} s" if timeout is not None else ""
+        return TimeoutError(
+            f"Job {self.id} is still {self.status}{took}; call job.wait() again later "
+            "(it keeps running on the server) or kz.resume()."
+        )
 
     def _ipython_display_(self) -> None:
         """Shown in a notebook: the card, kept current in the background (the kernel stays free)."""
@@ -559,15 +480,23 @@ class JobGroup(Sequence[Job]):
         schedule: Sequence[float] | None = None,
         progress: bool = True,
     ) -> JobGroup:
-        """Wait for every job (polled in turn, each on its own schedule); returns the group."""
+        """Wait for every job (polled in turn, each on its own schedule); returns the group.
+
+        ``timeout`` is one deadline for the whole group (see :meth:`Job.wait`).
+        """
+        from kubeez_nb.inputs import check_seconds
+
+        timeout = check_seconds("timeout", timeout)
         deadline = None if timeout is None else time.monotonic() + timeout
         for job in self.jobs:
-            left = None if deadline is None else max(deadline - time.monotonic(), 0.0)
-            if left == 0.0 and not job.done:
+            try:
+                job._wait_until(deadline, schedule, progress, timeout)
+            except TimeoutError:
+                running = sum(not j.done for j in self.jobs)
                 raise TimeoutError(
-                    f"{sum(not j.done for j in self.jobs)} job(s) still running after {timeout:g} s"
-                )
-            job.wait(timeout=left, schedule=schedule, progress=progress)
+                    f"{running} of {len(self.jobs)} job(s) still running after {timeout:g} s; "
+                    "call wait() again later (they keep running on the server)."
+                ) from None
         return self
 
     def raise_for_status(self) -> JobGroup:

@@ -25,7 +25,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kubeez_nb._config import TERMINAL_FAILED, TERMINAL_OK
+from kubeez_nb._config import LEDGER_LOCK_TIMEOUT_S, TERMINAL_FAILED, TERMINAL_OK
+from kubeez_nb.errors import LedgerError
 
 if TYPE_CHECKING:  # pragma: no cover
     from kubeez_nb.client import Client
@@ -38,8 +39,15 @@ SUBMITTING = "submitting"
 REJECTED = "rejected"
 #: Status of a row the server no longer knows (404 on re-attach long after submit).
 LOST = "lost"
+#: Status of a row whose POST failed in a way that may have come after acceptance, and whose job
+#: could not be found (yet): it may have been accepted and billed. Reconciled by jobs()/resume().
+UNKNOWN = "unknown"
+#: Status of a row whose job is provably not on the server (history read well after the send).
+NOT_SUBMITTED = "not submitted"
+#: Rows whose POST outcome is still to be settled against the server's history.
+UNSETTLED = frozenset({SUBMITTING, UNKNOWN})
 
-_FINAL = TERMINAL_OK | TERMINAL_FAILED | {REJECTED, LOST}
+_FINAL = TERMINAL_OK | TERMINAL_FAILED | {REJECTED, LOST, NOT_SUBMITTED}
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -71,6 +79,10 @@ CREATE TABLE IF NOT EXISTS local_files (
     path   TEXT NOT NULL,
     PRIMARY KEY (job_id, idx)
 );
+CREATE TABLE IF NOT EXISTS claims (
+    job_id   TEXT PRIMARY KEY,
+    local_id INTEGER NOT NULL
+);
 CREATE INDEX IF NOT EXISTS jobs_status ON jobs(status);
 CREATE INDEX IF NOT EXISTS events_job ON events(local_id);
 """
@@ -89,17 +101,34 @@ class Ledger:
     ) -> None:
         self.path = Path(path)
         self.base_url = base_url or origin  # ``origin``: older spelling
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
-        self._conn = sqlite3.connect(
-            str(self.path), timeout=30.0, check_same_thread=False, isolation_level=None
-        )
-        self._conn.row_factory = sqlite3.Row
-        with self._lock:
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            # NORMAL in WAL mode survives a process kill (not a power cut) and keeps writes cheap.
-            self._conn.execute("PRAGMA synchronous=NORMAL")
-            self._conn.executescript(_SCHEMA)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._conn = sqlite3.connect(
+                str(self.path),
+                timeout=LEDGER_LOCK_TIMEOUT_S,
+                check_same_thread=False,
+                isolation_level=None,
+            )
+            self._conn.row_factory = sqlite3.Row
+            with self._lock:
+                self._conn.execute("PRAGMA journal_mode=WAL")
+                # NORMAL in WAL mode survives a process kill (not a power cut), keeps writes cheap.
+                self._conn.execute("PRAGMA synchronous=NORMAL")
+                self._conn.executescript(_SCHEMA)
+                cols = {r[1] for r in self._conn.execute("PRAGMA table_info(jobs)")}
+                for col in ("first_sent_at REAL", "request_key TEXT"):
+                    if col.split()[0] not in cols:  # a ledger written by an older version
+                        self._conn.execute(f"ALTER TABLE jobs ADD COLUMN {col}")
+        except (sqlite3.Error, OSError) as exc:
+            # never recreated or overwritten: the user decides what happens to a damaged file
+            raise self._error(exc, "could not be opened") from None
+
+    def _error(self, exc: BaseException, doing: str) -> LedgerError:
+        reason = f"{doing} ({type(exc).__name__}: {exc})"
+        if isinstance(exc, sqlite3.DatabaseError) and "not a database" in str(exc):
+            reason = f"{doing}: the file is damaged or not a kubeez ledger ({exc})"
+        return LedgerError(path=self.path, reason=reason)
 
     def __repr__(self) -> str:
         return f"Ledger({str(self.path)!r})"
@@ -114,24 +143,42 @@ class Ledger:
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction; any failure (disk full, read-only, locked past the timeout,
+        damaged file, text SQLite cannot store) becomes a :class:`LedgerError` naming the file."""
         with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise self._error(exc, "could not be written") from None
             try:
                 yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
+                self._conn.execute("COMMIT")
+            except BaseException as exc:
+                try:
+                    self._conn.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass
+                if isinstance(exc, (sqlite3.Error, UnicodeError, OSError)):
+                    raise self._error(exc, "could not be written") from None
                 raise
-            self._conn.execute("COMMIT")
 
     # -- writes (called by the client) ---------------------------------------------------------
 
     def record_submit(
-        self, job: Job | Any, request: Mapping[str, Any], estimate: Any = None
+        self,
+        job: Job | Any,
+        request: Mapping[str, Any],
+        estimate: Any = None,
+        *,
+        request_key: str | None = None,
     ) -> int:
         """Write the row for a job about to be POSTed; return its local key.
 
         The key is also set as ``job.local_id`` so a later ``record_status(job)`` finds the row
-        even when the generation id was unknown at submit time.
+        even when the generation id was unknown at submit time. The row holds everything the
+        duplicate check needs (the body and ``first_sent_at``), written before the POST, and
+        the ``Idempotency-Key`` it is sent with (``request_key``).
+        Raises :class:`LedgerError` when the row cannot be written: then nothing may be sent.
         """
         now = time.time()
         job_id = _attr(job, "id")
@@ -149,7 +196,8 @@ class Ledger:
                     return int(row[0])
             cur = db.execute(
                 "INSERT INTO jobs (job_id, kind, model, base_url, status, request, estimate, estimate_note,"
-                " submitted_at, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                " submitted_at, created_at, updated_at, first_sent_at, request_key)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     job_id,
                     _attr(job, "kind") or "media",
@@ -162,6 +210,8 @@ class Ledger:
                     now,
                     epoch_seconds(_attr(job, "created_at")),
                     now,
+                    now,
+                    request_key,
                 ),
             )
             key = int(cur.lastrowid or 0)
@@ -221,7 +271,7 @@ class Ledger:
                     job_id,
                     status,
                     outputs,
-                    _attr(job, "error"),
+                    _scrubbed(_attr(job, "error")),
                     _float(_attr(job, "cost")),
                     _attr(job, "model"),
                     epoch_seconds(_attr(job, "created_at")),
@@ -236,13 +286,80 @@ class Ledger:
 
     def record_rejected(self, key: int, error: str) -> None:
         """Mark a submitted row whose POST was refused (nothing charged, nothing to resume)."""
+        self._settle(key, REJECTED, error, final=True)
+
+    def record_unknown(self, key: int, error: str) -> None:
+        """Mark a row whose POST may have been accepted and billed, its job not found (yet)."""
+        self._settle(key, UNKNOWN, error, final=False)
+
+    def record_not_submitted(self, key: int, note: str) -> None:
+        """Mark a row whose job is provably absent from the server's history."""
+        self._settle(key, NOT_SUBMITTED, note, final=True)
+
+    def _settle(self, key: int, status: str, error: str, *, final: bool) -> None:
         now = time.time()
         with self._tx() as db:
-            db.execute(
-                "UPDATE jobs SET status=?, error=?, updated_at=?, completed_at=? WHERE local_id=? AND job_id IS NULL",
-                (REJECTED, str(error), now, now, key),
+            cur = db.execute(
+                "UPDATE jobs SET status=?, error=?, updated_at=?, completed_at=? WHERE local_id=?"
+                " AND job_id IS NULL",
+                (status, _scrubbed(str(error)), now, now if final else None, key),
             )
-            db.execute("INSERT INTO events VALUES (?,?,?)", (key, now, REJECTED))
+            if cur.rowcount:
+                db.execute("INSERT INTO events VALUES (?,?,?)", (key, now, status))
+
+    # -- claims: a server-side job belongs to exactly one row ------------------------------------
+
+    def claimed(self, job_ids: list[str]) -> set[str]:
+        """Which of ``job_ids`` some row already owns (attached or claimed)."""
+        if not job_ids:
+            return set()
+        marks = ",".join("?" * len(job_ids))
+        with self._lock:
+            try:
+                rows = self._conn.execute(
+                    f"SELECT job_id FROM claims WHERE job_id IN ({marks})"
+                    f" UNION SELECT job_id FROM jobs WHERE job_id IN ({marks})",
+                    [*job_ids, *job_ids],
+                ).fetchall()
+            except sqlite3.Error as exc:
+                raise self._error(exc, "could not be read") from None
+        return {str(r[0]) for r in rows}
+
+    def claim(self, key: int | None, job_ids: list[str]) -> bool:
+        """Make row ``key`` the owner of ``job_ids`` (all or none), atomically across processes.
+
+        False when any of them belongs to another row already. The first id becomes the row's
+        ``job_id`` (an ad-copy request's other jobs get rows of their own when first seen).
+        """
+        if key is None or not job_ids:
+            return key is None
+        with self._tx() as db:
+            marks = ",".join("?" * len(job_ids))
+            taken = db.execute(
+                f"SELECT 1 FROM claims WHERE job_id IN ({marks}) AND local_id<>?"
+                f" UNION SELECT 1 FROM jobs WHERE job_id IN ({marks}) AND local_id<>?",
+                [*job_ids, key, *job_ids, key],
+            ).fetchone()
+            if taken is not None:
+                return False
+            db.executemany("INSERT OR IGNORE INTO claims VALUES (?,?)", [(j, key) for j in job_ids])
+            now = time.time()
+            cur = db.execute(
+                "UPDATE jobs SET job_id=?, status=CASE WHEN status IN (?,?) THEN 'queued'"
+                " ELSE status END, error=NULL, completed_at=NULL, updated_at=?"
+                " WHERE local_id=? AND job_id IS NULL",
+                (job_ids[0], SUBMITTING, UNKNOWN, now, key),
+            )
+            if cur.rowcount:
+                db.execute("INSERT INTO events VALUES (?,?,?)", (key, now, "attached"))
+        return True
+
+    def unsettled(self, base_url: str | None = None) -> list[dict[str, Any]]:
+        """Rows still ``submitting`` / ``unknown`` without a job id (oldest first)."""
+        rows = [
+            r for r in self.jobs(base_url=base_url) if r["status"] in UNSETTLED and not r["job_id"]
+        ]
+        return list(reversed(rows))
 
     def record_local(self, job_id: str, index: int, path: str | Path) -> None:
         """Remember that output ``index`` of ``job_id`` is cached at ``path``."""
@@ -317,54 +434,16 @@ def ledger_for(home: str | Path | None = None) -> Ledger:
 
 
 def jobs(
-    home: str | Path | None = None, *, unfinished: bool = False, limit: int | None = None
+    home: str | Path | None = None,
+    *,
+    unfinished: bool = False,
+    limit: int | None = None,
+    client: Client | None = None,
 ) -> Any:
-    """``kz.jobs()``: the ledger as a table, newest first (a pandas DataFrame when pandas is present).
+    """``kz.jobs()``: the ledger as a table, newest first (see :func:`kubeez_nb.recovery.jobs`)."""
+    from kubeez_nb import recovery
 
-    Columns: ``job_id, kind, model, status, prompt, estimate, cost, submitted, completed,
-    outputs`` (count), ``cached`` (outputs saved locally), ``error``.
-    """
-    rows = ledger_for(home).jobs(unfinished=unfinished)
-    if limit is not None:
-        rows = rows[:limit]
-    table = [
-        {
-            "job_id": r["job_id"],
-            "kind": r["kind"],
-            "model": r["model"],
-            "status": r["status"],
-            "prompt": _prompt(r["request"]),
-            "estimate": r["estimate"],
-            "cost": r["cost"],
-            "submitted": _dt(r["submitted_at"]),
-            "completed": _dt(r["completed_at"]),
-            "outputs": len(r["outputs"]),
-            "cached": sum(1 for p in r["local_paths"].values() if Path(p).exists()),
-            "error": r["error"],
-        }
-        for r in rows
-    ]
-    try:
-        import pandas as pd
-    except ImportError:  # pragma: no cover - pandas is a dependency, but keep the list form working
-        return table
-    return pd.DataFrame(table, columns=list(_JOBS_COLUMNS))
-
-
-_JOBS_COLUMNS = (
-    "job_id",
-    "kind",
-    "model",
-    "status",
-    "prompt",
-    "estimate",
-    "cost",
-    "submitted",
-    "completed",
-    "outputs",
-    "cached",
-    "error",
-)
+    return recovery.jobs(home, unfinished=unfinished, limit=limit, client=client)
 
 
 def resume(
@@ -372,97 +451,12 @@ def resume(
     home: str | Path | None = None,
     wait: bool = True,
     progress: bool = True,
+    absent_after: float | None = None,
 ) -> list[Job]:
-    """``kz.resume()``: re-attach to every unfinished job of the ledger and fetch its outputs.
+    """``kz.resume()``: settle, re-attach and fetch (see :func:`kubeez_nb.recovery.resume`)."""
+    from kubeez_nb import recovery
 
-    Also re-downloads the outputs of completed jobs whose cached files are missing, while their
-    URLs are still valid. Returns the re-attached jobs (``wait=True``: finished). Jobs made by a
-    different server (another base URL) are left alone; a job the server no longer knows is
-    marked ``lost``. Nothing is submitted again, so nothing is paid twice.
-    """
-    from kubeez_nb.errors import NotFoundError
-
-    if client is None:
-        from kubeez_nb.client import connect
-
-        client = connect()
-    ledger = getattr(client, "ledger", None) if home is None else None
-    if not isinstance(ledger, Ledger):
-        ledger = ledger_for(home)
-    base_url = getattr(client, "base_url", None)
-    rows = [r for r in ledger.jobs(base_url=base_url) if r["job_id"] and _needs_resume(r)]
-    attached: list[Job] = []
-    for row in reversed(rows):  # oldest first: the order they were paid for
-        try:
-            job = client.job(row["job_id"], kind=row["kind"] or "media")
-        except NotFoundError:
-            if row["status"] not in TERMINAL_OK | TERMINAL_FAILED:
-                ledger.record_status(_Lost(row))
-            continue
-        _set_local_id(job, row["local_id"])
-        attached.append(job)
-    if wait and attached:
-        _wait_all(attached, progress=progress)
-    from kubeez_nb.cache import cache_for_client
-
-    cache = cache_for_client(client, home)
-    for job in attached:
-        if str(_attr(job, "status")) in TERMINAL_OK:
-            try:
-                cache.fetch(job, ledger=ledger)
-            except Exception:  # one expired URL must not stop the others
-                continue
-        ledger.record_status(job)
-    return attached
-
-
-def _needs_resume(row: Mapping[str, Any]) -> bool:
-    if row["status"] not in _FINAL:
-        return True
-    if row["status"] in TERMINAL_OK:  # completed, but some output has no file on disk
-        have = {i for i, p in row["local_paths"].items() if Path(p).exists()}
-        wanted = {
-            i for i, o in enumerate(row["outputs"]) if isinstance(o, Mapping) and o.get("url")
-        }
-        return bool(wanted - have)
-    return False
-
-
-def _wait_all(jobs_: list[Job], progress: bool) -> None:
-    """Wait for several jobs at once, one progress bar, each polled on its own schedule."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from kubeez_nb.progress import track
-
-    bar = track(f"Resuming {len(jobs_)} job(s)") if progress else None
-    done = 0
-    lock = threading.Lock()
-
-    def one(job: Job) -> None:
-        nonlocal done
-        try:
-            job.wait(progress=False)
-        except Exception:  # a failed job is recorded by its status; keep waiting for the others
-            pass
-        with lock:
-            done += 1
-            if bar is not None:
-                bar.update(f"{done}/{len(jobs_)} done", done / len(jobs_))
-
-    with ThreadPoolExecutor(max_workers=min(16, len(jobs_))) as pool:
-        list(pool.map(one, jobs_))
-    if bar is not None:
-        bar.close(ok=all(str(_attr(j, "status")) in TERMINAL_OK for j in jobs_))
-
-
-class _Lost:
-    """A stand-in job for ``record_status`` when the server answers 404 for an old id."""
-
-    def __init__(self, row: Mapping[str, Any]) -> None:
-        self.id = row["job_id"]
-        self.local_id = row["local_id"]
-        self.status = LOST
-        self.error = "The server no longer knows this job (404 on re-attach)."
+    return recovery.resume(client, home, wait, progress, absent_after)
 
 
 # -- small helpers -----------------------------------------------------------------------------
@@ -564,3 +558,12 @@ def _prompt(request: Mapping[str, Any]) -> str | None:
         if value:
             return str(value)
     return None
+
+
+def _scrubbed(text: Any) -> Any:
+    """Server-supplied text with every live key and key-shaped token masked (stored as shown)."""
+    if not isinstance(text, str):
+        return text
+    from kubeez_nb._http import scrub
+
+    return scrub(text)

@@ -10,6 +10,11 @@ serves it through ``/files/``; a loopback URL would not reach the browser on Bin
 remote hub); else the remote URL. Only small images are embedded as ``data:`` URIs, and only
 when asked (``embed=True`` or ``OPTIONS.embed_images``), so a saved notebook stays small.
 
+Every ``src`` / ``href`` passes ``safe_url``: only ``http(s)``, relative paths and raster
+``data:image/...`` URIs are written; anything else a server might send (``javascript:``,
+``vbscript:``, ``data:text/html``, ``data:image/svg+xml``, ``file:``) is dropped and the tile says
+"unsafe URL omitted".
+
 ``watch(job)`` displays a job and keeps that display up to date from the job's own background
 poller, leaving the kernel free.
 """
@@ -20,6 +25,7 @@ import base64
 import html
 import mimetypes
 import os
+import re
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -82,6 +88,33 @@ def _safe(kind: str, build: Any, obj: Any, *args: Any, **kw: Any) -> dict[str, s
 
 # -- where the media comes from ------------------------------------------------------------------
 
+UNSAFE_NOTE = "unsafe URL omitted"
+_SCHEME = re.compile(r"^([a-z][a-z0-9+.\-]*):")
+_RASTER_DATA = re.compile(r"^data:image/(png|jpe?g|gif|webp|avif|bmp)[;,]")
+
+
+def safe_url(url: Any) -> str | None:
+    """``url`` if a browser may load or open it from our HTML, else None.
+
+    Allowed: ``http://``, ``https://``, relative paths (incl. ``//host/...``) and raster
+    ``data:image/...``. The scheme is read the way a browser does: ASCII whitespace and control
+    characters are ignored and case does not matter (``" Java\tScript:"`` is ``javascript:``).
+    """
+    if url is None:
+        return None
+    text = str(url)
+    probe = re.sub(r"[\x00-\x20\x7f]+", "", text).lower()
+    if not probe:
+        return None
+    scheme = _SCHEME.match(probe)
+    if scheme is None:
+        return text  # relative: resolved against the notebook's page
+    if scheme.group(1) in ("http", "https"):
+        return text
+    if _RASTER_DATA.match(probe):
+        return text
+    return None
+
 
 def media_src(output: Any, *, embed: bool | None = None) -> str | None:
     """The ``src`` to show ``output`` with: cached file (relative path) > remote URL.
@@ -142,14 +175,9 @@ def _data_uri(path: Path, media_type: Any) -> str | None:
 
 
 def _kind(output: Any) -> str:
-    kind = str(_get(output, "media_type") or "").lower().split("/")[0]
-    if kind in ("image", "video", "audio"):
-        return kind
-    from kubeez_nb.cache import extension
+    from kubeez_nb.cache import output_kind
 
-    ext = extension(_get(output, "url") or _get(output, "local_path"), _get(output, "format"))
-    return {"png": "image", "jpg": "image", "webp": "image", "gif": "image", "mp4": "video",
-            "webm": "video", "mov": "video"}.get(ext, "audio" if ext in ("mp3", "wav", "m4a", "ogg", "flac", "aac") else "file")  # fmt: skip
+    return output_kind(output) or "file"
 
 
 # -- outputs -------------------------------------------------------------------------------------
@@ -173,12 +201,14 @@ def output_text(output: Any) -> str:
 
 def output_html(output: Any, *, embed: bool | None = None, caption: bool = True) -> str:
     """The HTML of one output: <img>, <video controls>, <audio controls> or a link."""
-    src = media_src(output, embed=embed)
+    raw = media_src(output, embed=embed)
+    src = safe_url(raw)
     kind = _kind(output)
     label = _get(output, "title") or _get(output, "label")
     tile = OPTIONS.tile_px
     if not src:
-        return f"<div><i>{_esc(label or kind)}: no file yet</i></div>"
+        why = UNSAFE_NOTE if raw else "no file yet"
+        return f"<div><i>{_esc(label or kind)}: {why}</i></div>"
     s = _esc(src)
     if kind == "image":
         alt = _esc(label or "generated image")
@@ -187,7 +217,10 @@ def output_html(output: Any, *, embed: bool | None = None, caption: bool = True)
         media = f'<video controls preload="metadata" src="{s}" style="max-width:{tile}px"></video>'
     elif kind == "audio":
         media = f'<audio controls preload="metadata" src="{s}"></audio>'
-        cover = cover_src(output)
+        cover_raw = cover_src(output)
+        cover = safe_url(cover_raw)
+        if cover_raw and not cover and caption:
+            media = f"<small>cover: {UNSAFE_NOTE}</small>{media}"
         if cover and caption:  # a song: cover, title, player
             media = f'<img src="{_esc(cover)}" alt="cover" style="width:64px;height:64px;object-fit:cover;float:left;margin-right:8px">{media}'
     else:

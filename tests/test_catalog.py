@@ -493,7 +493,10 @@ def test_fuzz_invalid_option_values_are_named(data: st.DataObject) -> None:
     m, fld, opts = data.draw(st.sampled_from(OPTION_MODELS))
     value = data.draw(
         st.one_of(
-            st.text(max_size=12), st.integers(-100, 100), st.floats(allow_nan=True), st.booleans()
+            st.text(max_size=12).filter(lambda t: "\x00" not in t),
+            st.integers(-100, 100),
+            st.floats(allow_nan=True),
+            st.booleans(),
         ).filter(lambda v: not _is_accepted(m, fld, v))
     )
     problems = validate(m, "media", {**default_request(m), fld: value})
@@ -524,7 +527,9 @@ def test_fuzz_valid_combinations_pass(data: st.DataObject) -> None:
     if m.capabilities.video_audio == "toggle_via_sound_param":
         params["sound"] = data.draw(st.booleans())
     cap = m.capabilities.prompt_max_chars or 50
-    params["prompt"] = data.draw(st.text(min_size=1, max_size=min(cap, 60)))
+    params["prompt"] = data.draw(  # a real prompt: some words, no NUL (those are refused)
+        st.text(min_size=1, max_size=min(cap, 60)).filter(lambda t: t.strip() and "\x00" not in t)
+    )
     assert validate(m, "media", params) == []
     body = build_body(m, "media", params)
     assert body["model"] == m.id and None not in body.values()
@@ -605,7 +610,8 @@ def test_fuzz_anything_yields_problems_never_exceptions(
 
 @FUZZ
 @given(
-    voice=st.text(min_size=1, max_size=12), stability=st.floats(allow_nan=True, allow_infinity=True)
+    voice=st.text(min_size=1, max_size=12).filter(lambda t: "\x00" not in t),
+    stability=st.floats(allow_nan=True, allow_infinity=True),
 )
 def test_fuzz_dialogue_values(voice: str, stability: float) -> None:
     m = CAT.endpoint_model("dialogue")
@@ -641,7 +647,7 @@ BASE = {
     value=st.one_of(
         st.floats(allow_nan=True, allow_infinity=True),
         st.integers(-50, 50),
-        st.text(max_size=4),
+        st.text(max_size=4).filter(lambda t: "\x00" not in t),
         st.booleans(),
     ),
 )

@@ -105,7 +105,7 @@ def test_html_error_page_becomes_a_server_error_with_its_title(stub: _Stub) -> N
     )
     client = Client(api_key="k", base_url=stub.url, ledger=False)
     transport = client._transport
-    transport.session.adapters["http://"].max_retries.total = 0  # no waiting in this test
+    transport.read_retries = 0  # no waiting in this test
     with pytest.raises(errors.ServerError, match="502 Bad Gateway"):
         client.balance()
 
@@ -367,3 +367,186 @@ def test_identical_requests_in_flight_are_not_mistaken_for_each_other(
     stats = fresh_emulator.stats()
     assert stats["statuses"].get("500", 0) >= 1
     assert stats["generations_created"] == 6 and len({j.id for j in jobs}) == 6
+
+
+# ---- key hygiene in traceback frames (issue 12, item 7) ----------------------------------------
+
+
+def _formatted(exc: BaseException) -> str:
+    """What %xmode Verbose / a saved notebook traceback would show: every frame's locals."""
+    import traceback
+
+    te = traceback.TracebackException.from_exception(exc, capture_locals=True)
+    return "".join(te.format()) + repr(exc) + str(exc) + repr(vars(exc))
+
+
+def test_canary_never_in_capture_locals_tracebacks_on_any_error_path(
+    fresh_emulator: Any, stub: _Stub, tmp_path: Path
+) -> None:
+    emu = fresh_emulator
+    emu.add_key(CANARY, credits=1000)
+    # a server that echoes the key back in its messages (a 429 and a 401)
+    stub.route(
+        "/v1/balance",
+        429,
+        {"error": "rate_limit_exceeded", "message": f"slow down, {CANARY}", "retry_after": 0.01},
+        **{"Retry-After": "0.01"},
+    )
+    stub.route("/v1/models", 401, {"error": "unauthorized", "message": f"bad key {CANARY}"})
+
+    def fast(client: Client) -> Client:
+        client._transport.read_retries = 0
+        client.recheck_grace = 0.0
+        return client
+
+    def on_emulator(**kw: Any) -> Client:
+        return fast(Client(api_key=CANARY, base_url=emu.url, home=tmp_path, **kw))
+
+    def server_error() -> None:
+        emu.set_knobs(error_rate=1.0)
+        try:
+            on_emulator().balance()
+        finally:
+            emu.set_knobs(error_rate=0.0)
+
+    def post_after_accept() -> None:
+        emu.set_knobs(error_after_accept_rate=1.0, error_rate=1.0)
+        try:
+            on_emulator().generate_media("nano-banana-2", "canary", aspect_ratio="1:1")
+        finally:
+            emu.set_knobs(error_after_accept_rate=0.0, error_rate=0.0)
+
+    def read_timeout() -> None:
+        emu.set_knobs(latency=1.0)
+        try:
+            on_emulator(timeout=(2.0, 0.2)).balance()
+        finally:
+            emu.set_knobs(latency=0.0)
+
+    def deadline() -> None:
+        import time
+
+        emu.set_knobs(latency=1.0)
+        try:
+            on_emulator()._transport.request("GET", "/v1/balance", deadline=time.monotonic() + 0.2)
+        finally:
+            emu.set_knobs(latency=0.0)
+
+    paths = {
+        "401 (unknown key)": lambda: fast(
+            Client(api_key=CANARY, base_url=Emulator_url(emu), ledger=False)
+        ).request("GET", "/v1/assets", auth=True),
+        "401 echoing the key": lambda: fast(
+            Client(api_key=CANARY, base_url=stub.url, ledger=False)
+        ).models(),
+        "5xx": server_error,
+        "5xx after accept (unknown outcome)": post_after_accept,
+        "connection error": lambda: fast(
+            Client(api_key=CANARY, base_url="http://127.0.0.1:9", ledger=False)
+        ).balance(),
+        "timeout": read_timeout,
+        "deadline": deadline,
+        "validation": lambda: on_emulator().generate_media(
+            "nano-banana-2", "x", aspect_ratio="7:3"
+        ),
+        "429 echoing the key": lambda: fast(
+            Client(api_key=CANARY, base_url=stub.url, ledger=False)
+        ).balance(),
+        "bad base_url": lambda: Client(api_key=CANARY, base_url="api.kubeez.com"),
+    }
+    caught: dict[str, type] = {}
+    for name, call in paths.items():
+        try:
+            call()
+        except Exception as exc:
+            caught[name] = type(exc)
+            text = _formatted(exc)
+            assert CANARY not in text, f"{name}: the key shows in a traceback"
+            assert CANARY[8:20] not in text, name
+    assert set(caught) == set(paths), set(paths) - set(caught)  # every path really failed
+    assert caught["429 echoing the key"] is errors.RateLimitError
+    assert issubclass(caught["timeout"], errors.APITimeoutError)
+    assert issubclass(caught["deadline"], errors.APITimeoutError)
+    assert caught["validation"] is errors.ValidationError
+
+
+def Emulator_url(emu: Any) -> str:  # a second emulator: CANARY is unknown there
+    from kubeez_nb import Emulator
+
+    other = Emulator(speed=200.0).start()
+    _OTHERS.append(other)
+    return other.url
+
+
+_OTHERS: list[Any] = []
+
+
+@pytest.fixture(autouse=True)
+def _stop_others() -> Iterator[None]:
+    yield
+    while _OTHERS:
+        _OTHERS.pop().stop()
+
+
+# ---- Retry-After: decimal, HTTP-date, Retry-After-Ms; reads and writes (issue 12, item 8) -------
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Retry-After": "0.25"},
+        {"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"},  # a date in the past: retry at once
+        {"Retry-After": "59.58", "Retry-After-Ms": "120"},  # the precise header wins
+        {},
+    ],
+)
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_429_retry_after_forms_on_reads_and_writes(headers: dict[str, str], method: str) -> None:
+    import time
+
+    answers: list[int] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def _answer(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            if length:
+                self.rfile.read(length)
+            first = not answers
+            answers.append(429 if first else 200)
+            body = (
+                b'{"error": "rate_limit_exceeded", "message": "slow down"}'
+                if first
+                else b'{"credits": 5, "generation_id": "g"}'
+            )
+            self.send_response(429 if first else 200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            for k, v in (headers if first else {}).items():
+                self.send_header(k, v)
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = _answer
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        t = Transport(f"http://127.0.0.1:{server.server_address[1]}", "k", read_retries=0)
+        start = time.monotonic()
+        reply = t.request(method, "/v1/balance", json={} if method == "POST" else None)
+        took = time.monotonic() - start
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert reply.status == 200 and answers == [429, 200]
+    if "Retry-After-Ms" in headers:
+        assert 0.1 <= took < 1.0, took  # 120 ms, not 59.58 s
+    elif headers.get("Retry-After") == "0.25":
+        assert 0.25 <= took < 1.5, took
+    elif not headers:
+        assert 1.0 <= took < 2.5, took  # no header: the exponential backoff's first step
+    else:
+        assert took < 1.0, took

@@ -212,3 +212,41 @@ def test_ledger_and_cache_follow_the_job(fresh_client: Client) -> None:
     local = Path(job.outputs[0].local_path or "")
     assert local.is_file() and local.read_bytes()[:4] == b"\x89PNG"
     assert str(local).startswith(str(fresh_client.home))
+
+
+# ---- ids are data, keys never shown ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "job_id", ["../../v1/balance", "../../../v1/balance", "..", "a/b?x=1#frag", "id with spaces"]
+)
+def test_a_job_id_cannot_reach_another_route(
+    fresh_client: Client, fresh_emulator: Any, job_id: str
+) -> None:
+    with pytest.raises(errors.NotFoundError):
+        fresh_client.job(job_id)
+    routes = fresh_emulator.stats()["requests"]
+    assert "GET /v1/balance" not in routes, routes
+    assert all(r.startswith("GET /v1/generate/media") or "balance" not in r for r in routes), routes
+    assert Job(fresh_client, job_id).status_path.count("/") == 4  # one segment for the id
+
+
+def test_a_key_echoed_in_an_error_message_is_scrubbed(
+    fresh_client: Client, fresh_emulator: Any
+) -> None:
+    from kubeez_nb import media
+
+    key = fresh_emulator.api_key
+    live_shaped = "sk_live_" + "Z9" * 12
+    job = Job(
+        fresh_client,
+        "gen-1",
+        raw={"status": "failed", "error_message": f"bad request from {key} (also {live_shaped})"},
+    )
+    assert job.failed and "bad request from" in job.error
+    shown = [repr(job), job.error, str(job.raw), *media.job_bundle(job).values()]
+    for text in shown:
+        assert key not in text and live_shaped not in text, text
+    with pytest.raises(errors.JobFailedError) as info:
+        job.raise_for_status()
+    assert key not in str(info.value)

@@ -92,3 +92,105 @@ def test_threads_write_concurrently(tmp_path: Path) -> None:
         t.join()
     rows = Ledger(tmp_path / "ledger.sqlite3").jobs()  # a second connection sees every commit
     assert len(rows) == 200 and {r["status"] for r in rows} == {"completed"}
+
+
+# ---- the ledger is written or nothing is sent --------------------------------------------------
+
+
+def _posts(emu: object) -> int:
+    return sum(
+        n for route, n in emu.stats()["requests"].items() if route.startswith("POST /v1/generate")
+    )  # type: ignore[attr-defined]
+
+
+def test_corrupt_ledger_is_a_ledger_error_naming_the_file_and_never_recreated(
+    fresh_emulator: object, tmp_path: Path
+) -> None:
+    from kubeez_nb.errors import LedgerError
+
+    bad = tmp_path / "ledger.sqlite3"
+    garbage = b"this is not a database, it is a shopping list\n" * 200
+    bad.write_bytes(garbage)
+    client = Client(api_key=fresh_emulator.api_key, base_url=fresh_emulator.url, home=tmp_path)  # type: ignore[attr-defined]
+    with pytest.raises(LedgerError) as info:
+        client.generate_media("nano-banana-2", "a fox", aspect_ratio="1:1")
+    text = str(info.value)
+    assert str(bad) in text and "ledger=False" in text and f"mv {bad} {bad}.bad" in text
+    assert info.value.path == str(bad)
+    assert _posts(fresh_emulator) == 0
+    assert bad.read_bytes() == garbage  # untouched: the user decides what happens to it
+    # the way out works: without a ledger the job is sent
+    job = Client(
+        api_key=fresh_emulator.api_key, base_url=fresh_emulator.url, ledger=False
+    ).generate_media(  # type: ignore[attr-defined]
+        "nano-banana-2", "a fox", aspect_ratio="1:1"
+    )
+    assert job.id and _posts(fresh_emulator) == 1
+
+
+def test_ledger_locked_past_the_timeout_sends_nothing(
+    fresh_emulator: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlite3
+
+    import kubeez_nb.ledger as ledger_mod
+    from kubeez_nb.errors import LedgerError
+
+    monkeypatch.setattr(ledger_mod, "LEDGER_LOCK_TIMEOUT_S", 0.3)
+    client = Client(api_key=fresh_emulator.api_key, base_url=fresh_emulator.url, home=tmp_path)  # type: ignore[attr-defined]
+    client.catalog()
+    assert client.ledger is not None
+    other = sqlite3.connect(str(tmp_path / "ledger.sqlite3"), isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")  # another process holds the write lock
+    try:
+        start = time.monotonic()
+        with pytest.raises(LedgerError, match="locked") as info:
+            client.generate_media("nano-banana-2", "a fox", aspect_ratio="1:1")
+        assert time.monotonic() - start < 3
+        assert str(tmp_path / "ledger.sqlite3") in str(info.value)
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert _posts(fresh_emulator) == 0
+    assert client.spent == 0
+
+
+def test_a_row_sqlite_cannot_store_raises_instead_of_vanishing(tmp_path: Path) -> None:
+    from kubeez_nb.errors import LedgerError
+
+    ledger = Ledger(tmp_path / "ledger.sqlite3")
+    with pytest.raises(LedgerError, match=str(tmp_path)):
+        ledger.record_submit(None, {"prompt": "lone \udc80 surrogate"}, None)
+    assert ledger.jobs() == []
+
+
+def test_lone_surrogate_prompt_is_never_posted_without_a_row(
+    fresh_emulator: object, tmp_path: Path
+) -> None:
+    from kubeez_nb.errors import KubeezError
+
+    client = Client(api_key=fresh_emulator.api_key, base_url=fresh_emulator.url, home=tmp_path)  # type: ignore[attr-defined]
+    with pytest.raises(KubeezError):  # refused up front (ValidationError) or by the ledger
+        client.generate_media("nano-banana-2", "bad \ud800 text", aspect_ratio="1:1")
+    assert _posts(fresh_emulator) == 0
+
+
+def test_key_echoed_in_an_error_message_is_not_stored(tmp_path: Path) -> None:
+    from kubeez_nb._http import Transport
+
+    key = "sk_live_ECHOEDecho0123456789abcdef"
+    plain = "plainkey-not-key-shaped-123"
+    transport = Transport("http://127.0.0.1:9", plain)  # a live key of this process
+    ledger = Ledger(tmp_path / "ledger.sqlite3")
+    job = SimpleNamespace(
+        id="g1", kind="media", model="m", status="failed", outputs=None, cost=None,
+        completed_at=None, created_at=None, request={}, estimate=None, local_id=None,
+        error=f"upstream refused key {key} (and {plain})",
+    )  # fmt: skip
+    ledger.record_status(job)
+    key_row = ledger.record_submit(None, {"prompt": "p"})
+    ledger.record_rejected(key_row, f"401: bad key {key}")
+    stored = " ".join(str(r["error"]) for r in ledger.jobs())
+    assert key not in stored and plain not in stored and key[8:20] not in stored
+    assert "***" in stored
+    transport.close()

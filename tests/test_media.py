@@ -153,3 +153,54 @@ def test_watch_updates_the_display_in_the_background(
     assert "running" in shown[0]["text/html"] or "queued" in shown[0]["text/plain"]
     assert handle.finished.wait(30), "the display was never updated to the finished job"
     assert f"kubeez-data/media/{job.id}/0.png" in handle.updates[-1]["text/html"]
+
+
+# ---- only safe URLs reach src / href -----------------------------------------------------------
+
+UNSAFE = [
+    "javascript:alert(document.cookie)",
+    " JaVa\tScRiPt:alert(1)",
+    "\x01javascript:alert(1)",
+    "vbscript:msgbox(1)",
+    "data:text/html,<b>hi</b>",
+    "data:image/svg+xml,<svg onload=alert(1)>",
+    "file:///etc/passwd",
+]
+SAFE = ["https://cdn.example.com/a.png?sig=1", "/images/a.png", "kubeez-data/media/j/0.png",
+        "data:image/png;base64,iVBORw0KGgo="]  # fmt: skip
+
+
+def _completed(client: Client, url: str, kind: str = "image", cover: str | None = None) -> Job:
+    out: dict[str, Any] = {"url": url, "media_type": kind}
+    if cover is not None:
+        out["thumbnail_url"] = cover
+    return Job(client, "gen-x", raw={"status": "completed", "outputs": [out]})
+
+
+@pytest.mark.parametrize("url", UNSAFE)
+@pytest.mark.parametrize("kind", ["image", "video", "audio", "file"])
+def test_a_server_supplied_unsafe_url_is_dropped_visibly(
+    client: Client, url: str, kind: str
+) -> None:
+    job = _completed(client, url, kind)
+    assert job.outputs[0].url is not None  # the server's URL really reached the output
+    for bundle in (job._repr_mimebundle_(), JobGroup([job])._repr_mimebundle_()):
+        html = bundle["text/html"]
+        assert media.UNSAFE_NOTE in html
+        lowered = html.lower()
+        for bad in ("javascript", "vbscript", "data:text", "svg+xml", "file:///"):
+            assert bad not in lowered, html
+        assert "src=" not in html and "href=" not in html
+
+
+@pytest.mark.parametrize("url", SAFE)
+def test_safe_urls_are_kept(client: Client, url: str) -> None:
+    html = _completed(client, url)._repr_mimebundle_()["text/html"]
+    assert "<img src=" in html and media.UNSAFE_NOTE not in html
+
+
+def test_an_unsafe_song_cover_is_dropped_and_the_song_kept(client: Client) -> None:
+    job = _completed(client, "https://cdn.example.com/s.mp3", "audio", cover="javascript:alert(1)")
+    html = job._repr_mimebundle_()["text/html"]
+    assert "<audio controls" in html and "javascript" not in html.lower()
+    assert f"cover: {media.UNSAFE_NOTE}" in html
