@@ -7,7 +7,13 @@ time-scaled emulator paces clients that way; the live API does not send it).
 Tolerated variants (api-facts): ``pending`` as a first status, ``error`` meaning failed, MIME
 ``media_type`` values, root-relative output URLs, a ``completed`` job whose URLs are still null
 (kept polling), a 404 just after our own submit (not visible yet), music ``songs`` and separation
-``vocals_url`` / ``instrumental_url`` (both become :class:`Output`s).
+``vocals_url`` / ``instrumental_url`` (both become :class:`Output`s; parsing in ``outputs.py``).
+
+``wait(timeout=...)`` is a deadline: one ``time.monotonic()`` instant is passed to every poll
+(the transport caps read timeouts and its 429 / rate-limiter waits at it) and every poll and
+backoff sleep is capped at the time left, so it returns or raises within about a second of it.
+Job ids are data: URL-encoded as one path segment. Server messages are shown and stored scrubbed
+of key-shaped strings.
 """
 
 from __future__ import annotations

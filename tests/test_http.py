@@ -253,6 +253,7 @@ def test_no_double_billing_when_the_server_fails_after_accepting(
     fresh_emulator: Any, tmp_path: Path
 ) -> None:
     client = Client(api_key=fresh_emulator.api_key, base_url=fresh_emulator.url, home=tmp_path)
+    client.recheck_grace = 0.1  # the emulator's history shows a job at once
     fresh_emulator.set_knobs(error_after_accept_rate=1.0)
     jobs = [
         client.generate_media("nano-banana-2", "same prompt", aspect_ratio="1:1") for _ in range(3)
@@ -269,6 +270,7 @@ def test_no_double_billing_when_the_server_fails_after_accepting(
 
 def test_resubmits_when_nothing_was_accepted(fresh_emulator: Any, tmp_path: Path) -> None:
     client = Client(api_key=fresh_emulator.api_key, base_url=fresh_emulator.url, home=tmp_path)
+    client.recheck_grace = 0.1  # the emulator's history shows a job at once
     fresh_emulator.set_knobs(error_rate=1.0)
     with pytest.raises(errors.ServerError, match=r"kz\.jobs"):
         client.generate_media("nano-banana-2", "never accepted", aspect_ratio="1:1")
@@ -293,6 +295,7 @@ def test_dropped_connections_neither_lose_nor_double_a_job(
     fresh_emulator: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     client = Client(api_key=fresh_emulator.api_key, base_url=fresh_emulator.url, home=tmp_path)
+    client.recheck_grace = 0.1  # the emulator's history shows a job at once
     client.catalog()
     fresh_emulator.set_knobs(drop_rate=0.3, seed=4)  # seeded: the same drops every run
     jobs = [
@@ -353,6 +356,7 @@ def test_identical_requests_in_flight_are_not_mistaken_for_each_other(
     from concurrent.futures import ThreadPoolExecutor
 
     client = Client(api_key=fresh_emulator.api_key, base_url=fresh_emulator.url, home=tmp_path)
+    client.recheck_grace = 0.1  # the emulator's history shows a job at once
     client.catalog()
     fresh_emulator.set_knobs(error_after_accept_rate=0.5, latency=0.05, seed=1)
     with ThreadPoolExecutor(6) as pool:

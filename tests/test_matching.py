@@ -271,3 +271,28 @@ class _Pending:
     def __init__(self, client: kz.Client) -> None:
         self.client, self.id, self.kind, self.model = client, None, "media", "nano-banana-2"
         self.status, self.created_at = "submitting", None
+
+
+def test_every_route_recovers_its_own_job_after_a_failure_after_accept(tmp_path: Path) -> None:
+    """Music, dialogue, ad-copy (a project of variants) and extend-free media: each POST is
+    billed, then answered 500; each request gets exactly its own job(s), paid once."""
+    with kz.Emulator(speed=200.0, credits=1_000_000) as emu:
+        client = kz.Client(api_key=emu.api_key, base_url=emu.url, home=tmp_path)
+        client.recheck_grace = 0.0
+        client.catalog()
+        emu.set_knobs(error_after_accept_rate=1.0)
+        music = client.generate_music("V5", "lofi beat")
+        music_twin_prompt = client.generate_music("V5", "lofi beat, rainy")  # prompt extends it
+        speech = client.generate_dialogue("Welcome to Kubeez.", voice="Rachel")
+        ads = client.ad_copy(
+            "https://example.com/reference-ad.png", variant_count=2, product_text="Headphones"
+        )
+        stats = emu.stats()
+        server = {j.id: j for j in emu.backend.jobs.values()}
+    assert stats["statuses"]["500"] == 4  # every POST lost its answer
+    assert stats["generations_created"] == 5 and all(len(c) == 1 for c in stats["charges"].values())
+    assert server[music.id].prompt == "lofi beat"
+    assert server[music_twin_prompt.id].prompt == "lofi beat, rainy"
+    assert server[speech.id].prompt == "Welcome to Kubeez."
+    assert len(ads) == 2 and len({server[j.id].project_id for j in ads}) == 1
+    assert {j.id for j in ads} == {i for i, j in server.items() if j.kind == "ad-copy"}

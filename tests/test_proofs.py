@@ -252,7 +252,7 @@ def test_fuzzed_invalid_requests_are_refused_by_client_and_emulator_alike(fresh_
         assert emulator.stats()["requests"] == before, "the client sent a request for an invalid body"
         named = [p for p in info.value.problems if p.field == field]
         assert named, info.value.problems
-        if allowed:
+        if allowed and named[0].code != "invalid_text":  # NUL / lone surrogates: refused as text
             assert str(allowed[0]) in str(named[0]), named[0]
         answer = requests.post(
             emulator.url + "/v1/generate/media", json={"model": model.id, **body},
