@@ -116,10 +116,18 @@ class Ledger:
                 # NORMAL in WAL mode survives a process kill (not a power cut), keeps writes cheap.
                 self._conn.execute("PRAGMA synchronous=NORMAL")
                 self._conn.executescript(_SCHEMA)
-                cols = {r[1] for r in self._conn.execute("PRAGMA table_info(jobs)")}
-                for col in ("first_sent_at REAL", "request_key TEXT"):
-                    if col.split()[0] not in cols:  # a ledger written by an older version
-                        self._conn.execute(f"ALTER TABLE jobs ADD COLUMN {col}")
+                # one writer at a time: two kernels opening an older ledger together would both
+                # see the columns missing and the second ALTER would fail
+                self._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    cols = {r[1] for r in self._conn.execute("PRAGMA table_info(jobs)")}
+                    for col in ("first_sent_at REAL", "request_key TEXT"):
+                        if col.split()[0] not in cols:  # a ledger written by an older version
+                            self._conn.execute(f"ALTER TABLE jobs ADD COLUMN {col}")
+                    self._conn.execute("COMMIT")
+                except BaseException:
+                    self._conn.execute("ROLLBACK")
+                    raise
         except (sqlite3.Error, OSError) as exc:
             # never recreated or overwritten: the user decides what happens to a damaged file
             raise self._error(exc, "could not be opened") from None
