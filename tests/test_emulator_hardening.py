@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 import requests
 
+from kubeez_nb._config import RATE_LIMITS
 from kubeez_nb.emulator.guard import TOKEN_HEADER
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -246,9 +247,12 @@ def test_deep_json_is_400_and_the_caps_are_knobs(fresh_emulator: Any) -> None:
 
 
 def _upload(emu: Any, name: str, data: bytes) -> str:
+    key = emu.add_key(
+        rate_limits={g: 1_000_000 for g in RATE_LIMITS}
+    )  # the demo key's windows are shared
     r = requests.post(
         emu.url + "/v1/upload/media",
-        headers={"X-API-Key": emu.api_key},
+        headers={"X-API-Key": key},
         files={"file": (name, data)},
     )
     assert r.status_code == 200, r.text

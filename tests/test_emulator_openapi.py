@@ -9,7 +9,13 @@ from typing import Any
 import pytest
 import requests
 
+from kubeez_nb._config import RATE_LIMITS
 from kubeez_nb.emulator.routes import ROUTES
+
+
+def _key(emu: Any) -> dict[str, str]:
+    """Headers with a key of its own, unlimited: the session emulator's demo key is shared."""
+    return {"X-API-Key": emu.add_key(rate_limits={g: 1_000_000 for g in RATE_LIMITS})}
 
 
 def _doc(emu: Any) -> dict[str, Any]:
@@ -26,7 +32,7 @@ def _ops(doc: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
 
 def test_every_operation_that_can_succeed_has_a_working_example(emulator: Any) -> None:
     doc = _doc(emulator)
-    h = {"X-API-Key": emulator.api_key}
+    h = _key(emulator)
     for path, method, op in _ops(doc):
         media = op.get("requestBody", {}).get("content", {}).get("application/json")
         if media is None:
@@ -63,7 +69,7 @@ def test_request_constraints_are_declared_and_enforced(emulator: Any) -> None:
     assert gens["limit"] == {"type": "integer", "minimum": 1, "maximum": 100, "default": 50}
     media = doc["components"]["schemas"]["MediaRequest"]["properties"]
     assert media["model"]["minLength"] == 1
-    h = {"X-API-Key": emulator.api_key}
+    h = _key(emulator)
     for params in (
         {"limit": 0},
         {"limit": 101},
@@ -93,7 +99,7 @@ def test_request_constraints_are_declared_and_enforced(emulator: Any) -> None:
 
 
 def test_405_carries_allow_and_is_what_the_table_says(emulator: Any) -> None:
-    r = requests.get(emulator.url + "/v1/generate/media", headers={"X-API-Key": emulator.api_key})
+    r = requests.get(emulator.url + "/v1/generate/media", headers=_key(emulator))
     assert r.status_code == 405 and r.json()["error"] == "method_not_allowed"
     assert {m.strip() for m in r.headers["Allow"].split(",")} == {"POST", "OPTIONS"}
     r = requests.put(emulator.url + "/v1/assets/abc")
@@ -191,5 +197,5 @@ def test_a_stock_urllib3_retry_session_survives_a_429_burst(fresh_emulator: Any)
 
 @pytest.mark.parametrize("route", ["/v1/generate/media", "/v1/assets"])
 def test_json_bodies_must_be_objects(emulator: Any, route: str) -> None:
-    r = requests.post(emulator.url + route, json=[1, 2], headers={"X-API-Key": emulator.api_key})
+    r = requests.post(emulator.url + route, json=[1, 2], headers=_key(emulator))
     assert r.status_code == 400
