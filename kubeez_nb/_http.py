@@ -111,14 +111,11 @@ class Reply:
     headers: Mapping[str, str] = field(default_factory=dict)
     elapsed: float = 0.0
 
-    def header_seconds(self, name: str) -> float | None:
-        """A header as non-negative float seconds (``Retry-After: 1.5``), else None."""
-        raw = self.headers.get(name)
-        try:
-            value = float(raw) if raw is not None else None
-        except (TypeError, ValueError):
-            return None
-        return value if value is not None and value >= 0 and value == value else None
+    def retry_after(self) -> float | None:
+        """The pacing hint of this answer in seconds (``Retry-After-Ms`` first, then
+        ``Retry-After`` as delta-seconds or an HTTP date), else None."""
+        return retry_after_seconds(self.headers)
+
 
 
 class _Session(requests.Session):

@@ -441,7 +441,7 @@ class Client:
             estimate=est,
             submitted_at=submitted,
             raw=raw or None,
-            poll_hint=reply.header_seconds("Retry-After"),
+            poll_hint=reply.retry_after(),
         )
         job.local_id = key
         with self._lock:

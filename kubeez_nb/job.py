@@ -226,7 +226,7 @@ class Job:
                 raise response_format_error(reply.status, reply.data, "a generation status object")
             before = (self.status, len(self.outputs))
             self._apply(reply.data)
-            self._hint = reply.header_seconds("Retry-After") if not self.done else None
+            self._hint = reply.retry_after() if not self.done else None
             changed = (self.status, len(self.outputs)) != before
             callbacks = list(self._callbacks) if changed else []
         if changed:
