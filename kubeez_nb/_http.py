@@ -117,7 +117,6 @@ class Reply:
         return retry_after_seconds(self.headers)
 
 
-
 class _Session(requests.Session):
     """A session that drops the key when a redirect leaves the API origin.
 
