@@ -26,9 +26,9 @@ _LAZY: dict[str, str] = {
     "Job": "kubeez_nb.job",
     "JobGroup": "kubeez_nb.job",
     "Output": "kubeez_nb.job",
-    "Model": "kubeez_nb.catalog",
-    "Catalog": "kubeez_nb.catalog",
-    "Estimate": "kubeez_nb.pricing",
+    "Model": "kubeez_nb.contract.catalog",
+    "Catalog": "kubeez_nb.contract.catalog",
+    "Estimate": "kubeez_nb.contract.pricing",
     "KubeezError": "kubeez_nb.errors",
     "ValidationError": "kubeez_nb.errors",
     "studio": "kubeez_nb.widgets",
@@ -63,13 +63,13 @@ __all__ = [
 
 if TYPE_CHECKING:  # pragma: no cover
     from kubeez_nb.batch import batch
-    from kubeez_nb.catalog import Catalog, Model
     from kubeez_nb.client import Client, connect
+    from kubeez_nb.contract.catalog import Catalog, Model
+    from kubeez_nb.contract.pricing import Estimate
     from kubeez_nb.emulator import Emulator
     from kubeez_nb.errors import KubeezError, ValidationError
     from kubeez_nb.job import Job, JobGroup, Output
     from kubeez_nb.ledger import jobs, resume
-    from kubeez_nb.pricing import Estimate
     from kubeez_nb.report import cost_report
     from kubeez_nb.widgets import panel, studio
 

@@ -59,8 +59,8 @@ from kubeez_nb.matching import signature
 from kubeez_nb.resources import Asset, Balance, Captions
 
 if TYPE_CHECKING:
-    from kubeez_nb.catalog import Catalog, Model
-    from kubeez_nb.pricing import Estimate
+    from kubeez_nb.contract.catalog import Catalog, Model
+    from kubeez_nb.contract.pricing import Estimate
 
 log = logging.getLogger("kubeez_nb.client")
 
@@ -215,7 +215,7 @@ class Client:
 
     def catalog(self, refresh: bool = False) -> Catalog:
         """The full model catalog (``/docs/models.json``), fetched once per client."""
-        from kubeez_nb.catalog import Catalog
+        from kubeez_nb.contract.catalog import Catalog
 
         with self._lock:
             if self._catalog is None or refresh:
@@ -224,7 +224,7 @@ class Client:
 
     def model(self, model_id: str) -> Model:
         """One model (``/docs/models/{id}.json``)."""
-        from kubeez_nb.catalog import Model
+        from kubeez_nb.contract.catalog import Model
 
         data = self._get(f"/docs/models/{quote(model_id, safe='')}.json")
         if isinstance(data, Mapping) and isinstance(data.get("models"), list):
@@ -244,7 +244,7 @@ class Client:
 
     def family(self, prefix: str) -> list[Model]:
         """Every variant of a model family (``/docs/models/{prefix}.json``), e.g. ``seedance-2``."""
-        from kubeez_nb.catalog import Catalog
+        from kubeez_nb.contract.catalog import Catalog
 
         data = self._get(f"/docs/models/{quote(prefix, safe='')}.json")
         if isinstance(data, Mapping) and "model_id" in data:
@@ -253,14 +253,14 @@ class Client:
 
     def models(self, model_type: str | None = None) -> Catalog:
         """``GET /v1/models`` (needs the key), optionally one ``model_type``."""
-        from kubeez_nb.catalog import Catalog
+        from kubeez_nb.contract.catalog import Catalog
 
         return _catalog_from(self._get("/v1/models", model_type=model_type), Catalog)
 
     # ---- validation and price ------------------------------------------------------------------
     def _model_for(self, kind: str, model: Any) -> Model | None:
         """The catalog model of a request: given (id or Model), or the route's own model."""
-        from kubeez_nb.catalog import Model
+        from kubeez_nb.contract.catalog import Model
 
         if isinstance(model, Model):
             return model
@@ -272,7 +272,7 @@ class Client:
         try:
             return catalog[model]
         except KeyError as exc:
-            from kubeez_nb.catalog import suggest
+            from kubeez_nb.contract.catalog import suggest
 
             close = suggest(str(model), list(catalog))
             hint = (
@@ -283,7 +283,7 @@ class Client:
             raise ModelNotFoundError(f"Unknown model {model!r}", hint=hint) from exc
 
     def _body(self, kind: str, model: Model | None, params: Mapping[str, Any]) -> dict[str, Any]:
-        from kubeez_nb.catalog import build_body
+        from kubeez_nb.contract.catalog import build_body
 
         if kind in ("media", "music") and model is None:
             raise ValidationError("a model id is required (client.catalog() lists them)")
@@ -305,7 +305,7 @@ class Client:
 
         For ``kind="extend"``, pass ``extend_model`` (lite / fast / quality).
         """
-        from kubeez_nb.pricing import estimate
+        from kubeez_nb.contract.pricing import estimate
 
         kind = kind or self._kind_of(model)
         return estimate(self._model_for(kind, model), kind, params)
@@ -329,7 +329,7 @@ class Client:
         path: str | None = None,
     ) -> tuple[Reply, Estimate | None, Any, float]:
         """Guard, ledger row, POST. Returns (reply, estimate, ledger key, submit time)."""
-        from kubeez_nb.pricing import estimate
+        from kubeez_nb.contract.pricing import estimate
 
         if est is None:
             est = estimate(model, kind, body)
@@ -507,7 +507,7 @@ class Client:
         ``source`` is the clip's :class:`Job` (checked first: completed, extendable, not an
         extend, not 1080p) or its ``source_task_id``.
         """
-        from kubeez_nb.catalog import build_body, extend_problems
+        from kubeez_nb.contract.catalog import build_body, extend_problems
 
         catalog = self.catalog()
         model: Model | None = None
@@ -570,7 +570,7 @@ class Client:
             )
         share = None
         if est is not None:
-            from kubeez_nb.pricing import Estimate
+            from kubeez_nb.contract.pricing import Estimate
 
             share = Estimate(
                 float(est) / len(ids),
@@ -604,7 +604,7 @@ class Client:
         Not resubmitted after an ambiguous failure: it may have been billed, and its result
         cannot be fetched again, so the error is raised for you to decide.
         """
-        from kubeez_nb.pricing import estimate
+        from kubeez_nb.contract.pricing import estimate
 
         model = params.pop("model", None)
         m = self._model_for("captions", model)

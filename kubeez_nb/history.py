@@ -27,7 +27,7 @@ from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
-from kubeez_nb.catalog import media_kind, parse_seconds
+from kubeez_nb.contract.catalog import media_kind, parse_seconds
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np

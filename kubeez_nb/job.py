@@ -46,7 +46,7 @@ from kubeez_nb.resources import _float, _str
 
 if TYPE_CHECKING:
     from kubeez_nb.client import Client
-    from kubeez_nb.pricing import Estimate
+    from kubeez_nb.contract.pricing import Estimate
 
 log = logging.getLogger("kubeez_nb.job")
 

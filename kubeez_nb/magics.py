@@ -728,7 +728,7 @@ class KubeezMagics(Magics):
         if not prompt:
             raise UsageError(f"Say how the clip continues: {p.command.usage}")
         source = self._job_ref(p.words[0].text)
-        from kubeez_nb.catalog import extend_problems
+        from kubeez_nb.contract.catalog import extend_problems
 
         raw = getattr(source, "raw", None) or {}
         if isinstance(raw, dict):
@@ -757,7 +757,7 @@ class KubeezMagics(Magics):
         estimate_only: bool = False,
     ) -> Any:
         """The shared pipeline: check everything → estimate → dry run / confirm → submit → wait."""
-        from kubeez_nb import catalog as cat
+        from kubeez_nb.contract import catalog as cat
 
         catalog = self._catalog()
         model = catalog.get(model_id) if model_id else None

@@ -59,7 +59,7 @@ def _fallback_bundle(obj: Any) -> dict[str, str]:
 
 
 def _media_type(url: str | None, declared: Any) -> str | None:
-    from kubeez_nb.catalog import media_kind
+    from kubeez_nb.contract.catalog import media_kind
 
     kind = media_kind(url, declared if isinstance(declared, str) else None)
     if kind:

@@ -17,7 +17,7 @@ from browser import (
     widget_error_count,
 )
 
-from kubeez_nb.catalog import Catalog
+from kubeez_nb.contract.catalog import Catalog
 
 pytestmark = pytest.mark.browser
 

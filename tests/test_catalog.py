@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import kubeez_nb
-from kubeez_nb.catalog import (
+from kubeez_nb.contract.catalog import (
     Catalog,
     Model,
     build_body,

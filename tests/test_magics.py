@@ -58,7 +58,7 @@ def test_load_ext_registers_both_magics_and_imports_nothing_heavy() -> None:
         "assert 'kubeez' in sh.magics_manager.magics['cell']\n"
         "new = set(sys.modules) - before\n"
         "heavy = sorted(m for m in new if m.split('.')[0] in ('pandas', 'PIL', 'matplotlib', 'ipywidgets', 'requests', 'werkzeug', 'av')\n"
-        "               or m in ('kubeez_nb.client', 'kubeez_nb.job', 'kubeez_nb.catalog'))\n"
+        "               or m in ('kubeez_nb.client', 'kubeez_nb.job', 'kubeez_nb.contract.catalog'))\n"
         "print(heavy)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

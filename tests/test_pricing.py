@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 import kubeez_nb
-from kubeez_nb.catalog import Catalog, Model
-from kubeez_nb.pricing import Estimate, default_seconds, estimate, extend_prices
+from kubeez_nb.contract.catalog import Catalog, Model
+from kubeez_nb.contract.pricing import Estimate, default_seconds, estimate, extend_prices
 
 DATA = Path(kubeez_nb.__file__).parent / "emulator" / "data" / "models.json"
 CAT = Catalog.from_json(json.loads(DATA.read_text(encoding="utf-8")))

@@ -4,8 +4,8 @@
 ``python -m kubeez_nb.emulator --port 8000 --api-key sk_test_x`` serves it from a shell.
 
 Layout (moto-style): ``routes`` (declarative table; the URL map and ``/openapi.json`` come from
-it), ``responses`` (parse, validate with ``kubeez_nb.catalog``, render; stores nothing),
-``backend`` (keys, credits, jobs, files, assets; bills with ``kubeez_nb.pricing``; no HTTP),
+it), ``responses`` (parse, validate with ``kubeez_nb.contract.catalog``, render; stores nothing),
+``backend`` (keys, credits, jobs, files, assets; bills with ``kubeez_nb.contract.pricing``; no HTTP),
 ``seeding`` (column-store history and the paged listing), ``files`` (signed links),
 ``ratelimit``, ``clock``, ``mediagen`` (real PNG / MP4 / audio), ``server`` (WSGI app + thread).
 

@@ -182,7 +182,7 @@ class Backend:
         self.uploads_dir.mkdir(parents=True, exist_ok=True)
         self.catalog_rows = load_catalog_rows(catalog)
         self._by_id = {row["model_id"]: row for row in self.catalog_rows}
-        from kubeez_nb.catalog import Catalog
+        from kubeez_nb.contract.catalog import Catalog
 
         self.catalog = Catalog.from_json({"models": self.catalog_rows})
         self._initial_knobs = dict(knobs or {})
@@ -321,7 +321,7 @@ class Backend:
         """Credits for a request by the cost contract: the client's own ``pricing.estimate``, fed
         with what the server measured (``output_seconds``, ``ref_seconds``, ``audio_seconds``,
         ``media_seconds``), so an estimate equals the charge whenever its inputs were known."""
-        from kubeez_nb.pricing import estimate
+        from kubeez_nb.contract.pricing import estimate
 
         self.model_row(model_id)  # 404 model_not_found for unknown ids
         body = {k: v for k, v in params.items() if not k.startswith("_")}
@@ -492,7 +492,7 @@ class Backend:
 
     def create_extend(self, acc: Account, source_task_id: str, prompt: str, extend_model: str, request_id: str | None = None) -> Job:
         """POST /v1/generate/media/extend: the caller's own completed Veo 3.1 clip, not an extend, not 1080p."""
-        from kubeez_nb.catalog import extend_problems
+        from kubeez_nb.contract.catalog import extend_problems
 
         with self.lock:
             src = self.jobs.get(self.task_ids.get(source_task_id, source_task_id))
@@ -603,8 +603,8 @@ class Backend:
     def output_seconds(self, row: dict[str, Any], params: dict[str, Any]) -> float:
         """How long the video will be: fixed by the id (``-10s``), else the duration asked, else the
         length the price is quoted for (the client's estimate assumes the same), else the default."""
-        from kubeez_nb.catalog import parse_seconds
-        from kubeez_nb.pricing import default_seconds
+        from kubeez_nb.contract.catalog import parse_seconds
+        from kubeez_nb.contract.pricing import default_seconds
 
         m = re.search(r"-(\d+)s(?:-|$)", row["model_id"])
         if m:
@@ -620,7 +620,7 @@ class Backend:
 
     def source_seconds(self, urls: Any, kind: str) -> float:
         """Total length of the ``kind`` ("video" / "audio") sources; ours are measured, others count 5 s."""
-        from kubeez_nb.catalog import split_sources
+        from kubeez_nb.contract.catalog import split_sources
 
         total = 0.0
         for src in split_sources(urls)[0]:

@@ -23,7 +23,7 @@ from typing import Any
 
 import ipywidgets as W
 
-from kubeez_nb.catalog import (
+from kubeez_nb.contract.catalog import (
     AD_VARIANT_RANGE,
     CAPTION_QUALITIES,
     DIALOGUE_SPEED_RANGE,
@@ -644,7 +644,7 @@ def duration_range_from_cap(name: str, value: Any, model: Model) -> Field | _Not
     rng = model.duration_range
     if rng is None:
         return None
-    from kubeez_nb.pricing import default_seconds
+    from kubeez_nb.contract.pricing import default_seconds
 
     # Start at the length the catalog price is quoted for (Kling 3.0: "a 5 s clip"), if any.
     quoted = default_seconds(model)

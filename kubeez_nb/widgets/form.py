@@ -14,7 +14,7 @@ from typing import Any
 
 import ipywidgets as W
 
-from kubeez_nb.catalog import Model, validate
+from kubeez_nb.contract.catalog import Model, validate
 from kubeez_nb.errors import Problem
 from kubeez_nb.widgets.fields import Field, MediaField, TextField, route_fields
 

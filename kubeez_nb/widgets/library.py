@@ -17,7 +17,7 @@ from typing import Any
 
 import ipywidgets as W
 
-from kubeez_nb.catalog import Catalog, media_kind
+from kubeez_nb.contract.catalog import Catalog, media_kind
 from kubeez_nb.widgets.results import result_widgets
 
 #: Largest asset whose thumbnail is fetched and shown.

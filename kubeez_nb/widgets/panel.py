@@ -17,7 +17,7 @@ from typing import Any
 
 import ipywidgets as W
 
-from kubeez_nb.catalog import Catalog, Model
+from kubeez_nb.contract.catalog import Catalog, Model
 from kubeez_nb.widgets.fields import ChoiceField, MediaField
 from kubeez_nb.widgets.form import ModelForm, problems_html
 from kubeez_nb.widgets.results import result_widgets

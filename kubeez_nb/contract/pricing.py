@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kubeez_nb._config import EXTEND_PRICES
-from kubeez_nb.catalog import Model, parse_seconds, split_sources
+from kubeez_nb.contract.catalog import Model, parse_seconds, split_sources
 
 _NUM = r"(\d+(?:\.\d+)?)"
 
