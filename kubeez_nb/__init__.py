@@ -36,7 +36,7 @@ _LAZY: dict[str, str] = {
     "cost_report": "kubeez_nb.report",
     "jobs": "kubeez_nb.ledger",
     "resume": "kubeez_nb.ledger",
-    "batch": "kubeez_nb.batch",
+    "batch": "kubeez_nb.batching",
 }
 
 __all__ = [
@@ -62,7 +62,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
-    from kubeez_nb.batch import batch
+    from kubeez_nb.batching import batch
     from kubeez_nb.client import Client, connect
     from kubeez_nb.contract.catalog import Catalog, Model
     from kubeez_nb.contract.pricing import Estimate

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
-from kubeez_nb.resources import _int
+from kubeez_nb.records import _int
 
 if TYPE_CHECKING:  # pragma: no cover
     from kubeez_nb.ledger import Ledger

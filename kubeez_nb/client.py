@@ -56,7 +56,7 @@ from kubeez_nb.inputs import check_credits
 from kubeez_nb.job import Job, JobGroup, normalize_status
 from kubeez_nb.ledger import REJECTED, UNKNOWN
 from kubeez_nb.matching import signature
-from kubeez_nb.resources import Asset, Balance, Captions
+from kubeez_nb.records import Asset, Balance, Captions
 
 if TYPE_CHECKING:
     from kubeez_nb.contract.catalog import Catalog, Model

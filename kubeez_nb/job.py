@@ -42,7 +42,7 @@ from kubeez_nb.outputs import (  # noqa: F401 (re-exported)
     _parse_time,
     parse_outputs,
 )
-from kubeez_nb.resources import _float, _str
+from kubeez_nb.records import _float, _str
 
 if TYPE_CHECKING:
     from kubeez_nb.client import Client
@@ -174,7 +174,7 @@ class Job:
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> Any:
         try:
-            from kubeez_nb import media
+            from kubeez_nb import render as media
 
             return media.job_bundle(self, include, exclude)
         except Exception:
@@ -388,7 +388,7 @@ class Job:
 
     def _ipython_display_(self) -> None:
         """Shown in a notebook: the card, kept current in the background (the kernel stays free)."""
-        from kubeez_nb import media
+        from kubeez_nb import render as media
 
         media.watch(self)
 
@@ -512,13 +512,13 @@ class JobGroup(Sequence[Job]):
 
     def _ipython_display_(self) -> None:
         """Shown in a notebook: the card, kept current in the background (the kernel stays free)."""
-        from kubeez_nb import media
+        from kubeez_nb import render as media
 
         media.watch(self)
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> Any:
         try:
-            from kubeez_nb import media
+            from kubeez_nb import render as media
 
             return media.group_bundle(self, include, exclude)
         except Exception:

@@ -112,3 +112,24 @@ def test_bad_input_says_what_to_do(client: Client) -> None:
         batch(client=client)
     with pytest.raises(TypeError, match="dict"):
         batch(["a fox"], client=client)
+
+
+def test_importing_the_batching_module_keeps_kz_batch_callable() -> None:
+    """``from kubeez_nb.batching import *`` must not replace the function ``kz.batch``."""
+    import subprocess
+    import sys
+
+    code = (
+        "import kubeez_nb as kz\n"
+        "from kubeez_nb.batching import *\n"
+        "import kubeez_nb.batching, kubeez_nb._batch_runner\n"
+        "assert callable(kz.batch), type(kz.batch)\n"
+        "assert callable(batch)\n"
+        "import pkgutil\n"
+        "subs = {m.name for m in pkgutil.iter_modules(kz.__path__)}\n"
+        "clash = subs & set(kz.__all__)\n"
+        "assert not clash, clash\n"
+        "print('ok')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr

@@ -11,7 +11,7 @@ import pytest
 
 from kubeez_nb import Client, JobGroup, errors
 from kubeez_nb._config import MAX_UPLOAD_BYTES
-from kubeez_nb.resources import Captions
+from kubeez_nb.records import Captions
 
 
 def test_public_and_account_routes_round_trip(client: Client, tmp_path: Path) -> None:

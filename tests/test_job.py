@@ -234,7 +234,7 @@ def test_a_job_id_cannot_reach_another_route(
 def test_a_key_echoed_in_an_error_message_is_scrubbed(
     fresh_client: Client, fresh_emulator: Any
 ) -> None:
-    from kubeez_nb import media
+    from kubeez_nb import render as media
 
     key = fresh_emulator.api_key
     live_shaped = "sk_live_" + "Z9" * 12

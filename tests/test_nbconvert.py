@@ -2,7 +2,7 @@
 its media. Media stay *beside* the HTML (the README says so): every ``src`` is a path relative to
 the HTML file, into the data folder (``kubeez-data/media/...``), and that file exists and decodes.
 Send the HTML together with that folder (or zip them), or set
-``kubeez_nb.media.OPTIONS.embed_images = True`` before running to embed the images as ``data:``
+``kubeez_nb.render.OPTIONS.embed_images = True`` before running to embed the images as ``data:``
 URIs (the second test); video and audio are never embedded (too big for a notebook).
 """
 
@@ -87,7 +87,7 @@ def export(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, embed: bool) -> P
         nb.cells.insert(
             0,
             nbformat.v4.new_code_cell(
-                "import kubeez_nb.media\nkubeez_nb.media.OPTIONS.embed_images = True"
+                "import kubeez_nb.render\nkubeez_nb.render.OPTIONS.embed_images = True"
             ),
         )
     NotebookClient(

@@ -66,7 +66,7 @@ def test_client_and_jobs_load_no_heavy_library() -> None:
         "import kubeez_nb as kz\n"
         "kz.Client, kz.Job, kz.JobGroup, kz.Output, kz.ValidationError\n"
         "c = kz.Client(api_key='k', base_url='http://127.0.0.1:9')\n"
-        "import kubeez_nb.resources, kubeez_nb._http, kubeez_nb._ratelimit"
+        "import kubeez_nb.records, kubeez_nb._http, kubeez_nb._ratelimit"
     )
     assert _heavy(_modules_after(code)) == []
 

@@ -10,8 +10,8 @@ through a thread pool and the client's own limiter (one limiter, no second guess
 exactly as fast as the rate limits allow. Each job is then polled on its own schedule from one
 scheduler: at the time the server's ``Retry-After`` names, else on the documented backoff, by a
 small pool of workers (the client's limiter keeps them within the read budget); the runner is
-``batch_runner.py``. Failures (invalid requests, API errors, failed jobs) are collected on the
-result, never raised. ``timeout=`` is one deadline for the whole batch (see ``batch_runner``).
+``_batch_runner.py``. Failures (invalid requests, API errors, failed jobs) are collected on the
+result, never raised. ``timeout=`` is one deadline for the whole batch (see ``_batch_runner``).
 """
 
 from __future__ import annotations
@@ -211,7 +211,7 @@ class BatchResult:
         return HTML(self._gallery_html())
 
     def _gallery_html(self) -> str:
-        from kubeez_nb import media
+        from kubeez_nb import render as media
 
         if self.grid is None:
             return media.group_html(self.jobs)
@@ -230,7 +230,7 @@ class BatchResult:
         return f"<table><thead><tr><th>prompt \\ model</th>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        from kubeez_nb import media
+        from kubeez_nb import render as media
 
         def build(res: BatchResult) -> dict[str, str]:
             lines = [res.summary()] + [
@@ -242,7 +242,7 @@ class BatchResult:
         return media._safe("batch", build, self)
 
     def _failures_html(self) -> str:
-        from kubeez_nb import media
+        from kubeez_nb import render as media
 
         if not self.failures:
             return ""
@@ -256,7 +256,7 @@ class BatchResult:
 
 
 def _cell_html(item: BatchItem | None) -> str:
-    from kubeez_nb import media
+    from kubeez_nb import render as media
 
     if item is None:
         return ""
@@ -399,7 +399,7 @@ def batch(
     the jobs still running (``result.wait()`` follows them). ``budget`` and ``timeout`` take
     finite non-negative numbers only (``ValueError`` naming the argument otherwise).
     """
-    from kubeez_nb.batch_runner import _Runner
+    from kubeez_nb._batch_runner import _Runner
     from kubeez_nb.errors import BudgetExceededError, ConfirmationRequired
     from kubeez_nb.inputs import check_credits, check_seconds
 

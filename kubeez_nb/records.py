@@ -224,7 +224,7 @@ class Captions:
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> Any:
         try:
-            from kubeez_nb import media
+            from kubeez_nb import render as media
 
             return media.captions_bundle(self, include, exclude)
         except Exception:  # rendering must never break a notebook cell

@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 import requests
 
-from kubeez_nb import Client, Job, JobGroup, media
-from kubeez_nb.resources import Captions
+from kubeez_nb import Client, Job, JobGroup
+from kubeez_nb import render as media
+from kubeez_nb.records import Captions
 
 SCRIPT = "<script>alert(1)</script>"
 

@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from kubeez_nb._config import MIN_POLL_INTERVAL, TERMINAL_FAILED
-from kubeez_nb.batch import BatchItem, BatchResult, _message, _submit, _terminal
+from kubeez_nb.batching import BatchItem, BatchResult, _message, _submit, _terminal
 
 #: Poll workers: enough to overlap slow answers (a video's first completed poll renders it).
 _POLL_WORKERS = 8

@@ -39,7 +39,7 @@ from kubeez_nb.ledger import epoch_seconds
 
 @dataclass
 class RenderOptions:
-    """Process-wide rendering defaults (``kubeez_nb.media.OPTIONS``)."""
+    """Process-wide rendering defaults (``kubeez_nb.render.OPTIONS``)."""
 
     #: embed cached images as data: URIs (self-contained notebooks, bigger files)
     embed_images: bool = False
