@@ -1,0 +1,521 @@
+"""The ``KubeezMagics`` class: one ``_cmd_<name>`` method per subcommand, tab completion."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Callable
+from typing import Any
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
+
+from kubeez_nb.magics.display import DryRun, _credits, _estimate_line
+from kubeez_nb.magics.lookup import LookupMixin
+from kubeez_nb.magics.options import (
+    _MEDIA_FIELDS,
+    _NO_CLIENT,
+    Kubeez,
+    _help_text,
+)
+from kubeez_nb.magics.parse import _IDENT_RE, _parse, _Parsed, interpolate
+from kubeez_nb.magics.problems import (
+    _add_note,
+    _common_problems,
+    _group,
+    _problem,
+    _problem_text,
+    _user_errors,
+)
+
+_ENDPOINTS = {
+    "media": "/v1/generate/media",
+    "music": "/v1/generate/music",
+    "dialogue": "/v1/generate/dialogue",
+    "separation": "/v1/generate/separation",
+    "extend": "/v1/generate/media/extend",
+}
+_MODEL_COLUMNS = {
+    "model_id": "model_id",
+    "model_type": "type",
+    "cost_per_generation": "credits",
+    "cost_note": "pricing",
+    "generation_types": "generation_types",
+}
+
+
+@magics_class
+class KubeezMagics(LookupMixin, Magics):
+    """``%kubeez`` and ``%%kubeez``; one client per shell, created on first use."""
+
+    def __init__(self, shell: Any, config: Kubeez) -> None:
+        super().__init__(shell)
+        self.settings = config
+        self._client: Any = None
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    @property
+    def client(self) -> Any:
+        """The client the magic uses: ``kz.connect()`` on first use (key or KUBEEZ_DEMO from the env)."""
+        if self._client is None:
+            from kubeez_nb import _config
+
+            if not os.environ.get(_config.ENV_API_KEY) and not _config.env_flag(_config.ENV_DEMO):
+                raise UsageError(_NO_CLIENT)
+            from kubeez_nb.client import connect
+
+            self._client = connect()
+        return self._client
+
+    @client.setter
+    def client(self, value: Any) -> None:
+        self._client = value
+
+    @no_var_expand
+    @line_cell_magic
+    def kubeez(self, line: str, cell: str | None = None) -> Any:
+        # replaced by _help_text() below, so %kubeez? prints every subcommand and option
+        ns = self.shell.user_ns if self.shell is not None else {}
+        parsed = _parse(interpolate(line, ns))
+        if cell is not None and cell.strip():
+            if parsed.command.text in ("", "media", "query", "count", "name"):
+                raise UsageError(
+                    f"%%kubeez {parsed.command.name} takes no cell body; "
+                    f"write it on one line: {parsed.command.usage}"
+                )
+            body = interpolate(cell.strip(), ns)
+            if parsed.command.text == "job+prompt":
+                if len(parsed.words) > 1:
+                    raise UsageError(
+                        "Give the prompt either after JOB on the line or in the cell, not both."
+                    )
+            elif parsed.text:
+                raise UsageError(
+                    "Give the prompt either on the line or in the cell, not both "
+                    "(the %%kubeez line holds only options)."
+                )
+            parsed.cell = body
+        else:
+            parsed.cell = None
+        handler: Callable[[_Parsed], Any] = getattr(
+            self, "_cmd_" + (parsed.command.name or "generate")
+        )
+        with _user_errors(parsed):
+            result = handler(parsed)
+        out = getattr(parsed.args, "out", None)
+        if out and result is not None:
+            self.shell.user_ns[out] = result
+        return result
+
+    kubeez.__doc__ = _help_text()
+
+    # -- generation -------------------------------------------------------------------------
+
+    def _cmd_generate(self, p: _Parsed, *, estimate_only: bool = False) -> Any:
+        a = p.args
+        problems = _common_problems(a)
+        if not p.prompt and not a.ref:
+            self._no_prompt(p)
+        if not 1 <= a.variants <= 100:
+            problems.append(
+                _problem(
+                    "-n", a.variants, "1-100", f"{a.variants} variants; give a number from 1 to 100"
+                )
+            )
+        video = bool(a.video or a.duration or a.sound is not None)
+        model_id = a.model or self._default_model("video" if video else "image")
+        params: dict[str, Any] = {
+            k: getattr(a, k) for k in _MEDIA_FIELDS if getattr(a, k) is not None
+        }
+        if p.prompt:
+            params["prompt"] = p.prompt
+        refs, local = self._resolve_refs(a.ref, problems)
+        if refs:
+            params["source_media_urls"] = refs
+
+        def submit(body: dict[str, Any]) -> Any:
+            send = {k: v for k, v in body.items() if k not in ("model", "prompt")}
+            if local:
+                send["source_media_urls"] = self._upload_refs(send["source_media_urls"], local)
+            jobs: list[Any] = []
+            try:
+                for _ in range(a.variants):
+                    jobs.append(
+                        self.client.generate_media(
+                            model_id, prompt=p.prompt or None, confirm=a.yes, **send
+                        )
+                    )
+            except Exception as err:
+                if jobs:  # credits are committed for these: keep the handles and say where they are
+                    self.shell.user_ns["_kubeez_partial"] = _group(jobs)
+                    _add_note(
+                        err,
+                        f"{len(jobs)} of {a.variants} jobs were submitted before this error; "
+                        "they are in _kubeez_partial (and in %kubeez jobs).",
+                    )
+                raise
+            return _group(jobs)
+
+        return self._run(
+            p,
+            "media",
+            model_id,
+            params,
+            problems,
+            submit,
+            count=a.variants,
+            estimate_only=estimate_only,
+        )
+
+    def _cmd_estimate(self, p: _Parsed) -> Any:
+        return self._cmd_generate(p, estimate_only=True)
+
+    def _cmd_music(self, p: _Parsed) -> Any:
+        a = p.args
+        problems = _common_problems(a)
+        params: dict[str, Any] = {
+            k: getattr(a, k)
+            for k in (
+                "title",
+                "style",
+                "lyrics",
+                "song_description",
+                "vocal_gender",
+                "instrumental",
+            )
+            if getattr(a, k) is not None
+        }
+        text = p.text
+        if p.cell is not None:
+            if "lyrics" in params:
+                problems.append(
+                    _problem(
+                        "--lyrics",
+                        a.lyrics,
+                        None,
+                        "the cell body already holds the lyrics; give them once",
+                    )
+                )
+            params["lyrics"] = p.cell
+            if not (a.title and a.style):
+                problems.append(
+                    _problem(
+                        "lyrics",
+                        None,
+                        None,
+                        "lyrics need advanced mode: add --title and --style on the %%kubeez music line "
+                        "(e.g. %%kubeez music --title Dawn --style 'lo-fi, warm')",
+                    )
+                )
+        elif text and ("title" in params or "style" in params):
+            # advanced mode: the free text describes the song
+            if "lyrics" in params or "song_description" in params:
+                problems.append(
+                    _problem(
+                        "prompt",
+                        text,
+                        None,
+                        "give the song as --lyrics / --description or as text, not both",
+                    )
+                )
+            else:
+                params["song_description"] = text
+            text = ""
+        if text:
+            params["prompt"] = text
+        if not any(params.get(k) for k in ("prompt", "lyrics", "song_description")):
+            self._no_prompt(p)
+        model_id = a.model or self._default_model("music")
+
+        def submit(body: dict[str, Any]) -> Any:
+            send = {k: v for k, v in body.items() if k not in ("model", "prompt")}
+            return self.client.generate_music(
+                model_id, prompt=body.get("prompt"), confirm=a.yes, **send
+            )
+
+        return self._run(p, "music", model_id, params, problems, submit)
+
+    def _cmd_say(self, p: _Parsed) -> Any:
+        a = p.args
+        problems = _common_problems(a)
+        if not p.prompt:
+            self._no_prompt(p)
+        model = self._catalog().endpoint_model("dialogue")
+        if model is None:
+            raise UsageError(
+                "The catalog has no speech model; %kubeez models speech lists what there is."
+            )
+        params: dict[str, Any] = {
+            k: getattr(a, k)
+            for k in ("language_code", "speed", "stability")
+            if getattr(a, k) is not None
+        }
+        voice = a.voice or self.settings.default_voice or None
+        params = {"text": p.prompt, **({"voice": voice} if voice else {}), **params}
+
+        def submit(body: dict[str, Any]) -> Any:
+            send = {k: v for k, v in body.items() if k not in ("text", "voice", "model")}
+            return self.client.generate_dialogue(
+                body["text"], voice=body.get("voice"), confirm=a.yes, **send
+            )
+
+        return self._run(p, "dialogue", model.id, params, problems, submit)
+
+    def _cmd_separate(self, p: _Parsed) -> Any:
+        a = p.args
+        problems = _common_problems(a)
+        url, local = self._one_media(p, problems)
+        model = self._catalog().endpoint_model("separation")
+
+        def submit(body: dict[str, Any]) -> Any:
+            media_url = self._upload_refs([url], local)[0] if local else url
+            return self.client.separate(media_url, confirm=a.yes)
+
+        model_id = model.id if model is not None else ""
+        return self._run(p, "separation", model_id, {"media_url": url}, problems, submit)
+
+    def _cmd_extend(self, p: _Parsed) -> Any:
+        a = p.args
+        problems = _common_problems(a)
+        if not p.words:
+            raise UsageError(
+                f"Name the clip to extend: {p.command.usage}\n(e.g. %kubeez extend _ the fox turns around)"
+            )
+        prompt = p.cell if p.cell is not None else p.text_after(1)
+        if not prompt:
+            raise UsageError(f"Say how the clip continues: {p.command.usage}")
+        source = self._job_ref(p.words[0].text)
+        from kubeez_nb.contract.catalog import extend_problems
+
+        raw = getattr(source, "raw", None) or {}
+        if isinstance(raw, dict):
+            row = {
+                **raw,
+                "id": getattr(source, "id", None),
+                "model": getattr(source, "model", None),
+                "status": getattr(source, "status", None),
+                "source_task_id": getattr(source, "source_task_id", None)
+                or raw.get("source_task_id"),
+            }
+            problems += extend_problems(row, a.extend_model, catalog=self._catalog())
+        params = {
+            "source_task_id": getattr(source, "source_task_id", None)
+            or getattr(source, "id", None),
+            "prompt": prompt,
+            "extend_model": a.extend_model,
+        }
+
+        def submit(body: dict[str, Any]) -> Any:
+            return self.client.extend(source, prompt, extend_model=a.extend_model, confirm=a.yes)
+
+        return self._run(p, "extend", "", params, problems, submit)
+
+    def _run(
+        self,
+        p: _Parsed,
+        kind: str,
+        model_id: str,
+        params: dict[str, Any],
+        problems: list[Any],
+        submit: Callable[[dict[str, Any]], Any],
+        *,
+        count: int = 1,
+        estimate_only: bool = False,
+    ) -> Any:
+        """The shared pipeline: check everything → estimate → dry run / confirm → submit → wait."""
+        from kubeez_nb.contract import catalog as cat
+
+        catalog = self._catalog()
+        model = catalog.get(model_id) if model_id else None
+        if model_id and model is None:
+            near = cat.suggest(model_id, list(catalog))
+            hint = f"; did you mean {', '.join(near)}?" if near else ""
+            problems.append(
+                _problem(
+                    "model",
+                    model_id,
+                    near,
+                    f"no model {model_id!r} in the catalog{hint} (%kubeez models lists them)",
+                )
+            )
+        else:
+            problems += cat.validate(model, kind, params)
+        if problems:
+            raise UsageError(_problem_text(problems, p))
+        body = cat.normalize(model, kind, params)
+        estimate = self.client.estimate(
+            model=model_id or None, kind=kind, **{k: v for k, v in body.items() if k != "model"}
+        )
+        label = model_id or kind
+        if estimate_only or getattr(p.args, "dry_run", False):
+            return DryRun(body, estimate, count, _ENDPOINTS[kind], label)
+        print(f"{label}: {_estimate_line(estimate, count)}")
+        self._confirm(_credits(estimate), count, p)
+        return self._finish(submit(body), p.args)
+
+    # -- captions (synchronous) -------------------------------------------------------------
+
+    def _cmd_captions(self, p: _Parsed) -> Any:
+        a = p.args
+        problems = _common_problems(a)
+        url, local = self._one_media(p, problems)
+        if a.quality == "best" and not a.language:
+            problems.append(
+                _problem(
+                    "--language",
+                    None,
+                    None,
+                    "--quality best needs the language: add --language en (or the right code)",
+                )
+            )
+        if problems:
+            raise UsageError(_problem_text(problems, p))
+        extra = {"language": a.language} if a.language else {}
+        estimate = self.client.estimate(kind="captions", media_url=url, quality=a.quality, **extra)
+        print(f"captions: {_estimate_line(estimate)}")
+        self._confirm(_credits(estimate), 1, p)
+        if local:
+            url = self._upload_refs([url], local)[0]
+        captions = self.client.captions(url, quality=a.quality, confirm=a.yes, **extra)
+        if a.srt:
+            srt = getattr(captions, "to_srt", None)
+            print(srt() if callable(srt) else srt)
+        return captions
+
+    # -- account and catalog ----------------------------------------------------------------
+
+    def _cmd_models(self, p: _Parsed) -> Any:
+        catalog = self._catalog()
+        query = p.text.strip()
+        found = catalog
+        if query:
+            if query.lower() in catalog.types:
+                found = catalog.filter(model_type=query.lower())
+            else:
+                found = catalog.filter(search=query)
+            if not found:
+                raise UsageError(
+                    f"No model matches {query!r}. Types: {', '.join(catalog.types)}; or search words of a "
+                    "model id, name or provider (%kubeez models kling). A prompt that starts with "
+                    f"'models' goes after --: %kubeez -- models {query}"
+                )
+        frame = found.to_dataframe()
+        return frame[list(_MODEL_COLUMNS)].rename(columns=_MODEL_COLUMNS)
+
+    def _cmd_balance(self, p: _Parsed) -> Any:
+        return self.client.balance()
+
+    def _cmd_history(self, p: _Parsed) -> Any:
+        a = p.args
+        raw = p.text.strip() or str(self.settings.history_rows)
+        if not raw.isdigit() or int(raw) < 1:
+            raise UsageError(f"history takes a row count: %kubeez history 20 (got {raw!r})")
+        filters = {k: v for k, v in (("model", a.model), ("status", a.status)) if v}
+        n = int(raw)
+        # enough pages for n rows even at the smallest page size; never the whole history
+        return self.client.history(max_pages=max(1, -(-n // 25)), **filters).head(n)
+
+    def _cmd_cost(self, p: _Parsed) -> Any:
+        from kubeez_nb.report import cost_report
+
+        return cost_report(self.client.history(), client=self.client)
+
+    def _cmd_assets(self, p: _Parsed) -> Any:
+        import pandas as pd
+
+        cols = ["name", "kind", "size_bytes", "mime_type", "id", "url"]
+        return pd.DataFrame(
+            [{c: getattr(x, c, None) for c in cols} for x in self.client.assets()], columns=cols
+        )
+
+    def _cmd_jobs(self, p: _Parsed) -> Any:
+        from kubeez_nb.ledger import jobs
+
+        return jobs(self.client.home, unfinished=p.args.unfinished)
+
+    def _cmd_resume(self, p: _Parsed) -> Any:
+        from kubeez_nb.ledger import resume
+
+        found = resume(client=self.client, progress=self.settings.progress)
+        if not found:
+            print(
+                "Nothing to resume: every job this machine submitted has finished and its outputs are saved."
+            )
+            return None
+        return _group(list(found))
+
+    def _cmd_demo(self, p: _Parsed) -> None:
+        from kubeez_nb.client import connect
+
+        self._client = connect(demo=True)
+        url = getattr(self._client, "base_url", "")
+        print(f"%kubeez now uses the local Kubeez emulator at {url}: demo mode, no credits spent.")
+
+    def _cmd_use(self, p: _Parsed) -> None:
+        name = p.text.strip()
+        value = self.shell.user_ns.get(name) if _IDENT_RE.match(name) else None
+        if value is None or not hasattr(value, "generate_media"):
+            raise UsageError(
+                f"%kubeez use VAR needs a variable holding a kz.Client (got {name!r}), e.g. client = kz.connect()"
+            )
+        self._client = value
+        print(f"%kubeez now uses {value!r}")
+
+    def _cmd_help(self, p: _Parsed) -> None:
+        print(self.kubeez.__doc__)
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    def _no_prompt(self, p: _Parsed) -> None:
+        raise UsageError(
+            f"Nothing to {p.command.name or 'generate'}: give the text, e.g.\n  {p.command.usage}\n"
+            "%kubeez? lists every option and subcommand."
+        )
+
+    def _default_model(self, kind: str) -> str:
+        """The configured default for ``kind``, or the catalog's first text-to-``kind`` model."""
+        trait = "default_model" if kind == "image" else f"default_{kind}_model"
+        configured = getattr(self.settings, trait)
+        catalog = self._catalog()
+        if configured in catalog:
+            return str(configured)
+        found = catalog.filter(model_type=kind, generation_type=f"text-to-{kind}").models
+        if not found:
+            raise UsageError(
+                f"The catalog has no text-to-{kind} model; choose one with -m (%kubeez models {kind})."
+            )
+        print(
+            f"({configured!r} is not in the catalog; using {found[0].id}. %config Kubeez.{trait} = ... picks another.)"
+        )
+        return str(found[0].id)
+
+    def _confirm(self, one: float | None, count: int, p: _Parsed) -> None:
+        threshold = self.settings.confirm_above
+        if p.args.yes or threshold is None or one is None or one * count <= threshold:
+            return
+        rest = p.line.strip()[len(p.command.name) :].strip()
+        raise UsageError(
+            f"This costs ≈ {one * count:g} credits, above your confirm threshold of {threshold:g} "
+            f"(%config Kubeez.confirm_above). Nothing was sent. To go ahead, add --yes:\n"
+            f"  %kubeez {(p.command.name + ' ') if p.command.name else ''}--yes {rest}"
+        )
+
+    def _finish(self, result: Any, a: argparse.Namespace) -> Any:
+        """Wait (unless --no-wait) and hand the job back so ``_`` holds it."""
+        out = getattr(a, "out", None)
+        if out:  # store before waiting: an interrupted wait still leaves the handle
+            self.shell.user_ns[out] = result
+        wait = a.wait if a.wait is not None else self.settings.wait
+        if not wait:
+            # keep the handles current in the background; the job's own display shows its state
+            for job in getattr(result, "jobs", None) or [result]:
+                job.watch()
+            return result
+        try:
+            result.wait(progress=self.settings.progress)
+        except KeyboardInterrupt:
+            print(
+                "Stopped waiting; the job keeps running on Kubeez. _ holds it: _.wait(), or %kubeez resume later."
+            )
+        return result
