@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from kubeez_nb._config import RATE_LIMITS, RATE_WINDOW_S
+from kubeez_nb.contract.kinds import kind_for_path
 
 #: Seconds added to every window edge (timer resolution, scheduler jitter).
 EDGE_MARGIN_S = 0.02
@@ -34,17 +35,19 @@ EDGE_MARGIN_SHARE = 0.005
 def group_for(method: str, path: str) -> str | None:
     """The documented rate-limit group of a route, or None for unmetered public routes.
 
-    Only ``/v1/*`` is metered per key. Generate media, extend, captions and separation count as
-    ``media`` (captions and separation are not listed in the guide; they are media work).
+    Only ``/v1/*`` is metered per key. A generate route's group is its row of the kinds table
+    (extend, captions and separation count as ``media``: not listed in the guide, media work).
     """
     path = "/" + path.split("?", 1)[0].strip("/")
     if not path.startswith("/v1/"):
         return None
     method = method.upper()
     if method == "POST":
+        kind = kind_for_path(method, path)
+        if kind is not None:
+            return kind.rate_group
         if path.startswith("/v1/generate/"):
-            route = path[len("/v1/generate/") :].split("/", 1)[0]
-            return route if route in ("music", "dialogue", "ad-copy") else "media"
+            return "media"  # a generate route this version does not know: media work
         if path.startswith("/v1/upload") or path == "/v1/assets":
             return "upload"
     return "read"

@@ -19,21 +19,18 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from kubeez_nb.contract.kinds import (
+    AD_VARIANT_RANGE,
+    CAPTION_QUALITIES,
+    DIALOGUE_SPEED_RANGE,
+    EXTEND_MODELS,
+    KINDS,
+    MEDIA_KINDS,
+    MUSIC_ADVANCED_FIELDS,
+    VOCAL_GENDERS,
+)
 from kubeez_nb.errors import Problem, ValidationError
 from kubeez_nb.inputs import text_problems
-
-#: Request kinds, one per generate route.
-KINDS: tuple[str, ...] = (
-    "media",
-    "extend",
-    "music",
-    "dialogue",
-    "captions",
-    "separation",
-    "ad-copy",
-)
-#: Media kinds a source URL can have.
-MEDIA_KINDS: tuple[str, ...] = ("image", "video", "audio")
 
 # fmt: off
 _EXTENSIONS: dict[str, frozenset[str]] = {
@@ -44,42 +41,14 @@ _EXTENSIONS: dict[str, frozenset[str]] = {
     "audio": frozenset(["mp3", "wav", "m4a", "aac", "ogg", "oga", "opus", "flac", "weba", "aif",
                         "aiff", "wma", "amr"]),
 }
-
-# Body fields of each route (guide + api-facts). Fields named by a model's capabilities
-# (``<name>_options``) or by its usage_notes are accepted on top of these.
-_MEDIA_FIELDS = ["model", "prompt", "aspect_ratio", "duration", "resolution", "quality", "sound",
-                 "negative_prompt", "source_media_urls", "generation_type"]
-_FIELDS: dict[str, tuple[str, ...]] = {
-    "media": tuple(_MEDIA_FIELDS),
-    "extend": ("model", "source_task_id", "prompt", "extend_model"),
-    "music": ("model", "prompt", "instrumental", "title", "style", "lyrics", "song_description",
-              "vocal_gender", "negative_tags", "style_weight", "weirdness_constraint",
-              "audio_weight", "source_media_urls"),
-    "dialogue": ("model", "text", "voice", "stability", "similarity_boost", "style", "speed",
-                 "language_code"),
-    "captions": ("model", "media_url", "quality", "language", "code_switching"),
-    "separation": ("model", "media_url"),
-    "ad-copy": ("model", "reference_ad_url", "product_image_url", "product_text",
-                "variant_count", "aspect_ratio", "language"),
-}
 # fmt: on
-# Routes whose wire body carries no ``model`` (the server picks it); normalize() drops it there.
-_NO_MODEL_IN_BODY = frozenset({"extend", "dialogue", "captions", "separation", "ad-copy"})
 
-EXTEND_MODELS: tuple[str, ...] = ("lite", "fast", "quality")
-CAPTION_QUALITIES: tuple[str, ...] = ("auto", "best")
-VOCAL_GENDERS: tuple[str, ...] = ("m", "f", "random")
-#: Advanced-mode music fields; sending any of them switches the request to advanced mode.
-MUSIC_ADVANCED_FIELDS: tuple[str, ...] = (
-    "title",
-    "style",
-    "lyrics",
-    "song_description",
-    "vocal_gender",
-)
-#: ElevenLabs' documented speed range for the dialogue voice.
-DIALOGUE_SPEED_RANGE: tuple[float, float] = (0.7, 1.2)
-AD_VARIANT_RANGE: tuple[int, int] = (1, 10)
+# Body fields of each route (the kinds table). Fields named by a model's capabilities
+# (``<name>_options``) or by its usage_notes are accepted on top of these.
+_FIELDS: dict[str, tuple[str, ...]] = {k.name: k.field_names for k in KINDS.values()}
+# Routes whose wire body carries no ``model`` (the server picks it); normalize() drops it there.
+_NO_MODEL_IN_BODY = frozenset(k.name for k in KINDS.values() if not k.model_in_body)
+_MEDIA_FIELDS = _FIELDS["media"]
 
 #: video_audio policies under which the model takes no ``sound`` field at all.
 _NO_SOUND_PARAM = frozenset({"included", "silent"})
