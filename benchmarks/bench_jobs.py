@@ -105,7 +105,7 @@ def _client(server: _Server, home: Path) -> Any:
 
 
 def _timed_batch(client: Any, reqs: list[dict[str, Any]]) -> tuple[float, Any]:
-    from kubeez_nb.batch import batch
+    from kubeez_nb.batching import batch
 
     started = time.perf_counter()
     res = batch(reqs, client=client, progress=False)

@@ -430,12 +430,12 @@ class KubeezMagics(LookupMixin, Magics):
         )
 
     def _cmd_jobs(self, p: _Parsed) -> Any:
-        from kubeez_nb.ledger import jobs
+        from kubeez_nb.recovery import jobs
 
         return jobs(self.client.home, unfinished=p.args.unfinished)
 
     def _cmd_resume(self, p: _Parsed) -> Any:
-        from kubeez_nb.ledger import resume
+        from kubeez_nb.recovery import resume
 
         found = resume(client=self.client, progress=self.settings.progress)
         if not found:
