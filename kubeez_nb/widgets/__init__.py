@@ -1,6 +1,7 @@
 """Widget apps: ``studio()`` (a tab per job kind) and ``panel(model_id)`` (one model's form).
 
-Built from the live catalog (``fields.py`` turns capabilities into fields), priced and checked
+Built from the live catalog (``chain.py`` turns capabilities into fields, ``route_forms.py`` makes
+the other routes' forms, from the classes in ``fields.py``), priced and checked
 as the user edits, and never blocking the kernel on Generate. ipywidgets is imported here,
 never by ``import kubeez_nb``.
 """

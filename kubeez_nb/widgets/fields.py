@@ -1,36 +1,20 @@
-"""Capability → widget: every form field of every panel is made here.
-
-A media model's fields come from its catalog row through an ordered chain of small functions
-``(name, value, model) -> Field | NOTHING | None`` (the pattern of ipywidgets' ``interaction.py``):
-the first function that answers wins; ``None`` means "not mine, ask the next one"; ``NOTHING``
-means "this capability makes no field" (``supports_negative_prompt: false``, an empty
-``duration_options``). The last function makes a generic text field, so an unknown capability
-key is shown, never a crash.
-
-The other routes (music, dialogue, captions, separation, ad creatives, extend) have their body
-fields fixed by the guide, not by capabilities; ``route_fields`` builds them from the same
-field classes, reading every limit it can (prompt caps, voices, aspect ratios) from the model.
+"""The form field classes every panel is made of.
 
 A :class:`Field` wraps the widget shown and converts to and from the body value: ``get()`` is the
 value sent (``None`` = left out), ``set(value)`` applies a value only when it fits and says so.
+Which fields a model gets is decided in ``chain.py`` (media models, from capabilities) and
+``route_forms.py`` (the other routes).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import ipywidgets as W
 
 from kubeez_nb.contract.catalog import (
-    AD_VARIANT_RANGE,
-    CAPTION_QUALITIES,
-    DIALOGUE_SPEED_RANGE,
-    EXTEND_MODELS,
     MEDIA_KINDS,
-    VOCAL_GENDERS,
-    Model,
     media_kind,
     parse_seconds,
     split_sources,
@@ -146,7 +130,8 @@ class ChoiceField(Field):
         widget = cls(
             options=_encode(pairs),
             value=(_UNSET if default is None else default) if pairs else None,
-            description=description or _label(name), **kw,
+            description=description or _label(name),
+            **kw,
         )
         self._value_widget = widget
         super().__init__(name, widget, when=when)
@@ -577,358 +562,7 @@ def _esc(text: str) -> str:
     return html.escape(text, quote=True)
 
 
-# ---------------------------------------------------------------------------------------------
-# The capability chain (media models)
-# ---------------------------------------------------------------------------------------------
-
-Maker = Callable[[str, Any, Model], "Field | _Nothing | None"]
-
-
-def prompt_from_cap(name: str, value: Any, model: Model) -> Field | _Nothing | None:
-    """``prompt_max_chars`` → the prompt textarea with a live count."""
-    if name != "prompt_max_chars":
-        return None
-    cap = value if isinstance(value, int) and not isinstance(value, bool) else None
-    return TextField(
-        "prompt", cap=cap, multiline=True, placeholder="Describe what you want", required=True
-    )
-
-
-def negative_prompt_from_cap(name: str, value: Any, model: Model) -> Field | _Nothing | None:
-    """``supports_negative_prompt`` → a negative prompt box, only where it is supported."""
-    if name != "supports_negative_prompt":
-        return None
-    if value is not True:
-        return NOTHING
-    return TextField(
-        "negative_prompt",
-        cap=model.capabilities.prompt_max_chars,
-        multiline=True,
-        placeholder="What to avoid",
-    )
-
-
-def sound_from_cap(name: str, value: Any, model: Model) -> Field | _Nothing | None:
-    """``video_audio`` (and ``supports_sound``) → a sound toggle, or a note: included / silent."""
-    if name == "supports_sound":
-        if model.capabilities.video_audio is not None or value is not True:
-            return NOTHING  # video_audio says it better, or there is no sound setting
-        return BoolField("sound", default=True, description="Sound")
-    if name != "video_audio":
-        return None
-    if value == "toggle_via_sound_param":
-        return BoolField("sound", default=True, description="Sound")
-    if value == "included":
-        return InfoField("sound", "Sound: included (always on, no extra cost)")
-    if value == "silent":
-        return InfoField("sound", "Sound: silent video (no audio track)")
-    if value is None:
-        return NOTHING
-    return InfoField("sound", f"Sound: {_esc(str(value))}")
-
-
-def media_from_cap(name: str, value: Any, model: Model) -> Field | _Nothing | None:
-    """``max_input_images/videos/audios`` and ``input_media_types`` → one references field."""
-    if not (name.startswith("max_input_") or name in ("input_media_types", "requires_input_media")):
-        return None
-    if not model.accepts_sources:
-        return NOTHING
-    limits = {k: v for k, v in model.media_limits.items() if v > 0}
-    return MediaField("source_media_urls", limits, required=model.needs_input_media)
-
-
-def duration_range_from_cap(name: str, value: Any, model: Model) -> Field | _Nothing | None:
-    """A flexible ``duration_options`` range (3s … 15s, every second) → a slider."""
-    if name != "duration_options" or not value:
-        return None
-    rng = model.duration_range
-    if rng is None:
-        return None
-    from kubeez_nb.contract.pricing import default_seconds
-
-    # Start at the length the catalog price is quoted for (Kling 3.0: "a 5 s clip"), if any.
-    quoted = default_seconds(model)
-    start = quoted if quoted is not None and rng[0] <= quoted <= rng[1] else value[0]
-    return RangeField(
-        "duration", model.capabilities.duration_options, rng[0], rng[1], default=start
-    )
-
-
-def options_from_cap(name: str, value: Any, model: Model) -> Field | _Nothing | None:
-    """Any ``<field>_options`` list → toggle buttons or a dropdown; an empty list → no field."""
-    if not name.endswith("_options"):
-        return None
-    if not isinstance(value, (list, tuple)) or not value:
-        return NOTHING
-    field = name[: -len("_options")]
-    return ChoiceField(field, [str(v) for v in value])
-
-
-def generation_types_from_model(name: str, value: Any, model: Model) -> Field | _Nothing | None:
-    """``generation_types`` with a choice to make → a switch; "auto" (the default) sends none
-    and lets the request imply it (text-to-* without references, else the input-driven one)."""
-    if name != "generation_types":
-        return None
-    if not isinstance(value, (list, tuple)) or len(value) < 2:
-        return NOTHING  # one type: implied by the model, nothing to send
-    options: list[tuple[str, Any]] = [("auto", None), *((str(v), str(v)) for v in value)]
-    return ChoiceField("generation_type", options, description="Generation")
-
-
-def boolean_from_cap(name: str, value: Any, model: Model) -> Field | _Nothing | None:
-    """An unknown ``supports_<x>: true`` → an optional checkbox for ``x``; false → nothing."""
-    if not isinstance(value, bool):
-        return None
-    if not value:
-        return NOTHING
-    field = name[len("supports_") :] if name.startswith("supports_") else name
-    return BoolField(field, optional=True)
-
-
-def limit_from_cap(name: str, value: Any, model: Model) -> Field | _Nothing | None:
-    """Numbers that only bound another field (``max_*``, ``*_max_chars``) → no field of their own."""
-    if name.startswith("max_") or name.endswith(("_max_chars", "_min", "_max", "_range")):
-        return NOTHING
-    return None
-
-
-def generic_from_cap(name: str, value: Any, model: Model) -> Field | _Nothing | None:
-    """The last resort: an unknown capability becomes a free text field (empty = not sent)."""
-    field = re.sub(r"^(supports|allow|allows)_", "", name)
-    shown = _esc(str(value))[:60]
-    return TextField(field, description=_label(field), placeholder=f"catalog says: {shown}")
-
-
-#: The ordered chain; the first function that answers wins. Edit here to change how a
-#: capability is shown.
-CHAIN: list[Maker] = [
-    prompt_from_cap,
-    negative_prompt_from_cap,
-    sound_from_cap,
-    media_from_cap,
-    generation_types_from_model,
-    duration_range_from_cap,
-    options_from_cap,
-    boolean_from_cap,
-    limit_from_cap,
-    generic_from_cap,
-]
-
-#: Display order of the fields a media form shows; unknown ones follow in catalog order.
-MEDIA_ORDER = (
-    "prompt",
-    "negative_prompt",
-    "generation_type",
-    "source_media_urls",
-    "aspect_ratio",
-    "duration",
-    "resolution",
-    "quality",
-    "sound",
-)
-
-
-def field_for(name: str, value: Any, model: Model, chain: Sequence[Maker] = CHAIN) -> Field | None:
-    """The field one capability makes (None when it makes none)."""
-    for maker in chain:
-        made = maker(name, value, model)
-        if made is NOTHING:
-            return None
-        if made is not None:
-            return made  # type: ignore[return-value]
-    return None
-
-
-def capability_items(model: Model) -> list[tuple[str, Any]]:
-    """What the catalog says about a media model, as (capability, value) pairs for the chain.
-
-    The capabilities object as served, plus the row-level facts that also shape the form
-    (generation types, input media types); a missing ``prompt_max_chars`` still gives a prompt.
-    """
-    raw_caps = model.raw.get("capabilities")
-    items: list[tuple[str, Any]] = list(raw_caps.items()) if isinstance(raw_caps, dict) else []
-    names = {k for k, _ in items}
-    if "prompt_max_chars" not in names:
-        items.insert(0, ("prompt_max_chars", None))
-    items.append(("generation_types", list(model.generation_types)))
-    items.append(("input_media_types", list(model.input_media_types)))
-    return items
-
-
-def media_fields(model: Model, chain: Sequence[Maker] = CHAIN) -> list[Field]:
-    """Every field of a media model's form, from its capabilities, in display order."""
-    made: dict[str, Field] = {}
-    for name, value in capability_items(model):
-        f = field_for(str(name), value, model, chain)
-        if f is not None and f.name not in made:  # several caps may make one field (max_input_*)
-            made[f.name] = f
-    order = {n: i for i, n in enumerate(MEDIA_ORDER)}
-    return sorted(made.values(), key=lambda f: order.get(f.name, len(order)))
-
-
-# ---------------------------------------------------------------------------------------------
-# Route fields (music, dialogue, captions, separation, ad creatives, extend)
-# ---------------------------------------------------------------------------------------------
-
-
-def _cap(model: Model | None) -> int | None:
-    return model.capabilities.prompt_max_chars if model is not None else None
-
-
-def _media_url(
-    model: Model | None, name: str, *, required: bool, description: str, kinds: Sequence[str] = ()
-) -> MediaField:
-    limits = {k: 1 for k in (kinds or (model.input_media_types if model else ()) or MEDIA_KINDS)}
-    return MediaField(name, limits, single=True, required=required, description=description)
-
-
-def music_fields(model: Model | None) -> list[Field]:
-    """Simple mode (prompt, instrumental) or advanced (title + style, lyrics or description, …)."""
-    adv = ("mode", "advanced")
-    out: list[Field] = [
-        _ModeField("mode", ["simple", "advanced"]),
-        TextField(
-            "prompt",
-            cap=_cap(model),
-            multiline=True,
-            placeholder="Describe the song",
-            when=("mode", "simple"),
-        ),
-        TextField("title", when=adv),
-        TextField("style", placeholder="e.g. lo-fi hip hop, warm", when=adv),
-        _ModeField("words", ["song_description", "lyrics"], description="Words", when=adv),
-        TextField("song_description", multiline=True, when=("words", "song_description")),
-        TextField("lyrics", multiline=True, when=("words", "lyrics")),
-        ChoiceField(
-            "vocal_gender",
-            list(VOCAL_GENDERS),
-            default="random",
-            description="Vocal gender",
-            when=adv,
-        ),
-        TextField("negative_tags", placeholder="styles to avoid", when=adv),
-        NumberField("style_weight", 0.0, 1.0, default=0.5, when=adv),
-        NumberField("weirdness_constraint", 0.0, 1.0, default=0.5, when=adv),
-        NumberField("audio_weight", 0.0, 1.0, default=0.5, when=adv),
-        BoolField("instrumental", optional=True, description="Instrumental"),
-    ]
-    if model is not None and model.accepts_sources:
-        limits = {k: v for k, v in model.media_limits.items() if v > 0}
-        out.insert(1, MediaField("source_media_urls", limits, required=model.needs_input_media))
-    return out
-
-
-def dialogue_fields(model: Model | None, voices: Sequence[str] = ()) -> list[Field]:
-    """Text, a voice from the catalog's allowlist, and the optional voice settings."""
-    voices = list(voices) or (model.voice_allowlist if model else [])
-    out: list[Field] = [
-        TextField("text", cap=_cap(model), multiline=True, placeholder="The words to speak")
-    ]
-    if voices:
-        out.append(ChoiceField("voice", voices, description="Voice", toggle=False))
-    else:
-        out.append(TextField("voice"))
-    out += [
-        NumberField("stability", 0.0, 1.0, default=0.5),
-        NumberField("similarity_boost", 0.0, 1.0, default=0.75, description="Similarity"),
-        NumberField("style", 0.0, 1.0, default=0.0),
-        NumberField("speed", *DIALOGUE_SPEED_RANGE, default=1.0),
-        TextField("language_code", description="Language", placeholder="e.g. en (optional)"),
-    ]
-    return out
-
-
-def captions_fields(model: Model | None) -> list[Field]:
-    return [
-        _media_url(
-            model, "media_url", required=True, description="Video / audio", kinds=("video", "audio")
-        ),
-        ChoiceField("quality", list(CAPTION_QUALITIES), default=CAPTION_QUALITIES[0]),
-        TextField("language", placeholder="needed with quality 'best', e.g. en"),
-        BoolField("code_switching", optional=True, description="Code switching"),
-    ]
-
-
-def separation_fields(model: Model | None) -> list[Field]:
-    return [
-        _media_url(model, "media_url", required=True, description="Audio track", kinds=("audio",))
-    ]
-
-
-def ad_copy_fields(model: Model | None) -> list[Field]:
-    out: list[Field] = [
-        _media_url(
-            model,
-            "reference_ad_url",
-            required=True,
-            description="Reference ad",
-            kinds=("image", "video"),
-        ),
-        _media_url(
-            model,
-            "product_image_url",
-            required=False,
-            description="Product image",
-            kinds=("image",),
-        ),
-        TextField(
-            "product_text",
-            cap=_cap(model),
-            multiline=True,
-            placeholder="What the product is (optional)",
-        ),
-        NumberField(
-            "variant_count", *AD_VARIANT_RANGE, default=1, integer=True, description="Variants"
-        ),
-    ]
-    ratios = model.capabilities.aspect_ratio_options if model else []
-    if ratios:
-        out.append(ChoiceField("aspect_ratio", ratios, optional=True, description="Aspect ratio"))
-    out.append(TextField("language", placeholder="e.g. en (optional)"))
-    return out
-
-
-def extend_fields(model: Model | None) -> list[Field]:
-    """The source clip (options filled in by the Extend tab), the prompt and the extend tier."""
-    return [
-        ChoiceField("source_task_id", [], description="Source clip", toggle=False),
-        TextField("prompt", cap=_cap(model), multiline=True, placeholder="What happens next"),
-        ChoiceField(
-            "extend_model", list(EXTEND_MODELS), default="fast", description="Extend model"
-        ),
-    ]
-
-
-class _ModeField(ChoiceField):
-    """A switch the form reads to show other fields; never sent."""
-
-    send = False
-
-    def __init__(self, name: str, options: Sequence[str], **kw: Any) -> None:
-        kw.setdefault("toggle", True)
-        super().__init__(name, options, **kw)
-
-
-def route_fields(model: Model | None, kind: str, *, voices: Sequence[str] = ()) -> list[Field]:
-    """The fields of a request of ``kind`` (``media`` goes through the capability chain)."""
-    if kind == "media":
-        if model is None:
-            return []
-        return media_fields(model)
-    makers: dict[str, Callable[[], list[Field]]] = {
-        "music": lambda: music_fields(model),
-        "dialogue": lambda: dialogue_fields(model, voices),
-        "captions": lambda: captions_fields(model),
-        "separation": lambda: separation_fields(model),
-        "ad-copy": lambda: ad_copy_fields(model),
-        "extend": lambda: extend_fields(model),
-    }
-    make = makers.get(kind)
-    return make() if make else [TextField("prompt", multiline=True)]
-
-
 __all__ = [
-    "CHAIN",
     "NOTHING",
     "BoolField",
     "ChoiceField",
@@ -938,8 +572,4 @@ __all__ = [
     "NumberField",
     "RangeField",
     "TextField",
-    "capability_items",
-    "field_for",
-    "media_fields",
-    "route_fields",
 ]

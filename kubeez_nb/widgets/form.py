@@ -1,6 +1,6 @@
 """One model's form: its fields laid out, read as a request body, checked against the catalog.
 
-A :class:`ModelForm` knows nothing about HTTP or jobs: it turns the fields ``fields.py`` made
+A :class:`ModelForm` knows nothing about HTTP or jobs: it turns the fields ``chain.py`` / ``route_forms.py`` made
 for a model into ``params()`` (the body the user is about to send), lists the ``problems()``
 ``catalog.validate`` finds in it, and carries values over from another form when the user
 switches model (``apply``: each field keeps a value only when it fits).
@@ -16,7 +16,8 @@ import ipywidgets as W
 
 from kubeez_nb.contract.catalog import Model, validate
 from kubeez_nb.errors import Problem
-from kubeez_nb.widgets.fields import Field, MediaField, TextField, route_fields
+from kubeez_nb.widgets.fields import Field, MediaField, TextField
+from kubeez_nb.widgets.route_forms import route_fields
 
 
 class ModelForm:
