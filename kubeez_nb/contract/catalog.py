@@ -17,7 +17,6 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 from kubeez_nb.contract.kinds import (
     AD_VARIANT_RANGE,
@@ -29,19 +28,10 @@ from kubeez_nb.contract.kinds import (
     MUSIC_ADVANCED_FIELDS,
     VOCAL_GENDERS,
 )
+from kubeez_nb.contract.wire import media_kind
+from kubeez_nb.contract.wire import seconds as parse_seconds
 from kubeez_nb.errors import Problem, ValidationError
 from kubeez_nb.inputs import text_problems
-
-# fmt: off
-_EXTENSIONS: dict[str, frozenset[str]] = {
-    "image": frozenset(["png", "jpg", "jpeg", "jfif", "webp", "gif", "bmp", "tif", "tiff",
-                        "heic", "heif", "avif", "svg", "ico"]),
-    "video": frozenset(["mp4", "m4v", "mov", "webm", "mkv", "avi", "mpeg", "mpg", "3gp", "ogv",
-                        "flv", "wmv", "ts"]),
-    "audio": frozenset(["mp3", "wav", "m4a", "aac", "ogg", "oga", "opus", "flac", "weba", "aif",
-                        "aiff", "wma", "amr"]),
-}
-# fmt: on
 
 # Body fields of each route (the kinds table). Fields named by a model's capabilities
 # (``<name>_options``) or by its usage_notes are accepted on top of these.
@@ -487,31 +477,6 @@ def suggest(word: str, choices: list[str] | tuple[str, ...], n: int = 3) -> list
 # ---------------------------------------------------------------------------------------------
 
 
-def media_kind(url: Any, declared: str | None = None) -> str | None:
-    """``"image"`` / ``"video"`` / ``"audio"`` from a declared type (``"image"``, ``"video/mp4"``)
-    or the URL's extension (query string and fragment ignored); None when it cannot tell."""
-    if isinstance(declared, str) and declared:
-        head = declared.strip().lower().split("/", 1)[0]
-        if head in MEDIA_KINDS:
-            return head
-    if not isinstance(url, str) or not url:
-        return None
-    if url.startswith("data:"):
-        return media_kind("", url[5:].split(";", 1)[0].split(",", 1)[0])
-    try:
-        path = urlsplit(url).path
-    except ValueError:
-        return None
-    name = path.rsplit("/", 1)[-1]
-    if "." not in name:
-        return None
-    ext = name.rsplit(".", 1)[-1].lower()
-    for kind, exts in _EXTENSIONS.items():
-        if ext in exts:
-            return kind
-    return None
-
-
 @dataclass(frozen=True)
 class Source:
     """One entry of ``source_media_urls``: its URL and the kind it was declared or guessed as."""
@@ -567,22 +532,6 @@ def _limit(model: Model, kind: str) -> int:
 # ---------------------------------------------------------------------------------------------
 # Value helpers
 # ---------------------------------------------------------------------------------------------
-
-
-def parse_seconds(value: Any) -> float | None:
-    """Seconds from ``5``, ``5.0``, ``"5"``, ``"5s"``, ``"5 sec"``; None when not a duration."""
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, (int, float)):
-        f = float(value)
-    elif isinstance(value, str):
-        m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(s|sec|secs|second|seconds)?\s*", value.lower())
-        if not m:
-            return None
-        f = float(m.group(1))
-    else:
-        return None
-    return f if math.isfinite(f) and f >= 0 else None
 
 
 def _fmt(value: Any) -> str:
