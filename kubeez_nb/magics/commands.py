@@ -10,6 +10,7 @@ from typing import Any
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
 
+from kubeez_nb.contract.kinds import KINDS
 from kubeez_nb.magics.display import DryRun, _credits, _estimate_line
 from kubeez_nb.magics.lookup import LookupMixin
 from kubeez_nb.magics.options import (
@@ -28,13 +29,6 @@ from kubeez_nb.magics.problems import (
     _user_errors,
 )
 
-_ENDPOINTS = {
-    "media": "/v1/generate/media",
-    "music": "/v1/generate/music",
-    "dialogue": "/v1/generate/dialogue",
-    "separation": "/v1/generate/separation",
-    "extend": "/v1/generate/media/extend",
-}
 _MODEL_COLUMNS = {
     "model_id": "model_id",
     "model_type": "type",
@@ -349,7 +343,7 @@ class KubeezMagics(LookupMixin, Magics):
         )
         label = model_id or kind
         if estimate_only or getattr(p.args, "dry_run", False):
-            return DryRun(body, estimate, count, _ENDPOINTS[kind], label)
+            return DryRun(body, estimate, count, KINDS[kind].post_path, label)
         print(f"{label}: {_estimate_line(estimate, count)}")
         self._confirm(_credits(estimate), count, p)
         return self._finish(submit(body), p.args)

@@ -10,6 +10,8 @@ from IPython.core.magic_arguments import MagicArgumentParser, argument
 from traitlets import Bool, Float, Int, Unicode
 from traitlets.config import Configurable
 
+from kubeez_nb.contract.kinds import CAPTION_QUALITIES, EXTEND_MODELS, VOCAL_GENDERS
+
 
 class Kubeez(Configurable):
     """Defaults of the ``%kubeez`` magic; set with ``%config Kubeez.default_model = "flux-2-1K"``."""
@@ -162,7 +164,7 @@ _COMMANDS: tuple[_Command, ...] = (
                 metavar="TEXT",
                 help="describe the song instead of lyrics",
             ),
-            argument("--vocal-gender", choices=("m", "f", "random"), help="singer: m, f or random"),
+            argument("--vocal-gender", choices=VOCAL_GENDERS, help="singer: m, f or random"),
             argument("--instrumental", action="store_true", default=None, help="no vocals"),
             *_RUN,
         ),
@@ -191,7 +193,7 @@ _COMMANDS: tuple[_Command, ...] = (
             argument("--srt", action="store_true", help="print SubRip (.srt) text too"),
             argument(
                 "--quality",
-                choices=("auto", "best"),
+                choices=CAPTION_QUALITIES,
                 default="auto",
                 help="auto detects the language; best needs --language",
             ),
@@ -215,7 +217,7 @@ _COMMANDS: tuple[_Command, ...] = (
         (
             argument(
                 "--extend-model",
-                choices=("lite", "fast", "quality"),
+                choices=EXTEND_MODELS,
                 default="fast",
                 help="extend tier (default fast)",
             ),
