@@ -9,12 +9,12 @@ from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
+from kubeez_nb.contract import wire
 from kubeez_nb.history.rows import (
     _ID_KEYS,
     _MEDIA_ORDER,
     _NS_MAX,
     _NS_MIN,
-    _NUMBER_RE,
     _NUMERIC,
     _PARAMS,
     _PATHS,
@@ -113,16 +113,17 @@ def _ns_utc(parsed: pd.Series) -> pd.Series:
 
 
 def _odd_time(value: Any) -> str | None:
-    """Epoch numbers (seconds, or milliseconds when huge) and datetimes as ISO strings."""
-    if isinstance(value, datetime):
-        return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).isoformat()
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and value == value:
-        secs = value / 1000.0 if abs(value) > 1e11 else float(value)
-        try:
-            return datetime.fromtimestamp(secs, tz=timezone.utc).isoformat()
-        except (OverflowError, OSError, ValueError):
-            return None
-    return None
+    """Epoch numbers (seconds, or milliseconds when huge) and datetimes as ISO strings, read by
+    :func:`wire.epoch` (text is left to pandas' vectorised parser)."""
+    if isinstance(value, str):
+        return None
+    secs = wire.epoch(value)
+    if secs is None:
+        return None
+    try:
+        return datetime.fromtimestamp(secs, tz=timezone.utc).isoformat()
+    except (OverflowError, OSError, ValueError):
+        return None
 
 
 def _numbers(values: pd.Series | np.ndarray | list[Any]) -> pd.Series:
@@ -155,10 +156,9 @@ def _numbers(values: pd.Series | np.ndarray | list[Any]) -> pd.Series:
 
 
 def _number(value: Any) -> float:
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    match = _NUMBER_RE.match(value) if isinstance(value, str) else None
-    return float(match.group(1)) if match else float("nan")
+    """:func:`wire.number` (``"12 credits"`` -> 12.0), NaN where it reads nothing."""
+    n = wire.number(value)
+    return float("nan") if n is None else n
 
 
 def _typed(

@@ -4,11 +4,10 @@ row at a time, tolerant of the live variants (nothing here builds a frame)."""
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from kubeez_nb.contract.catalog import media_kind, parse_seconds
+from kubeez_nb.contract import wire
 
 if TYPE_CHECKING:  # pragma: no cover
     pass
@@ -61,12 +60,6 @@ _ROW_KEYS = frozenset(
     (*_ID_KEYS, *_CREDIT_KEYS, "credits_deducted", "status", "model", "prompt", "outputs")
 )
 _FILTER_KEYS = ("status", "model", "generation_type")
-_STATUS_ALIASES = {
-    "error": "failed",
-    "canceled": "cancelled",
-    "succeeded": "completed",
-    "success": "completed",
-}
 _MEDIA_ORDER = ("audio", "image", "video")
 _TYPE_MEDIA = {
     "image": "image",
@@ -75,9 +68,6 @@ _TYPE_MEDIA = {
     "speech": "audio",
     "separation": "audio",
 }
-_NUMBER_RE = re.compile(
-    r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?)", re.IGNORECASE
-)  # "12 credits"
 _NS_MIN, _NS_MAX = "1677-09-22", "2262-04-10"  # the range datetime64[ns] can hold
 # private keys a merged ledger row carries through the pipeline
 _SOURCE, _PARAMS, _PATHS = "_kz_source", "_kz_params", "_kz_local_paths"
@@ -189,14 +179,14 @@ def _url(output: Any) -> str | None:
 def _output_media(output: Any) -> str | None:
     """``image`` / ``video`` / ``audio`` for one output: its media_type by prefix, else its URL."""
     declared = output.get("media_type") if isinstance(output, Mapping) else None
-    return media_kind(_url(output), declared if isinstance(declared, str) else None)
+    return wire.media_kind(_url(output), declared if isinstance(declared, str) else None)
 
 
 def _summary(outputs: list[Any]) -> tuple[list[str], str | None, float | None]:
     """(URLs that are set, media kind of the first output, seconds of media) for one row."""
     total: float | None = None
     for out in outputs:
-        secs = parse_seconds(out.get("duration")) if isinstance(out, Mapping) else None
+        secs = wire.seconds(out.get("duration")) if isinstance(out, Mapping) else None
         if secs is not None:
             total = secs if total is None else total + secs
     return (
@@ -347,11 +337,9 @@ def _model_types(catalog: Any) -> dict[str, str]:
 
 
 def _norm_status(value: Any) -> str | None:
+    """The status by the wire's one rule (``errored`` / ``done`` / ``canceled`` resolved); None when empty."""
     text = _text(value)
-    if text is None:
-        return None
-    text = text.strip().lower()
-    return _STATUS_ALIASES.get(text, text) or None
+    return wire.status(text) if text is not None and text.strip() else None
 
 
 def _credit_fallback(row: Mapping[str, Any]) -> Any:
