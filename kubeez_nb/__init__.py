@@ -34,8 +34,8 @@ _LAZY: dict[str, str] = {
     "studio": "kubeez_nb.widgets",
     "panel": "kubeez_nb.widgets",
     "cost_report": "kubeez_nb.report",
-    "jobs": "kubeez_nb.ledger",
-    "resume": "kubeez_nb.ledger",
+    "jobs": "kubeez_nb.recovery",
+    "resume": "kubeez_nb.recovery",
     "batch": "kubeez_nb.batching",
 }
 
@@ -69,7 +69,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from kubeez_nb.emulator import Emulator
     from kubeez_nb.errors import KubeezError, ValidationError
     from kubeez_nb.job import Job, JobGroup, Output
-    from kubeez_nb.ledger import jobs, resume
+    from kubeez_nb.recovery import jobs, resume
     from kubeez_nb.report import cost_report
     from kubeez_nb.widgets import panel, studio
 

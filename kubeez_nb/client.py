@@ -4,10 +4,11 @@
 >>> job = client.generate_media("nano-banana-2", "a red fox in snow", aspect_ratio="1:1")
 >>> job.wait().outputs[0].url
 
-Every generate method: resolve the model from the cached catalog → build the body
-(:class:`~kubeez_nb.errors.ValidationError` lists every problem before any HTTP) → estimate →
-budget / confirm guard → ledger row → POST (with the no-double-billing policy of ``_http``) →
-:class:`~kubeez_nb.job.Job`. The client has no emulator code path: only the base URL and key differ.
+Every generate method is ``submit(prepare(kind, model, **params))`` (:mod:`kubeez_nb.pipeline`):
+resolve the model from the cached catalog → build the body and list every problem → estimate
+(all without HTTP) → the one confirm / budget guard → ledger row → POST (with the
+no-double-billing policy of ``_http``) → :class:`~kubeez_nb.job.Job`. The client has no emulator
+code path: only the base URL and key differ.
 """
 
 from __future__ import annotations
@@ -16,16 +17,14 @@ import logging
 import mimetypes
 import os
 import threading
-import time
-import uuid
+import warnings
 import weakref
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
 from pathlib import Path
-from types import SimpleNamespace
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, cast
 from urllib.parse import quote
 
+from kubeez_nb import pipeline
 from kubeez_nb._config import (
     DEFAULT_BASE_URL,
     DEFAULT_TIMEOUT,
@@ -35,17 +34,12 @@ from kubeez_nb._config import (
     ENV_DEMO_SPEED,
     MAX_UPLOAD_BYTES,
     RECHECK_GRACE_S,
-    TERMINAL_FAILED,
-    TERMINAL_OK,
     env_flag,
     kubeez_home,
 )
 from kubeez_nb._http import Reply, Secret, Transport
 from kubeez_nb.errors import (
-    APIError,
     BadRequestError,
-    BudgetExceededError,
-    ConfirmationRequired,
     FileTooLargeError,
     KubeezError,
     ModelNotFoundError,
@@ -53,9 +47,8 @@ from kubeez_nb.errors import (
     response_format_error,
 )
 from kubeez_nb.inputs import check_credits
-from kubeez_nb.job import Job, JobGroup, normalize_status
-from kubeez_nb.ledger import REJECTED, UNKNOWN
-from kubeez_nb.matching import signature
+from kubeez_nb.job import Job, JobGroup, Observer
+from kubeez_nb.pipeline import Request
 from kubeez_nb.records import Asset, Balance, Captions
 
 if TYPE_CHECKING:
@@ -72,34 +65,6 @@ MAX_PAGES = 400
 
 #: live clients, so kz.jobs() can settle unsettled rows with one of them
 _CLIENTS: weakref.WeakSet[Client] = weakref.WeakSet()
-#: ledger keys whose POST is running in this process (reconciliation leaves them alone)
-_INFLIGHT_KEYS: set[int] = set()
-_INFLIGHT_LOCK = threading.Lock()
-
-
-class _KeyedLocks:
-    """One lock per key, created on demand and dropped when nobody holds or waits for it."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._locks: dict[Any, list[Any]] = {}
-
-    @contextmanager
-    def hold(self, key: Any) -> Iterator[None]:
-        with self._lock:
-            entry = self._locks.setdefault(key, [threading.Lock(), 0])
-            entry[1] += 1
-        try:
-            with entry[0]:
-                yield
-        finally:
-            with self._lock:
-                entry[1] -= 1
-                if entry[1] == 0:
-                    del self._locks[key]
-
-
-_STATUS_KIND = {"media": "media", "extend": "media", "dialogue": "media", "ad-copy": "media"}
 
 
 class Client:
@@ -143,12 +108,15 @@ class Client:
         self._cache: Any = None
         #: seconds before the duplicate check re-reads the history (see ``_http``'s policy)
         self.recheck_grace = RECHECK_GRACE_S
-        #: credits estimated for the jobs this client submitted (what the budget is checked against)
-        self.spent = 0.0
+        #: credits *estimated* for the jobs this client submitted (what the budget is checked
+        #: against; what the server billed is in ``job.cost`` / ``client.history()``)
+        self.estimated_spend = 0.0
+        #: ``observer(job, event)`` given to every job of this client (ledger, media cache)
+        self.observers: list[Observer] = [self._observe]
         self._catalog: Catalog | None = None
         self._lock = threading.RLock()
         self._known_ids: set[str] = set()
-        self._twins = _KeyedLocks()
+        self._twins = pipeline.KeyedLocks()
         _CLIENTS.add(self)
 
     @property
@@ -258,213 +226,44 @@ class Client:
         return _catalog_from(self._get("/v1/models", model_type=model_type), Catalog)
 
     # ---- validation and price ------------------------------------------------------------------
-    def _model_for(self, kind: str, model: Any) -> Model | None:
-        """The catalog model of a request: given (id or Model), or the route's own model."""
+    def validate(self, model: Any = None, kind: str | None = None, **params: Any) -> None:
+        """Raise :class:`ValidationError` listing every problem of a request; None when valid."""
+        self.prepare(kind or self._kind_of(model), model, **params).raise_for_problems()
+
+    def _kind_of(self, model: Any) -> str:
+        """The request kind of a model (its route); ``media`` for None or an unknown id."""
         from kubeez_nb.contract.catalog import Model
 
         if isinstance(model, Model):
-            return model
-        catalog = self.catalog()
-        if model is None:
-            return catalog.endpoint_model(kind) if kind not in ("media", "music") else None
-        if kind == "extend" and model in ("lite", "fast", "quality"):
-            return None
-        try:
-            return catalog[model]
-        except KeyError as exc:
-            from kubeez_nb.contract.catalog import suggest
-
-            close = suggest(str(model), list(catalog))
-            hint = (
-                f"Did you mean {', '.join(close)}?"
-                if close
-                else "client.catalog() lists the model ids."
-            )
-            raise ModelNotFoundError(f"Unknown model {model!r}", hint=hint) from exc
-
-    def _body(self, kind: str, model: Model | None, params: Mapping[str, Any]) -> dict[str, Any]:
-        from kubeez_nb.contract.catalog import build_body
-
-        if kind in ("media", "music") and model is None:
-            raise ValidationError("a model id is required (client.catalog() lists them)")
-        return build_body(model, kind, params)
-
-    def validate(self, model: Any = None, kind: str | None = None, **params: Any) -> None:
-        """Raise :class:`ValidationError` listing every problem of a request; None when valid."""
-        kind = kind or self._kind_of(model)
-        self._body(kind, self._model_for(kind, model), params)
-
-    def _kind_of(self, model: Any) -> str:
-        if model is None:
-            return "media"
-        m = self._model_for("media", model)
-        return m.endpoint if m is not None else "media"
+            return model.endpoint
+        found = self.catalog().get(model) if isinstance(model, str) else None
+        return found.endpoint if found is not None else "media"
 
     def estimate(self, model: Any = None, kind: str | None = None, **params: Any) -> Estimate:
         """Credits a request would cost (``float(est)``), with the formula in ``str(est)``.
 
-        For ``kind="extend"``, pass ``extend_model`` (lite / fast / quality).
+        For ``kind="extend"``, pass ``extend_model`` (lite / fast / quality). A request with
+        problems is still priced when it can be; else its ``ValidationError`` is raised.
         """
-        from kubeez_nb.contract.pricing import estimate
+        req = self.prepare(kind or self._kind_of(model), model, **params)
+        if req.estimate is None:
+            req.raise_for_problems()
+            raise ValidationError("this request cannot be priced", model=req.model and req.model.id)
+        return req.estimate
 
-        kind = kind or self._kind_of(model)
-        return estimate(self._model_for(kind, model), kind, params)
+    # ---- the one pipeline (kubeez_nb.pipeline) ------------------------------------------------
+    def prepare(self, kind: str, model: str | Model | None = None, **params: Any) -> Request:
+        """A :class:`~kubeez_nb.pipeline.Request`: the body, the estimate and every problem of
+        one generate request, computed once, without HTTP (beyond the cached catalog)."""
+        return pipeline.prepare(self, kind, model, **params)
 
-    # ---- the generate pipeline -------------------------------------------------------------
-    def _guard(self, est: Estimate | None, confirm: bool) -> None:
-        credits = float(est) if est is not None else 0.0
-        if self.confirm_above is not None and credits > self.confirm_above and not confirm:
-            raise ConfirmationRequired(estimate=credits, threshold=self.confirm_above)
-        if self.budget is not None and self.spent + credits > self.budget + 1e-9:
-            raise BudgetExceededError(estimate=credits, budget=self.budget, spent=self.spent)
-
-    def _submit(
-        self,
-        kind: str,
-        model: Model | None,
-        body: dict[str, Any],
-        *,
-        confirm: bool,
-        est: Estimate | None = None,
-        path: str | None = None,
-    ) -> tuple[Reply, Estimate | None, Any, float]:
-        """Guard, ledger row, POST. Returns (reply, estimate, ledger key, submit time)."""
-        from kubeez_nb.contract.pricing import estimate
-
-        if est is None:
-            est = estimate(model, kind, body)
-        with self._lock:
-            self._guard(est, confirm)
-            self.spent += float(est) if est is not None else 0.0
-        path = path or f"/v1/generate/{kind}"
-        pending = SimpleNamespace(
-            client=self,
-            id=None,
-            kind=kind,
-            model=(model.id if model else None),
-            status="submitting",
-            created_at=None,
-        )
-        try:
-            ledger = self.ledger
-            # the row (body + first-send time) is written before the POST, or nothing is sent
-            request_id = uuid.uuid4().hex  # the Idempotency-Key of every send of this request
-            key = (
-                ledger.record_submit(pending, body, est, request_key=request_id)
-                if ledger is not None
-                else None
-            )
-        except BaseException:
-            with self._lock:
-                self.spent -= float(est) if est is not None else 0.0
-            raise
-        submitted = time.time()
-        if key is not None:
-            with _INFLIGHT_LOCK:
-                _INFLIGHT_KEYS.add(key)
-        try:
-            # identical requests are sent one at a time: a lost answer is then always matched to
-            # the request that made the job (history rows cannot tell twins apart)
-            with self._twins.hold(signature(model.id if model else None, body)):
-                reply = self._transport.submit(
-                    path,
-                    body,
-                    recover=lambda since: self._recover(kind, model, body, since, key),
-                    grace=self.recheck_grace,
-                    request_id=request_id,
-                )
-                ids = _reply_ids(reply.data)
-                with self._lock:
-                    self._known_ids.update(ids)
-                if ledger is not None and key is not None and not _recovered(reply):
-                    self._claim_answer(ledger, key, ids)
-        except BaseException as exc:
-            outcome = _outcome(exc)
-            if outcome == REJECTED:
-                with self._lock:
-                    self.spent -= float(est) if est is not None else 0.0
-            if ledger is not None and key is not None:
-                try:
-                    if outcome == REJECTED:
-                        ledger.record_rejected(key, str(exc))
-                    else:
-                        ledger.record_unknown(key, str(exc) or type(exc).__name__)
-                except Exception:
-                    log.warning("could not record the outcome in the ledger", exc_info=True)
-            raise
-        finally:
-            with _INFLIGHT_LOCK:
-                _INFLIGHT_KEYS.discard(key)
-        if not isinstance(reply.data, Mapping):
-            raise response_format_error(reply.status, reply.data, "a JSON object")
-        return reply, est, key, submitted
-
-    @staticmethod
-    def _claim_answer(ledger: Any, key: int, ids: list[str]) -> None:
-        """Attach the server's answer to the row at once (a killed process then leaves a row
-        with its job id). Best effort: the job exists and is ours whatever the ledger says."""
-        try:
-            if not ledger.claim(key, ids):
-                log.warning("job %s was already claimed by another ledger row", ", ".join(ids))
-        except Exception:
-            log.warning("could not attach job %s to its ledger row", ", ".join(ids), exc_info=True)
-
-    def _job(
-        self,
-        kind: str,
-        job_id: Any,
-        reply: Reply,
-        *,
-        model: str | None,
-        body: dict[str, Any],
-        est: Any,
-        key: Any,
-        submitted: float,
-    ) -> Job:
-        if not isinstance(job_id, str) or not job_id:
-            raise response_format_error(reply.status, reply.data, "an answer with a job id")
-        raw = {
-            k: v
-            for k, v in reply.data.items()
-            if k in ("status", "model", "source_task_id", "project_id")
-        }
-        if normalize_status(raw.get("status")) in TERMINAL_OK | TERMINAL_FAILED:
-            # a submit answer is not the job's record (no outputs, no error message): the first
-            # poll confirms a terminal state instead of trusting it blind
-            raw.pop("status")
-        job = Job(
-            self,
-            job_id,
-            kind,
-            model=model,
-            request=body,
-            estimate=est,
-            submitted_at=submitted,
-            raw=raw or None,
-            poll_hint=reply.retry_after(),
-        )
-        job.local_id = key
-        with self._lock:
-            self._known_ids.add(job.id)
-        self._record_status(job)
-        return job
-
-    def _generate(self, kind: str, model: Any, params: Mapping[str, Any], confirm: bool) -> Job:
-        m = self._model_for(kind, model)
-        body = self._body(kind, m, params)
-        reply, est, key, submitted = self._submit(kind, m, body, confirm=confirm)
-        data = reply.data
-        job_id = data.get("generation_id") or data.get("separation_id") or data.get("id")
-        return self._job(
-            kind,
-            job_id,
-            reply,
-            model=data.get("model") or (m.id if m else None),
-            body=body,
-            est=est,
-            key=key,
-            submitted=submitted,
-        )
+    def submit(
+        self, request: Request, *, confirm: bool = False, confirm_above: float | None = None
+    ) -> Job | JobGroup | Captions:
+        """Send a prepared request: ``ValidationError`` when it has problems,
+        ``ConfirmationRequired`` above ``confirm_above`` (default ``self.confirm_above``) unless
+        ``confirm``, ``BudgetExceededError`` over the budget; then ledger row, then POST."""
+        return pipeline.submit(self, request, confirm=confirm, confirm_above=confirm_above)
 
     def generate_media(
         self, model: Any, prompt: str | None = None, *, confirm: bool = False, **params: Any
@@ -474,14 +273,16 @@ class Client:
         ``params``: ``aspect_ratio``, ``duration``, ``resolution``, ``quality``, ``sound``,
         ``negative_prompt``, ``source_media_urls``, ``generation_type`` (what the model offers).
         """
-        return self._generate("media", model, {"prompt": prompt, **params}, confirm)
+        req = self.prepare("media", model, prompt=prompt, **params)
+        return cast(Job, self.submit(req, confirm=confirm))
 
     def generate_music(
         self, model: Any, prompt: str | None = None, *, confirm: bool = False, **params: Any
     ) -> Job:
         """``POST /v1/generate/music``: simple (``prompt``, ``instrumental``) or advanced
         (``title`` + ``style``, ``lyrics`` | ``song_description``, ``vocal_gender`` ...)."""
-        return self._generate("music", model, {"prompt": prompt, **params}, confirm)
+        req = self.prepare("music", model, prompt=prompt, **params)
+        return cast(Job, self.submit(req, confirm=confirm))
 
     def generate_dialogue(
         self, text: str, voice: str | None = None, *, confirm: bool = False, **params: Any
@@ -489,68 +290,32 @@ class Client:
         """``POST /v1/generate/dialogue``: one voice reading ``text`` (default voice: the first
         of the catalog's allowlist). ``stability``, ``similarity_boost``, ``style``, ``speed``,
         ``language_code`` are optional."""
-        if voice is None:
-            voices = self.catalog().voices
-            voice = voices[0] if voices else None
         model = params.pop("model", None)
-        return self._generate("dialogue", model, {"text": text, "voice": voice, **params}, confirm)
+        req = self.prepare("dialogue", model, text=text, voice=voice, **params)
+        return cast(Job, self.submit(req, confirm=confirm))
 
     def separate(self, media_url: str, *, confirm: bool = False, model: Any = None) -> Job:
         """``POST /v1/generate/separation``: vocals + instrumental stems of an audio track."""
-        return self._generate("separation", model, {"media_url": media_url}, confirm)
+        req = self.prepare("separation", model, media_url=media_url)
+        return cast(Job, self.submit(req, confirm=confirm))
 
     def extend(
-        self, source: Job | str, prompt: str, extend_model: str = "fast", *, confirm: bool = False
+        self,
+        source: Job | str,
+        prompt: str,
+        extend_model: str = "fast",
+        *,
+        confirm: bool = False,
+        model: Any = None,
     ) -> Job:
         """``POST /v1/generate/media/extend``: continue a finished Veo 3.1 clip.
 
         ``source`` is the clip's :class:`Job` (checked first: completed, extendable, not an
-        extend, not 1080p) or its ``source_task_id``.
+        extend, not 1080p) or its ``source_task_id``; ``model``: the clip's model when
+        ``source`` is an id (it sets the price, which the model's cost note lists).
         """
-        from kubeez_nb.contract.catalog import build_body, extend_problems
-
-        catalog = self.catalog()
-        model: Model | None = None
-        problems = []
-        if isinstance(source, Job):
-            row = dict(source.raw)
-            row.setdefault("id", source.id)
-            row.setdefault("model", source.model)
-            if source.kind == "extend":
-                row["kind"] = "extend"
-            problems = extend_problems(row, extend_model, catalog=catalog)
-            task_id = source.source_task_id
-            model = catalog.get(source.model) if source.model else None
-        else:
-            task_id = source
-            problems = extend_problems(None, extend_model)
-        params = {"source_task_id": task_id, "prompt": prompt, "extend_model": extend_model}
-        try:
-            body = build_body(model, "extend", params)
-        except ValidationError as err:
-            problems = [*problems, *err.problems]
-        if problems:
-            seen: list[Any] = []
-            for p in problems:
-                if p not in seen:
-                    seen.append(p)
-            raise ValidationError(seen, model=model.id if model else None)
-        reply, est, key, submitted = self._submit(
-            "extend", model, body, confirm=confirm, path="/v1/generate/media/extend"
-        )
-        data = reply.data
-        job = self._job(
-            "extend",
-            data.get("generation_id") or data.get("id"),
-            reply,
-            model=data.get("model") or (model.id if model else None),
-            body=body,
-            est=est,
-            key=key,
-            submitted=submitted,
-        )
-        job.source_task_id = job.source_task_id or task_id
-        return job
+        req = self.prepare("extend", model, source=source, prompt=prompt, extend_model=extend_model)
+        return cast(Job, self.submit(req, confirm=confirm))
 
     def ad_copy(self, reference_ad_url: str, *, confirm: bool = False, **params: Any) -> JobGroup:
         """``POST /v1/generate/ad-copy``: ad creatives, one media job per variant (a JobGroup).
@@ -559,42 +324,8 @@ class Client:
         ``language``.
         """
         model = params.pop("model", None)
-        m = self._model_for("ad-copy", model)
-        body = self._body("ad-copy", m, {"reference_ad_url": reference_ad_url, **params})
-        reply, est, key, submitted = self._submit("ad-copy", m, body, confirm=confirm)
-        data = reply.data
-        ids = data.get("generation_ids")
-        if not isinstance(ids, list) or not ids:
-            raise response_format_error(
-                reply.status, data, "an ad-copy answer with 'generation_ids'"
-            )
-        share = None
-        if est is not None:
-            from kubeez_nb.contract.pricing import Estimate
-
-            share = Estimate(
-                float(est) / len(ids),
-                f"1/{len(ids)} of: {est.breakdown}",
-                est.approximate,
-                est.model_id,
-                est.billing,
-            )
-        jobs = [
-            self._job(
-                "ad-copy",
-                gid,
-                reply,
-                model=m.id if m else None,
-                body=body,
-                est=share,
-                key=key if i == 0 else None,
-                submitted=submitted,
-            )
-            for i, gid in enumerate(ids)
-        ]
-        for job in jobs:
-            job.project_id = data.get("project_id")
-        return JobGroup(jobs, project_id=data.get("project_id"), estimate=est)
+        req = self.prepare("ad-copy", model, reference_ad_url=reference_ad_url, **params)
+        return cast(JobGroup, self.submit(req, confirm=confirm))
 
     def captions(
         self, media_url: str, quality: str = "auto", *, confirm: bool = False, **params: Any
@@ -604,64 +335,36 @@ class Client:
         Not resubmitted after an ambiguous failure: it may have been billed, and its result
         cannot be fetched again, so the error is raised for you to decide.
         """
-        from kubeez_nb.contract.pricing import estimate
-
         model = params.pop("model", None)
-        m = self._model_for("captions", model)
-        body = self._body("captions", m, {"media_url": media_url, "quality": quality, **params})
-        est = estimate(m, "captions", body)
-        with self._lock:
-            self._guard(est, confirm)
-        reply = self._transport.submit("/v1/generate/captions", body, recover=None, attempts=1)
-        with self._lock:
-            self.spent += float(est)
-        return Captions.from_json(reply.data, media_url=media_url)
-
-    # ---- no double billing ------------------------------------------------------------------
-    def _recover(
-        self,
-        kind: str,
-        model: Model | None,
-        body: Mapping[str, Any],
-        since: float,
-        key: int | None = None,
-    ) -> Reply | None:
-        """After an ambiguous POST failure: the job the server accepted anyway, if any.
-
-        Exact matching of ``/v1/generations`` rows (:mod:`kubeez_nb.matching`); a row this
-        process handed to another request, or another ledger row claimed, is never taken.
-        Identical requests of this client are never in flight together (``_submit``), and the
-        claim is made in the ledger, so twins never share a job.
-        """
-        from kubeez_nb import matching
-
-        model_id = model.id if model else None
-        history = matching.history_since(self, since, model_id)
-        matches = matching.candidates(history, kind, model_id, body, since)
-        ledger = self.ledger if key is not None else None
-        with self._lock:
-            taken = set(self._known_ids)
-            if ledger is not None:
-                taken |= ledger.claimed([m[1] for m in matches])
-            ids = matching.claim_first(matching.pick(matches, kind, body, taken), ledger, key)
-            if not ids:
-                return None
-            self._known_ids.update(ids)
-        if kind == "ad-copy":
-            project = next((m[2].get("project_id") for m in matches if m[1] == ids[0]), None)
-            return Reply(200, {"project_id": project, "generation_ids": ids, "recovered": True})
-        row = next(m[2] for m in matches if m[1] == ids[0])
-        id_key = "separation_id" if kind == "separation" else "generation_id"
-        data = {id_key: ids[0], "status": row.get("status"), "model": row.get("model")}
-        return Reply(200, {**data, "recovered": True})
+        req = self.prepare("captions", model, media_url=media_url, quality=quality, **params)
+        return cast(Captions, self.submit(req, confirm=confirm))
 
     # ---- jobs --------------------------------------------------------------------------------
     def job(self, job_id: str, kind: str = "media") -> Job:
         """Re-attach to a job by id (``kind``: media, music, separation, dialogue, extend, ad-copy)."""
-        job = Job(self, job_id, kind)
+        return self._new_job(job_id, kind).refresh()
+
+    def _new_job(self, job_id: str, kind: str = "media", **kw: Any) -> Job:
+        """A Job of this client (its transport and observers), its id remembered as ours."""
+        job = Job(self, job_id, kind, transport=self._transport, observers=self.observers, **kw)
         with self._lock:
             self._known_ids.add(job.id)
-        return job.refresh()
+        return job
+
+    @property
+    def transport(self) -> Transport:
+        """The HTTP transport (rate limits, retries, no double billing) jobs poll through."""
+        return self._transport
+
+    @property
+    def spent(self) -> float:
+        """Deprecated alias of :attr:`estimated_spend` (it always held estimates, not bills)."""
+        warnings.warn(
+            "Client.spent is deprecated: use Client.estimated_spend (estimates, not bills)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.estimated_spend
 
     # ---- uploads and assets ------------------------------------------------------------------
     def upload(self, file: str | Path | IO[bytes], filename: str | None = None) -> list[str]:
@@ -835,13 +538,13 @@ class Client:
         """Stream a media URL to ``dest`` (the key is never sent with it)."""
         return self._transport.download(url, dest)
 
-    def _record_status(self, job: Job) -> None:
-        ledger = self.ledger
-        _best_effort(None if ledger is None else ledger.record_status, job, "update the ledger for")
-
-    def _cache_outputs(self, job: Job) -> None:
-        cache = self.cache
-        _best_effort(None if cache is None else cache.fetch, job, "cache the outputs of")
+    def _observe(self, job: Job, event: str) -> None:
+        """The client's job observer: every status into the ledger; outputs into the media
+        cache once completed (Job runs observers best effort: a failure never fails the job)."""
+        if event == "status" and self.ledger is not None:
+            self.ledger.record_status(job)
+        elif event == "completed" and self.cache is not None:
+            self.cache.fetch(job)
 
 
 # ---- helpers ---------------------------------------------------------------------------------
@@ -863,32 +566,6 @@ def _secret(api_key: str | None) -> Secret | None:
     raw = api_key if api_key is not None else os.environ.get(ENV_API_KEY)
     raw = raw.strip() if isinstance(raw, str) else None
     return Secret(raw) if raw else None
-
-
-def _recovered(reply: Reply) -> bool:
-    return isinstance(reply.data, Mapping) and bool(reply.data.get("recovered"))
-
-
-def _outcome(exc: BaseException) -> str:
-    """``rejected`` when the POST provably charged nothing, else ``unknown``."""
-    if getattr(exc, "outcome", None) == UNKNOWN:
-        return UNKNOWN
-    if isinstance(exc, APIError) and exc.status is not None and exc.status < 500:
-        return REJECTED  # refused (4xx, or 429s waited out): not accepted
-    if isinstance(exc, KubeezError) and getattr(exc, "maybe_sent", None) is False:
-        return REJECTED  # never reached the server
-    if isinstance(exc, (ValidationError, ValueError)) and not isinstance(exc, APIError):
-        return REJECTED  # refused before any HTTP
-    return UNKNOWN
-
-
-def _reply_ids(data: Any) -> list[str]:
-    if not isinstance(data, Mapping):
-        return []
-    ids = [data.get(k) for k in ("generation_id", "separation_id", "id")]
-    if isinstance(data.get("generation_ids"), list):
-        ids += data["generation_ids"]
-    return [str(i) for i in ids if isinstance(i, str) and i]
 
 
 def _rows(data: Any) -> list[dict[str, Any]] | None:
@@ -926,16 +603,6 @@ def _size(fh: IO[bytes]) -> int | None:
 
 _DEMO: Any = None
 _DEMO_LOCK = threading.Lock()
-
-
-def _best_effort(step: Any, job: Job, what: str) -> None:
-    """Run a bookkeeping ``step(job)`` (ledger, cache): a failure there must never fail the job."""
-    if step is None:
-        return
-    try:
-        step(job)
-    except Exception:
-        log.warning("could not %s job %s", what, job.id, exc_info=True)
 
 
 def _announce(text: str) -> None:

@@ -50,6 +50,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("kubeez_nb.job")
 
+#: ``observer(job, event)``: called after a job changed (``"status"``) and once completed
+Observer = Callable[["Job", str], None]
+
 #: seconds past a wait's deadline the poll that ends it may take (so a job finishing right at
 #: the deadline is still seen); well inside the "about a second" promise
 FINAL_POLL_GRACE_S = 0.5
@@ -108,10 +111,20 @@ class Job:
         submitted_at: float | None = None,
         raw: Mapping[str, Any] | None = None,
         poll_hint: float | None = None,
+        transport: Any = None,
+        observers: Sequence[Observer] | None = None,
     ) -> None:
         if kind not in STATUS_ROUTES:
             raise ValueError(f"unknown job kind {kind!r}; one of {', '.join(STATUS_ROUTES)}")
+        #: the client that made or re-attached the job (for the user: ``job.client.extend(job)``)
         self.client = client
+        #: what the job polls through (``get`` of a status path, ``resolve`` of output URLs)
+        self.transport = transport if transport is not None else client.transport
+        #: ``observer(job, event)`` after every change: ``"status"``, then ``"completed"`` once
+        #: (the client registers its ledger and media-cache bookkeeping here)
+        self.observers: list[Observer] = list(
+            observers if observers is not None else getattr(client, "observers", ())
+        )
         self.id = str(id)
         self.kind = kind
         self.model = model
@@ -212,7 +225,7 @@ class Job:
 
         with self._lock:
             try:
-                reply = self.client._transport.request("GET", self.status_path, deadline=deadline)
+                reply = self.transport.request("GET", self.status_path, deadline=deadline)
             except NotFoundError as err:
                 if self._fresh():
                     self.polls += 1
@@ -249,7 +262,7 @@ class Job:
         """Update from a status body (or the submit answer)."""
         self.raw = dict(data)
         status = normalize_status(data.get("status") or self.status)
-        outputs = parse_outputs(data, self.client._transport.resolve)
+        outputs = parse_outputs(data, self.transport.resolve)
         if status in TERMINAL_OK and (not outputs or any(o.url is None for o in outputs)):
             # completed but the CDN copy is not there yet: keep polling (api-facts)
             status = "processing"
@@ -281,11 +294,20 @@ class Job:
         self.project_id = _str(data.get("project_id")) or self.project_id
 
     def _after_change(self) -> None:
-        """Ledger update, and media download once completed (while signed URLs are valid)."""
-        self.client._record_status(self)
+        """Tell the observers: ``status`` (ledger update), then ``completed`` once (media
+        download while the signed URLs are valid)."""
+        self._notify("status")
         if self.ok and not self._cached:
             self._cached = True
-            self.client._cache_outputs(self)
+            self._notify("completed")
+
+    def _notify(self, event: str = "status") -> None:
+        """Run every observer; bookkeeping (ledger, cache) must never fail the job."""
+        for observer in list(self.observers):
+            try:
+                observer(self, event)
+            except Exception:
+                log.warning("observer could not handle %s of job %s", event, self.id, exc_info=True)
 
     def next_delay(self, schedule: Sequence[float] | None = None) -> float:
         """Seconds from now until the next poll: the schedule step (shortened by a server hint)

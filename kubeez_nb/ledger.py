@@ -23,14 +23,10 @@ from contextlib import contextmanager
 from dataclasses import fields, is_dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from kubeez_nb._config import LEDGER_LOCK_TIMEOUT_S, TERMINAL_FAILED, TERMINAL_OK
 from kubeez_nb.errors import LedgerError
-
-if TYPE_CHECKING:  # pragma: no cover
-    from kubeez_nb.client import Client
-    from kubeez_nb.job import Job
 
 LEDGER_FILE = "ledger.sqlite3"
 #: Status of a row whose POST has not answered yet (or never did: the process died mid-POST).
@@ -174,7 +170,7 @@ class Ledger:
 
     def record_submit(
         self,
-        job: Job | Any,
+        job: Any,
         request: Mapping[str, Any],
         estimate: Any = None,
         *,
@@ -227,7 +223,7 @@ class Ledger:
         _set_local_id(job, key)
         return key
 
-    def record_status(self, job: Job | Any) -> None:
+    def record_status(self, job: Any) -> None:
         """Store the job's id, status, outputs, error, cost and completion time.
 
         A job the ledger has not seen (re-attached with ``client.job(id)``) gets a row here.
@@ -439,32 +435,6 @@ def ledger_for(home: str | Path | None = None) -> Ledger:
         if path not in _OPEN:
             _OPEN[path] = Ledger(path)
         return _OPEN[path]
-
-
-def jobs(
-    home: str | Path | None = None,
-    *,
-    unfinished: bool = False,
-    limit: int | None = None,
-    client: Client | None = None,
-) -> Any:
-    """``kz.jobs()``: the ledger as a table, newest first (see :func:`kubeez_nb.recovery.jobs`)."""
-    from kubeez_nb import recovery
-
-    return recovery.jobs(home, unfinished=unfinished, limit=limit, client=client)
-
-
-def resume(
-    client: Client | None = None,
-    home: str | Path | None = None,
-    wait: bool = True,
-    progress: bool = True,
-    absent_after: float | None = None,
-) -> list[Job]:
-    """``kz.resume()``: settle, re-attach and fetch (see :func:`kubeez_nb.recovery.resume`)."""
-    from kubeez_nb import recovery
-
-    return recovery.resume(client, home, wait, progress, absent_after)
 
 
 # -- small helpers -----------------------------------------------------------------------------

@@ -25,17 +25,16 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from kubeez_nb._config import ABSENT_AFTER_S, DUPLICATE_SKEW_S
 from kubeez_nb.ledger import epoch_seconds
 
 if TYPE_CHECKING:  # pragma: no cover
-    from kubeez_nb.client import Client
     from kubeez_nb.ledger import Ledger
 
-log = logging.getLogger("kubeez_nb.client")
+log = logging.getLogger("kubeez_nb.matching")
 
 #: pages of /v1/generations read at most when looking for a request's job
 RECOVER_PAGES = 20
@@ -159,14 +158,17 @@ def candidates(
 
 
 def history_since(
-    client: Client, since: float, model_id: str | None = None
+    pages: Callable[..., Iterable[list[dict[str, Any]]]],
+    since: float,
+    model_id: str | None = None,
 ) -> list[dict[str, Any]]:
     """Rows of ``/v1/generations`` created after ``since - DUPLICATE_SKEW_S`` (newest first):
-    pages are read until one reaches older rows (a busy account may have made many since)."""
+    pages (``pages(max_pages=, model=)``, e.g. ``client.iter_generation_pages``) are read
+    until one reaches older rows (a busy account may have made many since)."""
     oldest = since - DUPLICATE_SKEW_S
     out: list[dict[str, Any]] = []
     filters = {"model": model_id} if model_id else {}
-    for rows in client.iter_generation_pages(max_pages=RECOVER_PAGES, **filters):
+    for rows in pages(max_pages=RECOVER_PAGES, **filters):
         out.extend(rows)
         times = [epoch_seconds(r.get("created_at")) for r in rows]
         if any(t is not None and t < oldest for t in times):
@@ -202,13 +204,15 @@ def claim_first(
 
 
 def reconcile(
-    client: Client,
+    pages: Callable[..., Iterable[list[dict[str, Any]]]],
+    base_url: str,
     ledger: Ledger,
     *,
     absent_after: float = ABSENT_AFTER_S,
     skip: Iterable[int] = (),
 ) -> dict[str, int]:
-    """Settle the ledger's ``submitting`` / ``unknown`` rows of ``client``'s server.
+    """Settle the ledger's ``submitting`` / ``unknown`` rows of the server at ``base_url``
+    (whose ``/v1/generations`` pages ``pages`` reads, see :func:`history_since`).
 
     Found (exact match, unclaimed) → the job id is attached; provably absent (the history does
     not show it although the first send is older than ``absent_after``) → ``not submitted``;
@@ -217,11 +221,11 @@ def reconcile(
     """
     counts = {"attached": 0, "absent": 0, "open": 0}
     skipped = set(skip)
-    rows = [r for r in ledger.unsettled(base_url=client.base_url) if r["local_id"] not in skipped]
+    rows = [r for r in ledger.unsettled(base_url=base_url) if r["local_id"] not in skipped]
     if not rows:
         return counts
     sent = [float(r.get("first_sent_at") or r["submitted_at"]) for r in rows]
-    history = history_since(client, min(sent))
+    history = history_since(pages, min(sent))
     now = time.time()
     for row, first in zip(rows, sent, strict=True):
         body = row["request"] or {}
@@ -232,7 +236,7 @@ def reconcile(
         if ids:
             counts["attached"] += 1
             log.info("ledger row %s is job %s", row["local_id"], ", ".join(ids))
-            _attach_rest(client, ledger, row, ids, history)
+            _attach_rest(base_url, ledger, row, ids, history)
         elif now - first > absent_after:
             ledger.record_not_submitted(
                 row["local_id"],
@@ -246,7 +250,7 @@ def reconcile(
 
 
 def _attach_rest(
-    client: Client, ledger: Ledger, row: Mapping[str, Any], ids: list[str], history: list[dict]
+    base_url: str, ledger: Ledger, row: Mapping[str, Any], ids: list[str], history: list[dict]
 ) -> None:
     """Give an ad-copy request's other jobs their own rows (the first one is the row itself)."""
     from types import SimpleNamespace
@@ -256,7 +260,7 @@ def _attach_rest(
         src = by_id.get(rid, {})
         ledger.record_status(
             SimpleNamespace(
-                client=client,
+                client=SimpleNamespace(base_url=base_url),
                 id=rid,
                 kind=row["kind"],
                 model=row["model"],

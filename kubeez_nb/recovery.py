@@ -160,7 +160,7 @@ def _clients_of(ledger: Ledger) -> list[Any]:
     found: dict[str, Any] = {}
     for c in list(_CLIENTS):
         try:
-            if c._use_ledger and c._transport.has_key and c.ledger is ledger:
+            if c._use_ledger and c.transport.has_key and c.ledger is ledger:
                 found.setdefault(c.base_url, c)
         except Exception:  # a client whose ledger cannot open is no use here
             continue
@@ -172,16 +172,17 @@ def _settle(client: Any, ledger: Ledger, absent_after: float | None = None) -> N
     if not ledger.unsettled(base_url=getattr(client, "base_url", None)):
         return
     from kubeez_nb._config import ABSENT_AFTER_S
-    from kubeez_nb.client import _INFLIGHT_KEYS
     from kubeez_nb.errors import KubeezError
     from kubeez_nb.matching import reconcile
+    from kubeez_nb.pipeline import INFLIGHT_KEYS
 
     try:
         reconcile(
-            client,
+            client.iter_generation_pages,
+            client.base_url,
             ledger,
             absent_after=ABSENT_AFTER_S if absent_after is None else absent_after,
-            skip=set(_INFLIGHT_KEYS),
+            skip=set(INFLIGHT_KEYS),
         )
     except KubeezError as exc:
         import logging

@@ -224,7 +224,7 @@ def test_budget_and_confirmation_guard_before_sending(fresh_emulator: Any, tmp_p
     assert client.generate_media(
         "veo3-1-fast-text-to-video", "pricey", aspect_ratio="16:9", confirm=True
     ).id
-    assert client.spent == pytest.approx(
+    assert client.estimated_spend == pytest.approx(
         14 + 14 + float(client.estimate("veo3-1-fast-text-to-video", aspect_ratio="16:9"))
     )
 
@@ -255,9 +255,15 @@ def test_generations_fall_back_to_small_pages_when_the_server_refuses_100(tmp_pa
             limit = int(parse_qs(urlparse(self.path).query)["limit"][0])
             seen.append(limit)
             if limit > 25:
-                code, body = 400, {"error": "invalid_request", "message": "limit must be between 1 and 25"}
+                code, body = (
+                    400,
+                    {"error": "invalid_request", "message": "limit must be between 1 and 25"},
+                )
             else:
-                code, body = 200, {"generations": [{"id": str(i), "status": "completed"} for i in range(3)]}
+                code, body = (
+                    200,
+                    {"generations": [{"id": str(i), "status": "completed"} for i in range(3)]},
+                )
             data = json.dumps(body).encode()
             self.send_response(code)
             self.send_header("Content-Type", "application/json")
@@ -271,7 +277,11 @@ def test_generations_fall_back_to_small_pages_when_the_server_refuses_100(tmp_pa
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        client = Client(api_key="sk_test_pages", base_url=f"http://127.0.0.1:{server.server_port}", home=tmp_path)
+        client = Client(
+            api_key="sk_test_pages",
+            base_url=f"http://127.0.0.1:{server.server_port}",
+            home=tmp_path,
+        )
         assert [r["id"] for r in client.generations()] == ["0", "1", "2"]
         assert seen == [100, 25]
     finally:
@@ -294,10 +304,7 @@ def test_connect_demo_mode_is_announced(capsys: pytest.CaptureFixture[str], tmp_
     first = capsys.readouterr().out
     again = connect(demo=True, home=tmp_path)
     assert again.base_url == client.base_url and capsys.readouterr().out == ""
-    assert (
-        "Kubeez demo mode: local emulator at 127.0.0.1:" in first
-        and "no credits spent" in first
-    )
+    assert "Kubeez demo mode: local emulator at 127.0.0.1:" in first and "no credits spent" in first
     assert client.balance().credits > 0
 
 

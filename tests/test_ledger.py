@@ -11,7 +11,8 @@ import pytest
 
 from kubeez_nb import Client
 from kubeez_nb.errors import InsufficientCreditsError
-from kubeez_nb.ledger import Ledger, jobs
+from kubeez_nb.ledger import Ledger
+from kubeez_nb.recovery import jobs
 
 
 def test_row_exists_before_the_post_returns(fresh_emulator: object, tmp_path: Path) -> None:
@@ -152,7 +153,7 @@ def test_ledger_locked_past_the_timeout_sends_nothing(
         other.execute("ROLLBACK")
         other.close()
     assert _posts(fresh_emulator) == 0
-    assert client.spent == 0
+    assert client.estimated_spend == 0
 
 
 def test_a_row_sqlite_cannot_store_raises_instead_of_vanishing(tmp_path: Path) -> None:

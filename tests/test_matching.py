@@ -182,7 +182,7 @@ def test_last_attempt_unfound_is_unknown_not_rejected(
     assert stub.posts() == 3 and len(history_reads) == 6  # every attempt checked, twice
     (row,) = client.ledger.jobs()
     assert row["status"] == "unknown" and "may have been accepted" in row["error"]
-    assert client.spent > 0  # an unknown job still counts against the budget
+    assert client.estimated_spend > 0  # an unknown job still counts against the budget
 
 
 def test_resend_waits_for_the_grace_re_read(
@@ -237,7 +237,7 @@ def test_plain_refusal_is_rejected(make_stub: Callable[..., _Stub], tmp_path: Pa
     client = kz.Client(api_key="k", base_url=stub.url, home=tmp_path)
     with pytest.raises(errors.InsufficientCreditsError):
         client.generate_media("nano-banana-2", "refused", aspect_ratio="1:1")
-    assert client.ledger.jobs()[0]["status"] == "rejected" and client.spent == 0
+    assert client.ledger.jobs()[0]["status"] == "rejected" and client.estimated_spend == 0
 
 
 # ---- reconciliation ---------------------------------------------------------------------------

@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 
 from kubeez_nb import Client, Emulator
-from kubeez_nb.ledger import Ledger, resume
+from kubeez_nb.ledger import Ledger
+from kubeez_nb.recovery import resume
 
 ROOT = Path(__file__).resolve().parents[1]
 
