@@ -13,12 +13,10 @@ from typing import Any
 
 import ipywidgets as W
 
-from kubeez_nb.contract.catalog import (
-    MEDIA_KINDS,
-    media_kind,
-    parse_seconds,
-    split_sources,
-)
+from kubeez_nb.contract.catalog import split_sources
+from kubeez_nb.contract.kinds import MEDIA_KINDS
+from kubeez_nb.contract.wire import media_kind
+from kubeez_nb.contract.wire import seconds as parse_seconds
 
 #: Options lists at most this long (and short labels) become toggle buttons, longer ones a dropdown.
 TOGGLE_MAX_OPTIONS = 5

@@ -17,7 +17,8 @@ from typing import Any
 
 import ipywidgets as W
 
-from kubeez_nb.contract.catalog import Catalog, media_kind
+from kubeez_nb.contract.catalog import Catalog
+from kubeez_nb.contract.wire import media_kind
 from kubeez_nb.widgets.results import result_widgets
 
 #: Largest asset whose thumbnail is fetched and shown.

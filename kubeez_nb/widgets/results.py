@@ -15,7 +15,7 @@ from typing import Any
 
 import ipywidgets as W
 
-from kubeez_nb.contract.catalog import media_kind
+from kubeez_nb.contract.wire import media_kind
 
 #: Largest file sent inside a widget message (the Jupyter server caps websocket messages).
 MAX_WIDGET_BYTES = 8 * 1024 * 1024

@@ -8,14 +8,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from kubeez_nb.contract.catalog import (
+from kubeez_nb.contract.catalog import Model
+from kubeez_nb.contract.kinds import (
     AD_VARIANT_RANGE,
     CAPTION_QUALITIES,
     DIALOGUE_SPEED_RANGE,
     EXTEND_MODELS,
     MEDIA_KINDS,
     VOCAL_GENDERS,
-    Model,
 )
 from kubeez_nb.widgets.chain import media_fields
 from kubeez_nb.widgets.fields import (

@@ -243,7 +243,7 @@ class Studio(W.VBox):
         self._assets_changed(assets)
 
     def _assets_changed(self, assets: list[Any]) -> None:
-        from kubeez_nb.contract.catalog import media_kind
+        from kubeez_nb.contract.wire import media_kind
 
         self._assets = [
             (a.name, a.url, a.kind or media_kind(a.url, a.mime_type)) for a in assets if a.url
