@@ -11,15 +11,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import kubeez_nb
-from kubeez_nb.contract.catalog import (
-    Catalog,
-    Model,
-    build_body,
-    extend_problems,
-    media_kind,
-    normalize,
-    validate,
-)
+from kubeez_nb.contract.catalog import Catalog, Model
+from kubeez_nb.contract.rules import build_body, extend_problems, normalize, validate
+from kubeez_nb.contract.wire import media_kind
 from kubeez_nb.errors import Problem, ValidationError
 
 DATA = Path(kubeez_nb.__file__).parent / "emulator" / "data" / "models.json"

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from kubeez_nb import Client, errors
-from kubeez_nb.inputs import check_credits, check_seconds
+from kubeez_nb.contract.checks import check_credits, check_seconds
 
 SURROGATE = "a fox \ud83e in snow"  # half of an emoji: what a broken decode leaves behind
 

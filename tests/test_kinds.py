@@ -10,8 +10,9 @@ import pytest
 import kubeez_nb
 from kubeez_nb._ratelimit import group_for
 from kubeez_nb.contract import kinds
-from kubeez_nb.contract.catalog import Catalog, validate
+from kubeez_nb.contract.catalog import Catalog
 from kubeez_nb.contract.kinds import KINDS, kind_for_path, kind_for_status_path
+from kubeez_nb.contract.rules import validate
 from kubeez_nb.emulator.routes import ROUTES
 
 CAT = Catalog.from_json(

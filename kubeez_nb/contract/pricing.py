@@ -19,7 +19,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kubeez_nb._config import EXTEND_PRICES
-from kubeez_nb.contract.catalog import Model, parse_seconds, split_sources
+from kubeez_nb.contract.catalog import Model
+from kubeez_nb.contract.checks import split_sources
+from kubeez_nb.contract.wire import seconds as parse_seconds
 
 _NUM = r"(\d+(?:\.\d+)?)"
 

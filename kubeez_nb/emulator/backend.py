@@ -492,7 +492,7 @@ class Backend:
 
     def create_extend(self, acc: Account, source_task_id: str, prompt: str, extend_model: str, request_id: str | None = None) -> Job:
         """POST /v1/generate/media/extend: the caller's own completed Veo 3.1 clip, not an extend, not 1080p."""
-        from kubeez_nb.contract.catalog import extend_problems
+        from kubeez_nb.contract.rules import extend_problems
 
         with self.lock:
             src = self.jobs.get(self.task_ids.get(source_task_id, source_task_id))
@@ -603,7 +603,7 @@ class Backend:
     def output_seconds(self, row: dict[str, Any], params: dict[str, Any]) -> float:
         """How long the video will be: fixed by the id (``-10s``), else the duration asked, else the
         length the price is quoted for (the client's estimate assumes the same), else the default."""
-        from kubeez_nb.contract.catalog import parse_seconds
+        from kubeez_nb.contract.wire import seconds as parse_seconds
         from kubeez_nb.contract.pricing import default_seconds
 
         m = re.search(r"-(\d+)s(?:-|$)", row["model_id"])
@@ -620,7 +620,7 @@ class Backend:
 
     def source_seconds(self, urls: Any, kind: str) -> float:
         """Total length of the ``kind`` ("video" / "audio") sources; ours are measured, others count 5 s."""
-        from kubeez_nb.contract.catalog import split_sources
+        from kubeez_nb.contract.checks import split_sources
 
         total = 0.0
         for src in split_sources(urls)[0]:

@@ -1,7 +1,7 @@
 """The layer between HTTP and the backend: parse, validate, authorise, render. It stores nothing.
 
 Each handler takes a ``Ctx`` (the request, its authenticated account, path arguments) and returns
-``(status, body, headers)``. Validation uses the client's own rules (``kubeez_nb.contract.catalog``), so
+``(status, body, headers)``. Validation uses the client's own rules (``kubeez_nb.contract.rules``), so
 the emulator refuses exactly what a careful client refuses, with the guide's wire codes.
 """
 
@@ -172,7 +172,7 @@ def check(ctx: Ctx, kind: str, body: dict[str, Any], model_id: str | None = None
     Unknown model → 404 model_not_found; else the first problem's wire code (missing_* before
     unsupported_aspect before invalid_request), and every problem listed in ``problems``.
     """
-    from kubeez_nb.contract.catalog import validate
+    from kubeez_nb.contract.rules import validate
 
     b = ctx.backend
     catalog = b.catalog
