@@ -29,7 +29,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
-from kubeez_nb.records import _int
+from kubeez_nb.contract import wire
+from kubeez_nb.contract.wire import integer as _int
 
 if TYPE_CHECKING:  # pragma: no cover
     from kubeez_nb.ledger import Ledger
@@ -73,19 +74,13 @@ def _sniff(head: bytes) -> str | None:
     return None
 
 
-#: the media kind a file extension stands for
-EXT_KINDS = {"png": "image", "jpg": "image", "webp": "image", "gif": "image", "mp4": "video",
-             "webm": "video", "mov": "video", "mp3": "audio", "wav": "audio", "m4a": "audio",
-             "ogg": "audio", "flac": "audio", "aac": "audio"}  # fmt: skip
-
-
 def output_kind(output: Any) -> str | None:
     """image / video / audio: the output's ``media_type`` (MIME-like too), else its extension."""
     kind = str(_get(output, "media_type") or "").lower().split("/")[0]
     if kind in ("image", "video", "audio"):
         return kind
     where = _get(output, "url") or _get(output, "local_path")
-    return EXT_KINDS.get(extension(where, _get(output, "format")))
+    return wire.media_kind(extension(where, _get(output, "format")))
 
 
 def _declared_size(output: Any) -> int | None:

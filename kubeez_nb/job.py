@@ -7,7 +7,7 @@ time-scaled emulator paces clients that way; the live API does not send it).
 Tolerated variants (api-facts): ``pending`` as a first status, ``error`` meaning failed, MIME
 ``media_type`` values, root-relative output URLs, a ``completed`` job whose URLs are still null
 (kept polling), a 404 just after our own submit (not visible yet), music ``songs`` and separation
-``vocals_url`` / ``instrumental_url`` (both become :class:`Output`s; parsing in ``outputs.py``).
+``vocals_url`` / ``instrumental_url`` (both become :class:`Output`s; parsing in ``contract/wire.py``).
 
 ``wait(timeout=...)`` is a deadline: one ``time.monotonic()`` instant is passed to every poll
 (the transport caps read timeouts and its 429 / rate-limiter waits at it) and every poll and
@@ -35,14 +35,10 @@ from kubeez_nb._config import (
     TERMINAL_OK,
 )
 from kubeez_nb._http import scrub
+from kubeez_nb.contract import wire
+from kubeez_nb.contract.kinds import STATUS_ROUTES
+from kubeez_nb.contract.wire import Output, fallback_bundle
 from kubeez_nb.errors import JobFailedError, KubeezError, NotFoundError, response_format_error
-from kubeez_nb.outputs import (  # noqa: F401 (re-exported)
-    Output,
-    _fallback_bundle,
-    _parse_time,
-    parse_outputs,
-)
-from kubeez_nb.records import _float, _str
 
 if TYPE_CHECKING:
     from kubeez_nb.client import Client
@@ -57,15 +53,6 @@ Observer = Callable[["Job", str], None]
 #: the deadline is still seen); well inside the "about a second" promise
 FINAL_POLL_GRACE_S = 0.5
 
-#: status route per job kind (dialogue, extend and ad-copy jobs poll the media route)
-STATUS_ROUTES: dict[str, str] = {
-    "media": "/v1/generate/media/{id}",
-    "extend": "/v1/generate/media/{id}",
-    "dialogue": "/v1/generate/media/{id}",
-    "ad-copy": "/v1/generate/media/{id}",
-    "music": "/v1/generate/music/{id}",
-    "separation": "/v1/generate/separation/{id}",
-}
 #: the status a job has on the client while the server has not said anything yet
 SUBMITTED = "queued"
 
@@ -77,16 +64,8 @@ def path_segment(value: Any) -> str:
     return text.replace(".", "%2E") if text in (".", "..") else text
 
 
-def normalize_status(value: Any) -> str:
-    """Lower-case status; ``error`` / ``failure`` become ``failed``, ``canceled`` ``cancelled``."""
-    text = str(value or "").strip().lower()
-    if text in ("error", "errored", "failure"):
-        return "failed"
-    if text == "canceled":
-        return "cancelled"
-    if text in ("succeeded", "success", "done", "complete"):
-        return "completed"
-    return text or "unknown"
+#: lower-case status, aliases resolved (``errored`` -> ``failed``): the one wire reader
+normalize_status = wire.status
 
 
 class Job:
@@ -191,7 +170,7 @@ class Job:
 
             return media.job_bundle(self, include, exclude)
         except Exception:
-            return _fallback_bundle(self)
+            return fallback_bundle(self)
 
     def raise_for_status(self) -> Job:
         """Raise :class:`~kubeez_nb.errors.JobFailedError` if the job failed; else return it."""
@@ -262,7 +241,7 @@ class Job:
         """Update from a status body (or the submit answer)."""
         self.raw = dict(data)
         status = normalize_status(data.get("status") or self.status)
-        outputs = parse_outputs(data, self.transport.resolve)
+        outputs = wire.outputs(data, self.transport.resolve)
         if status in TERMINAL_OK and (not outputs or any(o.url is None for o in outputs)):
             # completed but the CDN copy is not there yet: keep polling (api-facts)
             status = "processing"
@@ -272,7 +251,7 @@ class Job:
                 out.local_path = out.local_path or old.get(out.url)
             self.outputs = outputs
         self.status = status
-        self.model = _str(data.get("model")) or self.model
+        self.model = wire.text(data.get("model")) or self.model
         err = (
             data.get("error_message")
             or data.get("error")
@@ -283,15 +262,12 @@ class Job:
         for key in ("error_message", "error", "message"):
             if isinstance(self.raw.get(key), str):
                 self.raw[key] = scrub(self.raw[key])
-        for key in ("credits_deducted", "cost", "credits", "estimated_cost_credits"):
-            value = _float(data.get(key))
-            if value is not None:
-                self.cost = value
-                break
-        self.created_at = _str(data.get("created_at")) or self.created_at
-        self.completed_at = _str(data.get("completed_at")) or self.completed_at
-        self.source_task_id = _str(data.get("source_task_id")) or self.source_task_id
-        self.project_id = _str(data.get("project_id")) or self.project_id
+        cost = wire.cost(data)
+        self.cost = cost if cost is not None else self.cost
+        self.created_at = wire.text(data.get("created_at")) or self.created_at
+        self.completed_at = wire.text(data.get("completed_at")) or self.completed_at
+        self.source_task_id = wire.text(data.get("source_task_id")) or self.source_task_id
+        self.project_id = wire.text(data.get("project_id")) or self.project_id
 
     def _after_change(self) -> None:
         """Tell the observers: ``status`` (ledger update), then ``completed`` once (media
@@ -544,4 +520,4 @@ class JobGroup(Sequence[Job]):
 
             return media.group_bundle(self, include, exclude)
         except Exception:
-            return _fallback_bundle(self)
+            return fallback_bundle(self)

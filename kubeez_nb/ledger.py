@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from kubeez_nb._config import LEDGER_LOCK_TIMEOUT_S, TERMINAL_FAILED, TERMINAL_OK
+from kubeez_nb.contract import wire
 from kubeez_nb.errors import LedgerError
 
 LEDGER_FILE = "ledger.sqlite3"
@@ -463,22 +464,8 @@ def _float(value: Any) -> float | None:
         return None
 
 
-def epoch_seconds(value: Any) -> float | None:
-    """Epoch seconds from a datetime, an ISO string or a number (None when unreadable)."""
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)
-        return value.timestamp()
-    if isinstance(value, (int, float)):
-        return float(value) / (1000.0 if value > 1e11 else 1.0)  # milliseconds seen in some APIs
-    if isinstance(value, str):
-        try:
-            return epoch_seconds(datetime.fromisoformat(value.replace("Z", "+00:00")))
-        except ValueError:
-            return None
-    return None
+#: epoch seconds from a datetime, an ISO string or a number (the one wire reader)
+epoch_seconds = wire.epoch
 
 
 def _dt(value: float | None) -> datetime | None:

@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from kubeez_nb._config import ABSENT_AFTER_S, DUPLICATE_SKEW_S
-from kubeez_nb.ledger import epoch_seconds
+from kubeez_nb.contract.wire import epoch as epoch_seconds
 
 if TYPE_CHECKING:  # pragma: no cover
     from kubeez_nb.ledger import Ledger

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from kubeez_nb._config import TERMINAL_FAILED, TERMINAL_OK
 from kubeez_nb._http import Reply
+from kubeez_nb.contract import wire
 from kubeez_nb.contract.kinds import KINDS
 from kubeez_nb.errors import (
     APIError,
@@ -35,7 +36,7 @@ from kubeez_nb.errors import (
     ValidationError,
     response_format_error,
 )
-from kubeez_nb.job import Job, JobGroup, normalize_status
+from kubeez_nb.job import Job, JobGroup
 from kubeez_nb.ledger import REJECTED, UNKNOWN
 from kubeez_nb.matching import signature
 from kubeez_nb.records import Captions
@@ -423,7 +424,7 @@ def _job(
         raise response_format_error(reply.status, reply.data, "an answer with a job id")
     keep = ("status", "model", "source_task_id", "project_id")
     raw = {k: v for k, v in reply.data.items() if k in keep}
-    if normalize_status(raw.get("status")) in TERMINAL_OK | TERMINAL_FAILED:
+    if wire.status(raw.get("status")) in TERMINAL_OK | TERMINAL_FAILED:
         # a submit answer is not the job's record (no outputs, no error message): the first
         # poll confirms a terminal state instead of trusting it blind
         raw.pop("status")

@@ -10,28 +10,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from kubeez_nb.contract import wire
 
-def _float(value: Any) -> float | None:
-    """A number from a number or numeric text (``"5s"`` → 5.0); None otherwise."""
-    if isinstance(value, bool) or value is None:
-        return None
-    try:
-        out = float(value)
-    except (TypeError, ValueError):
-        try:
-            out = float(str(value).strip().lower().removesuffix("s"))
-        except ValueError:
-            return None
-    return out if out == out else None
-
-
-def _int(value: Any) -> int | None:
-    number = _float(value)
-    return int(number) if number is not None else None
-
-
-def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
+# the tolerant wire readers (one definition, in contract/wire.py)
+_float = wire.number
+_int = wire.integer
+_str = wire.text
 
 
 @dataclass

@@ -34,7 +34,7 @@ from typing import Any
 from urllib.parse import quote
 
 from kubeez_nb._config import TERMINAL_FAILED, TERMINAL_OK
-from kubeez_nb.ledger import epoch_seconds
+from kubeez_nb.contract.wire import epoch as epoch_seconds
 
 
 @dataclass

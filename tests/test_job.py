@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from kubeez_nb import Client, Job, errors
-from kubeez_nb.job import normalize_status, parse_outputs
+from kubeez_nb.contract.wire import outputs as parse_outputs
+from kubeez_nb.job import normalize_status
 
 BASE = "https://api.example.test"
 
