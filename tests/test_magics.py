@@ -67,11 +67,40 @@ def test_load_ext_registers_both_magics_and_imports_nothing_heavy() -> None:
 
 def test_help_documents_every_option_and_subcommand(ip: Any) -> None:
     doc = ip.find_magic("kubeez").__doc__
-    for flag in ("-m", "--ar", "--duration", "--resolution", "--quality", "--sound", "--no-sound", "--negative",
-                 "--ref", "-n", "--voice", "--no-wait", "--dry-run", "--yes", "-o"):
+    for flag in (
+        "-m",
+        "--ar",
+        "--duration",
+        "--resolution",
+        "--quality",
+        "--sound",
+        "--no-sound",
+        "--negative",
+        "--ref",
+        "-n",
+        "--voice",
+        "--no-wait",
+        "--dry-run",
+        "--yes",
+        "-o",
+    ):
         assert flag in doc, flag
-    for sub in ("models", "balance", "history", "cost", "estimate", "music", "say", "captions", "separate",
-                "extend", "assets", "jobs", "resume", "demo"):
+    for sub in (
+        "models",
+        "balance",
+        "history",
+        "cost",
+        "estimate",
+        "music",
+        "say",
+        "captions",
+        "separate",
+        "extend",
+        "assets",
+        "jobs",
+        "resume",
+        "demo",
+    ):
         assert f"%kubeez {sub}" in doc, sub
 
 
@@ -117,7 +146,11 @@ def test_prompt_generates_shows_the_estimate_and_underscore_holds_the_job(
 def test_dry_run_shows_body_and_estimate_and_sends_nothing(ip: Any, emulator: Any) -> None:
     before = generate_count(emulator)
     dry = kz(ip, "--dry-run --ar 16:9 -n 3 a red fox")
-    assert {"model": "nano-banana-2", "aspect_ratio": "16:9", "prompt": "a red fox"}.items() <= dry.body.items()
+    assert {
+        "model": "nano-banana-2",
+        "aspect_ratio": "16:9",
+        "prompt": "a red fox",
+    }.items() <= dry.body.items()
     assert dry.credits == 42
     text = repr(dry)
     assert "nothing sent" in text.lower() and "42 credits" in text
@@ -143,7 +176,9 @@ def test_video_options_reach_the_request_and_o_stores_the_job(ip: Any) -> None:
 
 
 def test_sound_resolution_negative_and_quality_options(ip: Any) -> None:
-    body = kz(ip, "--dry-run -m wan-2-5 --duration 5s --resolution 720p --negative blurry --ar 16:9 a fox").body
+    body = kz(
+        ip, "--dry-run -m wan-2-5 --duration 5s --resolution 720p --negative blurry --ar 16:9 a fox"
+    ).body
     assert body["resolution"] == "720p" and body["negative_prompt"] == "blurry"
     assert kz(ip, "--dry-run -m imagen-4 --quality ultra a fox").body["quality"] == "ultra"
     assert kz(ip, "--dry-run -m kling-3-0-std --sound --duration 5 a fox").credits == 105
@@ -171,7 +206,9 @@ def test_ref_accepts_url_asset_name_and_local_file(ip: Any, emulator: Any, tmp_p
     job = kz(ip, f"--ref {url} --ref magic-ref-asset --ref {image} --no-wait restyle these")
     sources = job.request["source_media_urls"]
     assert len(sources) == 3 and sources[0] == url
-    assert all(s.startswith("http") and "invalid" not in s for s in sources)  # the file was uploaded
+    assert all(
+        s.startswith("http") and "invalid" not in s for s in sources
+    )  # the file was uploaded
     with pytest.raises(UsageError, match="magic-ref-asset"):  # a typo suggests the right asset
         kz(ip, "--ref magic-ref-asst a poster")
 
@@ -186,11 +223,51 @@ def test_confirm_threshold_needs_yes(ip: Any, emulator: Any) -> None:
     assert job.id and generate_count(emulator) == before + 1
 
 
+def test_a_line_is_one_prepared_request_and_the_magic_threshold_goes_to_submit(
+    ip: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The magic builds one Request (validated and priced once) and submits it N times through
+    client.submit with its own threshold: %config Kubeez.confirm_above = None never asks, even
+    where the client's own threshold would refuse."""
+    magics = magics_of(ip)
+    client = magics.client
+    real_prepare, real_submit = client.prepare, client.submit
+    prepared: list[Any] = []
+    submitted: list[dict[str, Any]] = []
+
+    def prepare(*args: Any, **kw: Any) -> Any:
+        prepared.append(real_prepare(*args, **kw))
+        return prepared[-1]
+
+    def submit(request: Any, **kw: Any) -> Any:
+        submitted.append(kw)
+        return real_submit(request, **kw)
+
+    monkeypatch.setattr(client, "prepare", prepare)
+    monkeypatch.setattr(client, "submit", submit)
+    monkeypatch.setattr(client, "confirm_above", 0.0)
+    monkeypatch.setattr(magics.settings, "confirm_above", None)
+    dry = kz(ip, "--dry-run --ar 16:9 a fox")
+    assert dry.body == dict(prepared[-1].body) and dry.estimate is prepared[-1].estimate
+    assert not submitted
+    group = kz(ip, "-n 2 --no-wait --ar 16:9 a fox")
+    assert len(prepared) == 2 and len(submitted) == 2  # one prepare for both jobs
+    assert all(kw["confirm_above"] == float("inf") for kw in submitted)
+    assert len(group.jobs) == 2
+
+
 def test_cell_body_is_the_prompt_with_names_filled_in(ip: Any) -> None:
     ip.user_ns["subject"] = "a lighthouse in a storm"
     ip.user_ns["year"] = 1960
-    job = kz(ip, "--ar 9:16 --no-wait", "A travel poster of {subject}, {year}s print style. {{not a field}}")
-    assert job.request["prompt"] == "A travel poster of a lighthouse in a storm, 1960s print style. {not a field}"
+    job = kz(
+        ip,
+        "--ar 9:16 --no-wait",
+        "A travel poster of {subject}, {year}s print style. {{not a field}}",
+    )
+    assert (
+        job.request["prompt"]
+        == "A travel poster of a lighthouse in a storm, 1960s print style. {not a field}"
+    )
     line = kz(ip, "--dry-run a poster of {subject}")
     assert line.body["prompt"] == "a poster of a lighthouse in a storm"
 
@@ -210,12 +287,28 @@ def test_cell_magic_runs_through_run_cell_and_sets_underscore(ip: Any) -> None:
 def test_music_simple_and_advanced_with_lyrics_in_the_cell(ip: Any) -> None:
     song = kz(ip, "music a calm lo-fi loop")
     assert song.ok and song.outputs[0].media_type == "audio"
-    dry = kz(ip, "music --dry-run --title Dawn --style 'lo-fi, warm' --vocal-gender f", "la la la\nsecond verse")
+    dry = kz(
+        ip,
+        "music --dry-run --title Dawn --style 'lo-fi, warm' --vocal-gender f",
+        "la la la\nsecond verse",
+    )
     assert dry.body["lyrics"] == "la la la\nsecond verse"
-    assert dry.body["title"] == "Dawn" and dry.body["style"] == "lo-fi, warm" and dry.body["vocal_gender"] == "f"
+    assert (
+        dry.body["title"] == "Dawn"
+        and dry.body["style"] == "lo-fi, warm"
+        and dry.body["vocal_gender"] == "f"
+    )
     assert kz(ip, "music --dry-run --instrumental a drone").body["instrumental"] is True
-    assert kz(ip, "music --dry-run --title T --style S a song about rain").body["song_description"] == "a song about rain"
-    assert kz(ip, "music --dry-run --title T --style S --description 'rain, slowly'").body["song_description"] == "rain, slowly"
+    assert (
+        kz(ip, "music --dry-run --title T --style S a song about rain").body["song_description"]
+        == "a song about rain"
+    )
+    assert (
+        kz(ip, "music --dry-run --title T --style S --description 'rain, slowly'").body[
+            "song_description"
+        ]
+        == "rain, slowly"
+    )
     with pytest.raises(UsageError, match="--title and --style"):
         kz(ip, "music", "lyrics without a title")
 
@@ -293,7 +386,9 @@ def test_balance_history_cost_assets_jobs_resume(ip: Any) -> None:
         kz(ip, "history many")
 
 
-def test_demo_switches_to_a_local_emulator(ip: Any, emulator: Any, capsys: pytest.CaptureFixture[str]) -> None:
+def test_demo_switches_to_a_local_emulator(
+    ip: Any, emulator: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
     kz(ip, "demo")
     client = magics_of(ip).client
     try:
@@ -349,10 +444,14 @@ def test_impossible_values_are_listed_at_once_with_a_corrected_command(ip: Any) 
         kz(ip, "--ar 7:3 --resolution 9K a red fox")
     text = str(err.value)
     assert "2 problems" in text and "--ar" in text and "--resolution" in text
-    assert "%kubeez --ar 21:9 a red fox" in text  # nearest ratio; the option the model lacks removed
+    assert (
+        "%kubeez --ar 21:9 a red fox" in text
+    )  # nearest ratio; the option the model lacks removed
 
 
-def test_run_cell_shows_usage_error_without_traceback(ip: Any, capsys: pytest.CaptureFixture[str]) -> None:
+def test_run_cell_shows_usage_error_without_traceback(
+    ip: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
     ip.run_cell("%kubeez --ar 7:3 a fox")
     shown = capsys.readouterr()
     text = shown.out + shown.err
@@ -367,7 +466,9 @@ def test_missing_key_says_how_to_set_it(shell: Any, monkeypatch: pytest.MonkeyPa
         shell.run_line_magic("kubeez", "a fox")
 
 
-def test_api_errors_become_usage_errors_with_what_to_do(fresh_emulator: Any, shell: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_api_errors_become_usage_errors_with_what_to_do(
+    fresh_emulator: Any, shell: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     fresh_emulator.add_key("sk_test_poor_magic", credits=1)
     monkeypatch.setenv("KUBEEZ_API_KEY", "sk_test_poor_magic")
     monkeypatch.setenv("KUBEEZ_BASE_URL", fresh_emulator.url)
@@ -383,11 +484,21 @@ def test_api_errors_become_usage_errors_with_what_to_do(fresh_emulator: Any, she
 
 
 def test_prompt_is_kept_verbatim_and_subcommand_words_can_be_escaped(ip: Any) -> None:
-    assert kz(ip, "--dry-run a fox's den, \"quoted\"  twice").body["prompt"] == "a fox's den, \"quoted\"  twice"
+    assert (
+        kz(ip, '--dry-run a fox\'s den, "quoted"  twice').body["prompt"]
+        == 'a fox\'s den, "quoted"  twice'
+    )
     assert kz(ip, "--dry-run -- models on a runway").body["prompt"] == "models on a runway"
     assert kz(ip, '--dry-run "music" box on a table').body["prompt"] == "music box on a table"
-    assert kz(ip, "--dry-run -- -n is not an option here").body["prompt"] == "-n is not an option here"
-    assert kz(ip, "--dry-run --negative='blurry, dark' -m wan-2-5 --duration 5s a fox").body["negative_prompt"] == "blurry, dark"
+    assert (
+        kz(ip, "--dry-run -- -n is not an option here").body["prompt"] == "-n is not an option here"
+    )
+    assert (
+        kz(ip, "--dry-run --negative='blurry, dark' -m wan-2-5 --duration 5s a fox").body[
+            "negative_prompt"
+        ]
+        == "blurry, dark"
+    )
 
 
 def test_tab_completion_offers_subcommands_options_and_catalog_values(ip: Any) -> None:
@@ -401,6 +512,8 @@ def test_tab_completion_offers_subcommands_options_and_catalog_values(ip: Any) -
     assert "--dry-run" in complete("%kubeez --dr")
     assert "nano-banana-2" in complete("%kubeez -m nano-ban")
     ratios = complete("%kubeez -m kling-3-0-std --ar ")
-    assert {"16:9", "9:16", "1:1"} <= set(ratios) and "21:9" not in ratios  # that model's own ratios
+    assert {"16:9", "9:16", "1:1"} <= set(
+        ratios
+    ) and "21:9" not in ratios  # that model's own ratios
     assert "Aria" in complete("%kubeez say --voice Ari")
     assert "quality" in complete("%kubeez extend _ --extend-model q")

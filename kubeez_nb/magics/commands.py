@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import math
 import os
 from collections.abc import Callable
-from typing import Any
+from types import MappingProxyType
+from typing import Any, cast
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
@@ -104,7 +107,7 @@ class KubeezMagics(LookupMixin, Magics):
 
     kubeez.__doc__ = _help_text()
 
-    # -- generation -------------------------------------------------------------------------
+    # -- generation: every request is one client.prepare(...) and client.submit(...) ---------
 
     def _cmd_generate(self, p: _Parsed, *, estimate_only: bool = False) -> Any:
         a = p.args
@@ -127,37 +130,13 @@ class KubeezMagics(LookupMixin, Magics):
         refs, local = self._resolve_refs(a.ref, problems)
         if refs:
             params["source_media_urls"] = refs
-
-        def submit(body: dict[str, Any]) -> Any:
-            send = {k: v for k, v in body.items() if k not in ("model", "prompt")}
-            if local:
-                send["source_media_urls"] = self._upload_refs(send["source_media_urls"], local)
-            jobs: list[Any] = []
-            try:
-                for _ in range(a.variants):
-                    jobs.append(
-                        self.client.generate_media(
-                            model_id, prompt=p.prompt or None, confirm=a.yes, **send
-                        )
-                    )
-            except Exception as err:
-                if jobs:  # credits are committed for these: keep the handles and say where they are
-                    self.shell.user_ns["_kubeez_partial"] = _group(jobs)
-                    _add_note(
-                        err,
-                        f"{len(jobs)} of {a.variants} jobs were submitted before this error; "
-                        "they are in _kubeez_partial (and in %kubeez jobs).",
-                    )
-                raise
-            return _group(jobs)
-
         return self._run(
             p,
             "media",
             model_id,
             params,
             problems,
-            submit,
+            local,
             count=a.variants,
             estimate_only=estimate_only,
         )
@@ -221,14 +200,7 @@ class KubeezMagics(LookupMixin, Magics):
         if not any(params.get(k) for k in ("prompt", "lyrics", "song_description")):
             self._no_prompt(p)
         model_id = a.model or self._default_model("music")
-
-        def submit(body: dict[str, Any]) -> Any:
-            send = {k: v for k, v in body.items() if k not in ("model", "prompt")}
-            return self.client.generate_music(
-                model_id, prompt=body.get("prompt"), confirm=a.yes, **send
-            )
-
-        return self._run(p, "music", model_id, params, problems, submit)
+        return self._run(p, "music", model_id, params, problems)
 
     def _cmd_say(self, p: _Parsed) -> Any:
         a = p.args
@@ -247,27 +219,14 @@ class KubeezMagics(LookupMixin, Magics):
         }
         voice = a.voice or self.settings.default_voice or None
         params = {"text": p.prompt, **({"voice": voice} if voice else {}), **params}
-
-        def submit(body: dict[str, Any]) -> Any:
-            send = {k: v for k, v in body.items() if k not in ("text", "voice", "model")}
-            return self.client.generate_dialogue(
-                body["text"], voice=body.get("voice"), confirm=a.yes, **send
-            )
-
-        return self._run(p, "dialogue", model.id, params, problems, submit)
+        return self._run(p, "dialogue", model.id, params, problems)
 
     def _cmd_separate(self, p: _Parsed) -> Any:
-        a = p.args
-        problems = _common_problems(a)
+        problems = _common_problems(p.args)
         url, local = self._one_media(p, problems)
         model = self._catalog().endpoint_model("separation")
-
-        def submit(body: dict[str, Any]) -> Any:
-            media_url = self._upload_refs([url], local)[0] if local else url
-            return self.client.separate(media_url, confirm=a.yes)
-
         model_id = model.id if model is not None else ""
-        return self._run(p, "separation", model_id, {"media_url": url}, problems, submit)
+        return self._run(p, "separation", model_id, {"media_url": url}, problems, local)
 
     def _cmd_extend(self, p: _Parsed) -> Any:
         a = p.args
@@ -279,31 +238,22 @@ class KubeezMagics(LookupMixin, Magics):
         prompt = p.cell if p.cell is not None else p.text_after(1)
         if not prompt:
             raise UsageError(f"Say how the clip continues: {p.command.usage}")
-        source = self._job_ref(p.words[0].text)
-        from kubeez_nb.contract.catalog import extend_problems
+        source = self._job_ref(p.words[0].text)  # prepare reads whether it can be extended
+        params = {"source": source, "prompt": prompt, "extend_model": a.extend_model}
+        return self._run(p, "extend", "", params, problems)
 
-        raw = getattr(source, "raw", None) or {}
-        if isinstance(raw, dict):
-            row = {
-                **raw,
-                "id": getattr(source, "id", None),
-                "model": getattr(source, "model", None),
-                "status": getattr(source, "status", None),
-                "source_task_id": getattr(source, "source_task_id", None)
-                or raw.get("source_task_id"),
-            }
-            problems += extend_problems(row, a.extend_model, catalog=self._catalog())
-        params = {
-            "source_task_id": getattr(source, "source_task_id", None)
-            or getattr(source, "id", None),
-            "prompt": prompt,
-            "extend_model": a.extend_model,
-        }
-
-        def submit(body: dict[str, Any]) -> Any:
-            return self.client.extend(source, prompt, extend_model=a.extend_model, confirm=a.yes)
-
-        return self._run(p, "extend", "", params, problems, submit)
+    def _cmd_captions(self, p: _Parsed) -> Any:
+        a = p.args
+        problems = _common_problems(a)
+        url, local = self._one_media(p, problems)
+        params = {"media_url": url, "quality": a.quality}
+        if a.language:
+            params["language"] = a.language
+        captions = self._run(p, "captions", "", params, problems, local)
+        if a.srt:
+            srt = getattr(captions, "to_srt", None)
+            print(srt() if callable(srt) else srt)
+        return captions
 
     def _run(
         self,
@@ -312,70 +262,58 @@ class KubeezMagics(LookupMixin, Magics):
         model_id: str,
         params: dict[str, Any],
         problems: list[Any],
-        submit: Callable[[dict[str, Any]], Any],
+        local: dict[int, str] | None = None,
         *,
         count: int = 1,
         estimate_only: bool = False,
     ) -> Any:
-        """The shared pipeline: check everything → estimate → dry run / confirm → submit → wait."""
-        from kubeez_nb.contract import catalog as cat
-
-        catalog = self._catalog()
-        model = catalog.get(model_id) if model_id else None
-        if model_id and model is None:
-            near = cat.suggest(model_id, list(catalog))
-            hint = f"; did you mean {', '.join(near)}?" if near else ""
-            problems.append(
-                _problem(
-                    "model",
-                    model_id,
-                    near,
-                    f"no model {model_id!r} in the catalog{hint} (%kubeez models lists them)",
-                )
-            )
-        else:
-            problems += cat.validate(model, kind, params)
+        """One request: ``client.prepare`` (body, price, every problem, once) → dry run, or
+        ``client.submit`` (the client's one confirm / budget guard, with the magic's threshold)."""
+        request = self.client.prepare(kind, model_id or None, **params)
+        problems = [*problems, *request.problems]
         if problems:
             raise UsageError(_problem_text(problems, p))
-        body = cat.normalize(model, kind, params)
-        estimate = self.client.estimate(
-            model=model_id or None, kind=kind, **{k: v for k, v in body.items() if k != "model"}
-        )
         label = model_id or kind
         if estimate_only or getattr(p.args, "dry_run", False):
-            return DryRun(body, estimate, count, KINDS[kind].post_path, label)
-        print(f"{label}: {_estimate_line(estimate, count)}")
-        self._confirm(_credits(estimate), count, p)
-        return self._finish(submit(body), p.args)
-
-    # -- captions (synchronous) -------------------------------------------------------------
-
-    def _cmd_captions(self, p: _Parsed) -> Any:
-        a = p.args
-        problems = _common_problems(a)
-        url, local = self._one_media(p, problems)
-        if a.quality == "best" and not a.language:
-            problems.append(
-                _problem(
-                    "--language",
-                    None,
-                    None,
-                    "--quality best needs the language: add --language en (or the right code)",
-                )
+            return DryRun(dict(request.body), request.estimate, count, KINDS[kind].post_path, label)
+        print(f"{label}: {_estimate_line(request.estimate, count)}")
+        threshold = self.settings.confirm_above
+        threshold = math.inf if threshold is None else float(threshold)  # None: never ask
+        yes = bool(getattr(p.args, "yes", False))
+        if local or count > 1:  # before any upload, and for the N jobs together
+            from kubeez_nb.pipeline import (
+                guard,  # the client's one guard (lazy: %load_ext stays light)
             )
-        if problems:
-            raise UsageError(_problem_text(problems, p))
-        extra = {"language": a.language} if a.language else {}
-        estimate = self.client.estimate(kind="captions", media_url=url, quality=a.quality, **extra)
-        print(f"captions: {_estimate_line(estimate)}")
-        self._confirm(_credits(estimate), 1, p)
+
+            one = _credits(request.estimate)
+            guard(self.client, cast(Any, None if one is None else one * count), yes, threshold)
         if local:
-            url = self._upload_refs([url], local)[0]
-        captions = self.client.captions(url, quality=a.quality, confirm=a.yes, **extra)
-        if a.srt:
-            srt = getattr(captions, "to_srt", None)
-            print(srt() if callable(srt) else srt)
-        return captions
+            request = self._with_uploads(request, local)
+        results: list[Any] = []
+        try:
+            for _ in range(count):
+                results.append(self.client.submit(request, confirm=yes, confirm_above=threshold))
+        except Exception as err:
+            if results:  # credits are committed for these: keep the handles and say where they are
+                self.shell.user_ns["_kubeez_partial"] = _group(results)
+                _add_note(
+                    err,
+                    f"{len(results)} of {count} jobs were submitted before this error; "
+                    "they are in _kubeez_partial (and in %kubeez jobs).",
+                )
+            raise
+        if KINDS[kind].synchronous:
+            return results[0]
+        return self._finish(_group(results), p.args)
+
+    def _with_uploads(self, request: Any, local: dict[int, str]) -> Any:
+        """The request with each local file's placeholder URL replaced by its uploaded URL."""
+        body = dict(request.body)
+        if "source_media_urls" in body:
+            body["source_media_urls"] = self._upload_refs(list(body["source_media_urls"]), local)
+        elif "media_url" in body:
+            body["media_url"] = self._upload_refs([body["media_url"]], local)[0]
+        return dataclasses.replace(request, body=MappingProxyType(body))
 
     # -- account and catalog ----------------------------------------------------------------
 
@@ -483,17 +421,6 @@ class KubeezMagics(LookupMixin, Magics):
             f"({configured!r} is not in the catalog; using {found[0].id}. %config Kubeez.{trait} = ... picks another.)"
         )
         return str(found[0].id)
-
-    def _confirm(self, one: float | None, count: int, p: _Parsed) -> None:
-        threshold = self.settings.confirm_above
-        if p.args.yes or threshold is None or one is None or one * count <= threshold:
-            return
-        rest = p.line.strip()[len(p.command.name) :].strip()
-        raise UsageError(
-            f"This costs ≈ {one * count:g} credits, above your confirm threshold of {threshold:g} "
-            f"(%config Kubeez.confirm_above). Nothing was sent. To go ahead, add --yes:\n"
-            f"  %kubeez {(p.command.name + ' ') if p.command.name else ''}--yes {rest}"
-        )
 
     def _finish(self, result: Any, a: argparse.Namespace) -> Any:
         """Wait (unless --no-wait) and hand the job back so ``_`` holds it."""

@@ -26,10 +26,23 @@ def _user_errors(p: _Parsed) -> Iterator[None]:
     except ValidationError as err:
         raise UsageError(_problem_text(err.problems, p)) from None
     except ConfirmationRequired as err:
-        raise UsageError(f"{err.message}. Nothing was sent; add --yes to go ahead.") from None
+        raise UsageError(_confirm_text(err, p)) from None
     except KubeezError as err:
         notes = "".join("\n" + n for n in getattr(err, "__notes__", ()))
         raise UsageError(str(err) + notes) from None
+
+
+def _confirm_text(err: Any, p: _Parsed) -> str:
+    """Above ``%config Kubeez.confirm_above``: what it costs, and the same line with ``--yes``."""
+    cost, threshold = getattr(err, "estimate", None), getattr(err, "threshold", None)
+    if cost is None or threshold is None:
+        return f"{err.message}. Nothing was sent; add --yes to go ahead."
+    rest = p.line.strip()[len(p.command.name) :].strip()
+    return (
+        f"This costs ≈ {cost:g} credits, above your confirm threshold of {threshold:g} "
+        f"(%config Kubeez.confirm_above). Nothing was sent. To go ahead, add --yes:\n"
+        f"  %kubeez {(p.command.name + ' ') if p.command.name else ''}--yes {rest}"
+    )
 
 
 def _add_note(err: BaseException, note: str) -> None:
