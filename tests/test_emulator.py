@@ -59,13 +59,17 @@ def test_image_generation_end_to_end(emulator: Any) -> None:
         ({"model": "z-image"}, (1024, 1024)),
     ],
 )
-def test_png_size_follows_aspect_ratio_and_resolution(fresh_emulator: Any, body: dict[str, Any], size: tuple[int, int]) -> None:
+def test_png_size_follows_aspect_ratio_and_resolution(
+    fresh_emulator: Any, body: dict[str, Any], size: tuple[int, int]
+) -> None:
     import io
 
     from PIL import Image
 
     emu = fresh_emulator
-    gid = post(emu, "/v1/generate/media", {**body, "prompt": "a lighthouse"}).json()["generation_id"]
+    gid = post(emu, "/v1/generate/media", {**body, "prompt": "a lighthouse"}).json()[
+        "generation_id"
+    ]
     emu.advance(120)
     out = get(emu, "/v1/generate/media/" + gid).json()["outputs"][0]
     img = Image.open(io.BytesIO(requests.get(out["url"]).content))
@@ -74,7 +78,12 @@ def test_png_size_follows_aspect_ratio_and_resolution(fresh_emulator: Any, body:
 
 def test_missing_key_is_401_and_both_headers_work(emulator: Any) -> None:
     assert requests.get(emulator.url + "/v1/balance").status_code == 401
-    assert requests.get(emulator.url + "/v1/balance", headers={"X-API-Key": "sk_live_wrong"}).status_code == 401
+    assert (
+        requests.get(
+            emulator.url + "/v1/balance", headers={"X-API-Key": "sk_live_wrong"}
+        ).status_code
+        == 401
+    )
     for bearer in (False, True):
         r = requests.get(emulator.url + "/v1/balance", headers=hdr(emulator, bearer))
         assert r.status_code == 200 and "credits" in r.json()
@@ -83,23 +92,33 @@ def test_missing_key_is_401_and_both_headers_work(emulator: Any) -> None:
 @pytest.mark.parametrize(
     ("body", "status", "code"),
     [
-        ({"model": "nano-banana-2", "prompt": "x", "aspect_ratio": "7:3"}, 400, "unsupported_aspect"),
+        (
+            {"model": "nano-banana-2", "prompt": "x", "aspect_ratio": "7:3"},
+            400,
+            "unsupported_aspect",
+        ),
         ({"prompt": "x"}, 400, "missing_model"),
         ({"model": "no-such-model", "prompt": "x"}, 404, "model_not_found"),
     ],
 )
-def test_media_validation_errors(emulator: Any, body: dict[str, Any], status: int, code: str) -> None:
+def test_media_validation_errors(
+    emulator: Any, body: dict[str, Any], status: int, code: str
+) -> None:
     r = requests.post(emulator.url + "/v1/generate/media", headers=hdr(emulator), json=body)
     assert r.status_code == status
     assert r.json()["error"] == code
 
 
 def post(emu: Any, path: str, body: dict[str, Any], key: str | None = None) -> requests.Response:
-    return requests.post(emu.url + path, headers={"X-API-Key": key or emu.api_key}, json=body, timeout=30)
+    return requests.post(
+        emu.url + path, headers={"X-API-Key": key or emu.api_key}, json=body, timeout=30
+    )
 
 
 def get(emu: Any, path: str, key: str | None = None, **params: Any) -> requests.Response:
-    return requests.get(emu.url + path, headers={"X-API-Key": key or emu.api_key}, params=params, timeout=30)
+    return requests.get(
+        emu.url + path, headers={"X-API-Key": key or emu.api_key}, params=params, timeout=30
+    )
 
 
 def balance(emu: Any, key: str | None = None) -> float:
@@ -123,19 +142,30 @@ def test_openapi_is_generated_from_the_route_table(emulator: Any) -> None:
     doc = requests.get(emulator.url + "/openapi.json").json()
     assert doc["openapi"].startswith("3.1")
     paths = doc["paths"]
-    for path in ("/v1/generate/media", "/v1/generate/media/{gen_id}", "/v1/upload/media", "/v1/assets/{asset_id}",
-                 "/v1/generations", "/v1/balance", "/health"):
+    for path in (
+        "/v1/generate/media",
+        "/v1/generate/media/{gen_id}",
+        "/v1/upload/media",
+        "/v1/assets/{asset_id}",
+        "/v1/generations",
+        "/v1/balance",
+        "/health",
+    ):
         assert path in paths
     assert not any(p.startswith("/_emulator") for p in paths)
     op = paths["/v1/generate/media"]["post"]
-    assert op["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith("/MediaRequest")
+    assert op["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith(
+        "/MediaRequest"
+    )
     assert {"400", "401", "402", "403", "429"} <= set(op["responses"])
     assert op["x-required-scope"] == "generate:media"
 
 
 def test_cors_is_permissive(emulator: Any) -> None:
-    pre = requests.options(emulator.url + "/v1/generate/media", headers={"Origin": "https://x.example",
-                                                                         "Access-Control-Request-Method": "POST"})
+    pre = requests.options(
+        emulator.url + "/v1/generate/media",
+        headers={"Origin": "https://x.example", "Access-Control-Request-Method": "POST"},
+    )
     assert pre.status_code == 204
     assert pre.headers["Access-Control-Allow-Origin"] == "*"
     assert "X-API-Key" in pre.headers["Access-Control-Allow-Headers"]
@@ -176,8 +206,12 @@ def test_rate_limit_429_with_retry_after_and_headers(emulator: Any) -> None:
         codes.append(r.status_code)
     assert codes == [200, 200, 429]
     assert r.json()["error"] == "rate_limit_exceeded"
-    assert int(r.headers["Retry-After"]) >= 1 and r.json()["retry_after"] > 0  # RFC 9110: whole seconds
-    assert int(r.headers["Retry-After"]) == -(-int(r.headers["Retry-After-Ms"]) // 1000)  # rounded up
+    assert (
+        int(r.headers["Retry-After"]) >= 1 and r.json()["retry_after"] > 0
+    )  # RFC 9110: whole seconds
+    assert int(r.headers["Retry-After"]) == -(
+        -int(r.headers["Retry-After-Ms"]) // 1000
+    )  # rounded up
     assert r.headers["X-RateLimit-Limit"] == "2" and r.headers["X-RateLimit-Remaining"] == "0"
     assert float(r.headers["X-RateLimit-Window"]) == 60
     ok = get(emulator, "/v1/balance", key)  # reads are another group
@@ -189,8 +223,17 @@ def test_per_second_video_is_billed_on_output_seconds_and_decodes(emulator: Any)
     import av
 
     before = balance(emulator)
-    r = post(emulator, "/v1/generate/media", {"model": "kling-3-0-pro", "prompt": "a kite over dunes",
-                                              "aspect_ratio": "9:16", "duration": "4s", "sound": False})
+    r = post(
+        emulator,
+        "/v1/generate/media",
+        {
+            "model": "kling-3-0-pro",
+            "prompt": "a kite over dunes",
+            "aspect_ratio": "9:16",
+            "duration": "4s",
+            "sound": False,
+        },
+    )
     assert r.status_code == 200, r.text
     body = wait_done(emulator, "/v1/generate/media/" + r.json()["generation_id"])
     out = body["outputs"][0]
@@ -204,13 +247,20 @@ def test_per_second_video_is_billed_on_output_seconds_and_decodes(emulator: Any)
         stream = c.streams.video[0]
         assert stream.codec_context.name == "h264"
         assert abs(float(c.duration) / 1e6 - 4.0) < 0.6
-        assert (stream.codec_context.width, stream.codec_context.height) == (out["width"], out["height"])
+        assert (stream.codec_context.width, stream.codec_context.height) == (
+            out["width"],
+            out["height"],
+        )
     assert requests.get(out["thumbnail_url"]).headers["Content-Type"] == "image/png"
 
 
 def _veo(emu: Any, key: str | None = None, **extra: Any) -> dict[str, Any]:
-    r = post(emu, "/v1/generate/media", {"model": "veo3-1-fast-text-to-video", "prompt": "waves", "aspect_ratio": "16:9",
-                                         **extra}, key)
+    r = post(
+        emu,
+        "/v1/generate/media",
+        {"model": "veo3-1-fast-text-to-video", "prompt": "waves", "aspect_ratio": "16:9", **extra},
+        key,
+    )
     assert r.status_code == 200, r.text
     return wait_done(emu, "/v1/generate/media/" + r.json()["generation_id"])
 
@@ -219,8 +269,11 @@ def test_extend_rules_and_prices(emulator: Any) -> None:
     src = _veo(emulator)
     assert src["source_task_id"]
     before = balance(emulator)
-    r = post(emulator, "/v1/generate/media/extend", {"source_task_id": src["source_task_id"], "prompt": "keep going",
-                                                     "extend_model": "lite"})
+    r = post(
+        emulator,
+        "/v1/generate/media/extend",
+        {"source_task_id": src["source_task_id"], "prompt": "keep going", "extend_model": "lite"},
+    )
     assert r.status_code == 200, r.text
     acc = r.json()
     assert acc["source_task_id"] == src["source_task_id"] and acc["estimated_cost_credits"] == 45
@@ -228,20 +281,34 @@ def test_extend_rules_and_prices(emulator: Any) -> None:
     ext = wait_done(emulator, "/v1/generate/media/" + acc["generation_id"])
     assert ext["outputs"][0]["duration"] > src["outputs"][0]["duration"]
     # an extend cannot be extended
-    r = post(emulator, "/v1/generate/media/extend", {"source_task_id": ext["source_task_id"], "prompt": "more"})
+    r = post(
+        emulator,
+        "/v1/generate/media/extend",
+        {"source_task_id": ext["source_task_id"], "prompt": "more"},
+    )
     assert r.status_code == 400 and "itself an extend" in r.json()["message"]
     # only Veo 3.1 sources
-    img = post(emulator, "/v1/generate/media", {"model": "z-image", "prompt": "x"}).json()["generation_id"]
+    img = post(emulator, "/v1/generate/media", {"model": "z-image", "prompt": "x"}).json()[
+        "generation_id"
+    ]
     wait_done(emulator, "/v1/generate/media/" + img)
     r = post(emulator, "/v1/generate/media/extend", {"source_task_id": img, "prompt": "more"})
     assert r.status_code == 400 and r.json()["field"] == "source_task_id"
     # someone else's clip is not found
     other = emulator.add_key()
-    r = post(emulator, "/v1/generate/media/extend", {"source_task_id": src["source_task_id"], "prompt": "x"}, other)
+    r = post(
+        emulator,
+        "/v1/generate/media/extend",
+        {"source_task_id": src["source_task_id"], "prompt": "x"},
+        other,
+    )
     assert r.status_code == 404
     # bad extend_model and missing fields
-    r = post(emulator, "/v1/generate/media/extend", {"source_task_id": src["source_task_id"], "prompt": "x",
-                                                     "extend_model": "turbo"})
+    r = post(
+        emulator,
+        "/v1/generate/media/extend",
+        {"source_task_id": src["source_task_id"], "prompt": "x", "extend_model": "turbo"},
+    )
     assert r.status_code == 400
     r = post(emulator, "/v1/generate/media/extend", {"prompt": "x"})
     assert r.status_code == 400 and r.json()["error"] == "missing_source_task_id"
@@ -254,19 +321,29 @@ def test_1080p_veo_clip_cannot_be_extended() -> None:
 
     from kubeez_nb import Emulator
 
-    rows = json.loads((Path(__file__).parents[1] / "kubeez_nb/emulator/data/models.json").read_text())["models"]
+    rows = json.loads(
+        (Path(__file__).parents[1] / "kubeez_nb/emulator/data/models.json").read_text()
+    )["models"]
     for row in rows:
         if row["model_id"] == "veo3-1-fast-text-to-video":
             row["capabilities"]["resolution_options"] = ["720p", "1080p"]
     with Emulator(speed=200, catalog={"models": rows}) as emu:
         src = _veo(emu, resolution="1080p")
         assert src["outputs"][0]["height"] == 1080
-        r = post(emu, "/v1/generate/media/extend", {"source_task_id": src["source_task_id"], "prompt": "x"})
+        r = post(
+            emu,
+            "/v1/generate/media/extend",
+            {"source_task_id": src["source_task_id"], "prompt": "x"},
+        )
         assert r.status_code == 400 and "1080p" in r.json()["message"]
 
 
 def test_music_two_songs(emulator: Any) -> None:
-    r = post(emulator, "/v1/generate/music", {"model": "V5", "prompt": "lo-fi beat with warm vinyl crackle"})
+    r = post(
+        emulator,
+        "/v1/generate/music",
+        {"model": "V5", "prompt": "lo-fi beat with warm vinyl crackle"},
+    )
     assert r.status_code == 200, r.text
     body = wait_done(emulator, "/v1/generate/music/" + r.json()["generation_id"])
     assert len(body["songs"]) == 2
@@ -282,7 +359,11 @@ def test_dialogue_then_captions_give_the_spoken_words(emulator: Any) -> None:
     r = post(emulator, "/v1/generate/dialogue", {"text": "Bob is not a voice", "voice": "Bob"})
     assert r.status_code == 400 and r.json()["field"] == "voice"
     text = "Welcome to Kubeez. Let me show you around."
-    r = post(emulator, "/v1/generate/dialogue", {"text": text, "voice": "Rachel", "stability": 0.5, "language_code": "en"})
+    r = post(
+        emulator,
+        "/v1/generate/dialogue",
+        {"text": text, "voice": "Rachel", "stability": 0.5, "language_code": "en"},
+    )
     assert r.status_code == 200, r.text
     body = wait_done(emulator, "/v1/generate/media/" + r.json()["generation_id"])
     audio = body["outputs"][0]
@@ -302,11 +383,19 @@ def test_captions_errors(emulator: Any) -> None:
     r = post(emulator, "/v1/generate/captions", {"quality": "auto"})
     assert r.status_code == 400 and r.json()["error"] == "missing_media_url"
     r = post(emulator, "/v1/generate/captions", {"media_url": "http://127.0.0.1:9/nothing.mp4"})
-    assert r.status_code == 400 and r.json()["error"] == "url_not_allowed"  # no server-side fetch of loopback
+    assert (
+        r.status_code == 400 and r.json()["error"] == "url_not_allowed"
+    )  # no server-side fetch of loopback
 
 
 def test_separation_two_stems_billed_per_started_minute(emulator: Any) -> None:
-    music = wait_done(emulator, "/v1/generate/music/" + post(emulator, "/v1/generate/music", {"model": "V4", "prompt": "rock"}).json()["generation_id"])
+    music = wait_done(
+        emulator,
+        "/v1/generate/music/"
+        + post(emulator, "/v1/generate/music", {"model": "V4", "prompt": "rock"}).json()[
+            "generation_id"
+        ],
+    )
     before = balance(emulator)
     r = post(emulator, "/v1/generate/separation", {"media_url": music["songs"][0]["audio_url"]})
     assert r.status_code == 200, r.text
@@ -320,8 +409,16 @@ def test_separation_two_stems_billed_per_started_minute(emulator: Any) -> None:
 
 def test_ad_copy_variants_poll_as_media(emulator: Any) -> None:
     before = balance(emulator)
-    r = post(emulator, "/v1/generate/ad-copy", {"reference_ad_url": "https://cdn.example.com/ad.png",
-                                                "product_text": "Acme headphones", "variant_count": 3, "aspect_ratio": "4:5"})
+    r = post(
+        emulator,
+        "/v1/generate/ad-copy",
+        {
+            "reference_ad_url": "https://cdn.example.com/ad.png",
+            "product_text": "Acme headphones",
+            "variant_count": 3,
+            "aspect_ratio": "4:5",
+        },
+    )
     assert r.status_code == 200, r.text
     ids = r.json()["generation_ids"]
     assert r.json()["project_id"] and len(ids) == 3
@@ -335,8 +432,12 @@ def test_ad_copy_variants_poll_as_media(emulator: Any) -> None:
 
 # ---- uploads, assets, signed links ------------------------------------------------------------
 def _upload(emu: Any, data: bytes, name: str, key: str | None = None) -> requests.Response:
-    return requests.post(emu.url + "/v1/upload/media", headers={"X-API-Key": key or emu.api_key},
-                         files={"file": (name, data)}, timeout=30)
+    return requests.post(
+        emu.url + "/v1/upload/media",
+        headers={"X-API-Key": key or emu.api_key},
+        files={"file": (name, data)},
+        timeout=30,
+    )
 
 
 def test_upload_returns_signed_urls_usable_as_sources(emulator: Any) -> None:
@@ -345,8 +446,17 @@ def test_upload_returns_signed_urls_usable_as_sources(emulator: Any) -> None:
     body = r.json()
     assert body["success"] is True and body["uploaded"] == 1 and len(body["urls"]) == 1
     assert requests.get(body["urls"][0]).content == b"\x89PNG\r\n\x1a\nnot-really"
-    gen = post(emulator, "/v1/generate/media", {"model": "nano-banana-2", "prompt": "sunset", "aspect_ratio": "1:1",
-                                                "source_media_urls": body["urls"], "generation_type": "image-to-image"})
+    gen = post(
+        emulator,
+        "/v1/generate/media",
+        {
+            "model": "nano-banana-2",
+            "prompt": "sunset",
+            "aspect_ratio": "1:1",
+            "source_media_urls": body["urls"],
+            "generation_type": "image-to-image",
+        },
+    )
     assert gen.status_code == 200, gen.text
     r = requests.post(emulator.url + "/v1/upload/media", headers=hdr(emulator), data={"other": "x"})
     assert r.status_code == 400
@@ -363,7 +473,9 @@ def test_upload_cap_is_413(fresh_emulator: Any) -> None:
 
 def test_signed_links_expire_and_fresh_polls_re_sign(fresh_emulator: Any) -> None:
     emu = fresh_emulator
-    gid = post(emu, "/v1/generate/media", {"model": "z-image", "prompt": "x"}).json()["generation_id"]
+    gid = post(emu, "/v1/generate/media", {"model": "z-image", "prompt": "x"}).json()[
+        "generation_id"
+    ]
     emu.advance(60)
     body = get(emu, "/v1/generate/media/" + gid).json()
     url = body["outputs"][0]["url"]
@@ -387,7 +499,11 @@ def test_assets_lifecycle_and_errors(fresh_emulator: Any) -> None:
     assert asset["name"] == "acme-logo" and asset["kind"] == "image" and asset["size_bytes"] == 1000
     assert requests.get(asset["url"]).content == b"logo-bytes" * 100
     listing = get(emu, "/v1/assets").json()
-    assert listing["count"] == 1 and listing["used_bytes"] == 1000 and listing["quota_bytes"] == 50 * 1024 * 1024
+    assert (
+        listing["count"] == 1
+        and listing["used_bytes"] == 1000
+        and listing["quota_bytes"] == 50 * 1024 * 1024
+    )
     assert post(emu, "/v1/assets", {"name": "acme-logo", "url": up}).json()["error"] == "name_taken"
     assert post(emu, "/v1/assets", {"name": "acme-logo", "url": up}).status_code == 409
     for bad in ("Acme", "a b", "x" * 65, "ünï"):
@@ -400,13 +516,20 @@ def test_assets_lifecycle_and_errors(fresh_emulator: Any) -> None:
     r = post(emu, "/v1/assets", {"name": "second", "url": up})
     assert r.status_code == 413 and r.json()["error"] == "quota_exceeded"
     h = hdr(emu)
-    r = requests.patch(emu.url + f"/v1/assets/{asset['id']}", headers=h, json={"name": "acme-logo-v2"})
+    r = requests.patch(
+        emu.url + f"/v1/assets/{asset['id']}", headers=h, json={"name": "acme-logo-v2"}
+    )
     assert r.status_code == 200 and r.json()["asset"]["name"] == "acme-logo-v2"
     r = requests.patch(emu.url + f"/v1/assets/{asset['id']}", headers=h, json={"name": "BAD NAME"})
     assert r.status_code == 400
-    assert requests.delete(emu.url + f"/v1/assets/{asset['id']}", headers=h).json()["deleted"] is True
+    assert (
+        requests.delete(emu.url + f"/v1/assets/{asset['id']}", headers=h).json()["deleted"] is True
+    )
     assert requests.delete(emu.url + f"/v1/assets/{asset['id']}", headers=h).status_code == 404
-    assert requests.patch(emu.url + "/v1/assets/nope", headers=h, json={"name": "x"}).status_code == 404
+    assert (
+        requests.patch(emu.url + "/v1/assets/nope", headers=h, json={"name": "x"}).status_code
+        == 404
+    )
     assert get(emu, "/v1/assets").json()["count"] == 0
 
 
@@ -414,12 +537,19 @@ def test_assets_lifecycle_and_errors(fresh_emulator: Any) -> None:
 def test_history_filters_and_cursor_pagination(fresh_emulator: Any) -> None:
     emu = fresh_emulator
     emu.seed_history(500)
-    ids = [post(emu, "/v1/generate/media", {"model": "z-image", "prompt": f"p{i}"}).json()["generation_id"] for i in range(3)]
+    ids = [
+        post(emu, "/v1/generate/media", {"model": "z-image", "prompt": f"p{i}"}).json()[
+            "generation_id"
+        ]
+        for i in range(3)
+    ]
     first = get(emu, "/v1/generations", limit=2).json()
     assert [g["id"] for g in first["generations"]] == ids[::-1][:2]  # newest first
     seen, cursor, pages = [], None, 0
     while True:
-        page = get(emu, "/v1/generations", limit=100, **({"cursor": cursor} if cursor else {})).json()
+        page = get(
+            emu, "/v1/generations", limit=100, **({"cursor": cursor} if cursor else {})
+        ).json()
         seen += [g["id"] for g in page["generations"]]
         pages += 1
         if not page["has_more"]:
@@ -427,11 +557,15 @@ def test_history_filters_and_cursor_pagination(fresh_emulator: Any) -> None:
             break
         cursor = page["next_cursor"]
     assert len(seen) == len(set(seen)) == 503 and pages == 6
-    created = [g["created_at"] for g in get(emu, "/v1/generations", limit=100).json()["generations"]]
+    created = [
+        g["created_at"] for g in get(emu, "/v1/generations", limit=100).json()["generations"]
+    ]
     assert created == sorted(created, reverse=True)
     failed = get(emu, "/v1/generations", status="failed", limit=100).json()["generations"]
     assert failed and all(g["status"] == "failed" and g["error_message"] for g in failed)
-    vids = get(emu, "/v1/generations", generation_type="text-to-video", limit=100).json()["generations"]
+    vids = get(emu, "/v1/generations", generation_type="text-to-video", limit=100).json()[
+        "generations"
+    ]
     assert vids and all(g["generation_type"] == "text-to-video" for g in vids)
     z = get(emu, "/v1/generations", model="z-image", limit=100).json()["generations"]
     assert {g["model"] for g in z} == {"z-image"} and set(ids) <= {g["id"] for g in z}
@@ -443,17 +577,23 @@ def test_history_filters_and_cursor_pagination(fresh_emulator: Any) -> None:
 def test_seeded_rows_are_realistic(fresh_emulator: Any) -> None:
     emu = fresh_emulator
     emu.seed_history(2000)
-    catalog = {m["model_id"]: m for m in requests.get(emu.url + "/docs/models.json").json()["models"]}
+    catalog = {
+        m["model_id"]: m for m in requests.get(emu.url + "/docs/models.json").json()["models"]
+    }
     rows = []
     cursor = None
     for _ in range(5):
-        page = get(emu, "/v1/generations", limit=100, **({"cursor": cursor} if cursor else {})).json()
+        page = get(
+            emu, "/v1/generations", limit=100, **({"cursor": cursor} if cursor else {})
+        ).json()
         rows += page["generations"]
         cursor = page["next_cursor"]
     from datetime import datetime, timezone
 
     now = datetime.now(timezone.utc)
-    ages = [(now - datetime.fromisoformat(r["created_at"].replace("Z", "+00:00"))).days for r in rows]
+    ages = [
+        (now - datetime.fromisoformat(r["created_at"].replace("Z", "+00:00"))).days for r in rows
+    ]
     assert max(ages) <= 90
     assert len({r["model"] for r in rows}) > 30
     assert {"completed", "failed"} == {r["status"] for r in rows}
@@ -461,7 +601,9 @@ def test_seeded_rows_are_realistic(fresh_emulator: Any) -> None:
         m = catalog[r["model"]]
         if m["cost_note"] == "Flat price per generation.":
             assert r["credits_deducted"] == m["cost_per_generation"]
-    done = next(r for r in rows if r["status"] == "completed" and r["outputs"][0]["media_type"] == "image")
+    done = next(
+        r for r in rows if r["status"] == "completed" and r["outputs"][0]["media_type"] == "image"
+    )
     assert requests.get(done["outputs"][0]["url"]).headers["Content-Type"] == "image/png"
     assert get(emu, "/v1/generate/media/" + done["id"]).json()["id"] == done["id"]
 
@@ -484,8 +626,12 @@ def test_100k_history_first_page_under_200ms(fresh_emulator: Any) -> None:
 
 # ---- fault knobs -----------------------------------------------------------------------------------
 def _job(emu: Any, model: str = "z-image", **headers: str) -> requests.Response:
-    return requests.post(emu.url + "/v1/generate/media", headers={"X-API-Key": emu.api_key, **headers},
-                         json={"model": model, "prompt": "x"}, timeout=30)
+    return requests.post(
+        emu.url + "/v1/generate/media",
+        headers={"X-API-Key": emu.api_key, **headers},
+        json={"model": model, "prompt": "x"},
+        timeout=30,
+    )
 
 
 def test_knobs_live_variants() -> None:
@@ -580,14 +726,22 @@ def test_rate_limit_scale_shortens_the_window(fresh_emulator: Any) -> None:
 
 def test_poll_retry_after_paces_to_the_next_state_change(fresh_emulator: Any) -> None:
     emu = fresh_emulator  # speed 200: a 25 s Sora storyboard (600 s estimated) lasts 3 s
-    gid = post(emu, "/v1/generate/media", {"model": "sora-2-pro-storyboard-25s", "prompt": "x"}).json()["generation_id"]
+    gid = post(
+        emu, "/v1/generate/media", {"model": "sora-2-pro-storyboard-25s", "prompt": "x"}
+    ).json()["generation_id"]
     r = get(emu, "/v1/generate/media/" + gid)
     assert r.json()["status"] in {"queued", "processing"}
     assert 0 < int(r.headers["Retry-After-Ms"]) <= 3000  # the precise hint
-    assert r.headers["Retry-After"] == str(-(-int(r.headers["Retry-After-Ms"]) // 1000))  # integer, rounded up
+    assert r.headers["Retry-After"] == str(
+        -(-int(r.headers["Retry-After-Ms"]) // 1000)
+    )  # integer, rounded up
     emu.advance(3)
     r = get(emu, "/v1/generate/media/" + gid)
-    assert r.json()["status"] == "completed" and "Retry-After" not in r.headers and "Retry-After-Ms" not in r.headers
+    assert (
+        r.json()["status"] == "completed"
+        and "Retry-After" not in r.headers
+        and "Retry-After-Ms" not in r.headers
+    )
 
 
 # ---- control routes ------------------------------------------------------------------------------
@@ -603,12 +757,22 @@ def test_control_routes_over_http(fresh_emulator: Any) -> None:
     emu = fresh_emulator
     u = emu.url + "/_emulator"
     ctl = _ControlSession(emu.control_token)
-    r = ctl.post(u + "/keys", json={"key": "sk_test_ctl", "scopes": ["read:balance"], "credits": 42})
+    r = ctl.post(
+        u + "/keys", json={"key": "sk_test_ctl", "scopes": ["read:balance"], "credits": 42}
+    )
     assert r.status_code == 201
     assert balance(emu, "sk_test_ctl") == 42
-    assert post(emu, "/v1/generate/media", {"model": "z-image", "prompt": "x"}, "sk_test_ctl").status_code == 403
+    assert (
+        post(
+            emu, "/v1/generate/media", {"model": "z-image", "prompt": "x"}, "sk_test_ctl"
+        ).status_code
+        == 403
+    )
     assert ctl.post(u + "/keys", json={"scopes": ["fly:away"]}).status_code == 400
-    assert ctl.post(u + "/knobs", json={"pending_status": True}).json()["knobs"]["pending_status"] is True
+    assert (
+        ctl.post(u + "/knobs", json={"pending_status": True}).json()["knobs"]["pending_status"]
+        is True
+    )
     assert ctl.post(u + "/knobs", json={"no_such_knob": 1}).status_code == 400
     gid = _job(emu).json()["generation_id"]
     assert ctl.post(u + "/clock", json={"advance": 60}).json()["offset"] == 60
@@ -647,7 +811,9 @@ def _run(emu: Any, command: str, cwd: Any = None, **placeholders: str) -> str:
     command = command.replace("https://api.kubeez.com", emu.url).replace("sk_live_...", emu.api_key)
     for old, new in placeholders.items():
         command = command.replace(old, new)
-    out = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=60, cwd=cwd, check=True)
+    out = subprocess.run(
+        ["bash", "-c", command], capture_output=True, text=True, timeout=60, cwd=cwd, check=True
+    )
     return out.stdout
 
 
@@ -663,7 +829,9 @@ def test_curl_workflow_a_pick_generate_poll(fresh_emulator: Any) -> None:
     emu.advance(60)
     done = json.loads(_run(emu, poll, **{"abc-123-uuid": accepted["generation_id"]}))
     assert done["status"] == "completed" and done["id"] == accepted["generation_id"]
-    assert done["outputs"][0]["url"].startswith("http") and done["outputs"][0]["media_type"] == "image"
+    assert (
+        done["outputs"][0]["url"].startswith("http") and done["outputs"][0]["media_type"] == "image"
+    )
 
 
 def test_curl_workflow_b_upload_then_reference(fresh_emulator: Any, tmp_path: Any) -> None:

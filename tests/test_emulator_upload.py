@@ -22,7 +22,7 @@ class ZeroMultipart:
 
     def __init__(self, size: int) -> None:
         self.head = (
-            f"--{self.boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.bin\"\r\n"
+            f'--{self.boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.bin"\r\n'
             "Content-Type: application/octet-stream\r\n\r\n"
         ).encode()
         self.tail = f"\r\n--{self.boundary}--\r\n".encode()
@@ -52,8 +52,19 @@ def served() -> Iterator[tuple[str, str, int]]:
     """``python -m kubeez_nb.emulator --port 0 --api-key ...`` in its own process: (url, key, pid)."""
     key = "sk_test_cli_upload"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "kubeez_nb.emulator", "--port", "0", "--api-key", key, "--speed", "100"],
-        stdout=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "kubeez_nb.emulator",
+            "--port",
+            "0",
+            "--api-key",
+            key,
+            "--speed",
+            "100",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert proc.stdout is not None
@@ -72,7 +83,9 @@ def test_cli_serves_the_api(served: tuple[str, str, int]) -> None:
     assert requests.get(url + "/v1/balance", headers={"X-API-Key": key}).json()["credits"] == 10_000
 
 
-def test_500_mb_upload_streams_with_bounded_rss_and_one_byte_more_is_413(served: tuple[str, str, int]) -> None:
+def test_500_mb_upload_streams_with_bounded_rss_and_one_byte_more_is_413(
+    served: tuple[str, str, int],
+) -> None:
     import psutil
 
     url, key, pid = served
@@ -87,10 +100,17 @@ def test_500_mb_upload_streams_with_bounded_rss_and_one_byte_more_is_413(served:
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
-    headers = {"X-API-Key": key, "Content-Type": f"multipart/form-data; boundary={ZeroMultipart.boundary}"}
+    headers = {
+        "X-API-Key": key,
+        "Content-Type": f"multipart/form-data; boundary={ZeroMultipart.boundary}",
+    }
     try:
-        ok = requests.post(url + "/v1/upload/media", headers=headers, data=ZeroMultipart(CAP), timeout=120)
-        over = requests.post(url + "/v1/upload/media", headers=headers, data=ZeroMultipart(CAP + 1), timeout=120)
+        ok = requests.post(
+            url + "/v1/upload/media", headers=headers, data=ZeroMultipart(CAP), timeout=120
+        )
+        over = requests.post(
+            url + "/v1/upload/media", headers=headers, data=ZeroMultipart(CAP + 1), timeout=120
+        )
     finally:
         done.set()
         sampler.join()
@@ -101,6 +121,10 @@ def test_500_mb_upload_streams_with_bounded_rss_and_one_byte_more_is_413(served:
     assert peak[0] < 100 * MB, f"emulator RSS peaked at {peak[0] / MB:.0f} MB"
     # far over the cap: refused from Content-Length before the body is read
     t0 = time.perf_counter()
-    r = requests.post(url + "/v1/upload/media", headers={**headers, "Content-Length": str(2 * CAP)}, data=b"", timeout=30)
+    r = requests.post(
+        url + "/v1/upload/media",
+        headers={**headers, "Content-Length": str(2 * CAP)},
+        data=b"",
+        timeout=30,
+    )
     assert r.status_code == 413 and time.perf_counter() - t0 < 5
-

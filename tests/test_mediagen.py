@@ -19,7 +19,9 @@ from kubeez_nb.emulator import mediagen as mg
 def _wav_samples(data: bytes) -> tuple[np.ndarray, int]:
     with wave.open(io.BytesIO(data)) as wf:
         assert wf.getnchannels() == 1 and wf.getsampwidth() == 2
-        return np.frombuffer(wf.readframes(wf.getnframes()), "<i2").astype(float) / 32768, wf.getframerate()
+        return np.frombuffer(wf.readframes(wf.getnframes()), "<i2").astype(
+            float
+        ) / 32768, wf.getframerate()
 
 
 @pytest.mark.parametrize(
@@ -60,11 +62,15 @@ def test_image_size_follows_aspect_ratio_and_resolution(
         ("2:3", "480p", (480, 720)),
     ],
 )
-def test_video_size_uses_resolution_as_short_side(ratio: str | None, resolution: str | None, size: tuple[int, int]) -> None:
+def test_video_size_uses_resolution_as_short_side(
+    ratio: str | None, resolution: str | None, size: tuple[int, int]
+) -> None:
     assert mg.video_size(ratio, resolution) == size
 
 
-@pytest.mark.parametrize(("ratio", "resolution"), [("16:9", "1K"), ("9:16", "2K"), ("21:9", "4K"), ("1:1", "4K")])
+@pytest.mark.parametrize(
+    ("ratio", "resolution"), [("16:9", "1K"), ("9:16", "2K"), ("21:9", "4K"), ("1:1", "4K")]
+)
 def test_png_decodes_at_the_implied_size(ratio: str, resolution: str) -> None:
     w, h = mg.image_size(ratio, resolution)
     data = mg.make_png("a red fox in fresh snow at dawn", w, h, seed=7)
@@ -76,7 +82,9 @@ def test_png_decodes_at_the_implied_size(ratio: str, resolution: str) -> None:
 
 def test_png_shows_the_prompt_and_depends_on_seed() -> None:
     def pixels(prompt: str, seed: int) -> np.ndarray:
-        return np.asarray(Image.open(io.BytesIO(mg.make_png(prompt, 512, 288, seed=seed))).convert("RGB"))
+        return np.asarray(
+            Image.open(io.BytesIO(mg.make_png(prompt, 512, 288, seed=seed))).convert("RGB")
+        )
 
     a, b, c = pixels("hello world", 1), pixels("hello world", 2), pixels("goodbye moon", 1)
     assert not np.array_equal(a, b)  # another seed, another background
@@ -99,7 +107,9 @@ def _mp4_facts(data: bytes) -> dict:
         }
 
 
-@pytest.mark.parametrize(("w", "h", "seconds"), [(1280, 720, 5.0), (720, 1280, 6.3), (854, 480, 2.0)])
+@pytest.mark.parametrize(
+    ("w", "h", "seconds"), [(1280, 720, 5.0), (720, 1280, 6.3), (854, 480, 2.0)]
+)
 def test_mp4_is_h264_with_requested_size_and_duration(w: int, h: int, seconds: float) -> None:
     data = mg.make_mp4("slow pan across a rainy Tokyo street", w, h, seconds, fps=4, seed=3)
     facts = _mp4_facts(data)
@@ -134,9 +144,11 @@ def test_speech_lasts_until_the_last_word_and_speaks_the_text() -> None:
     assert 250 <= words[-1]["end"] / len(words) <= 500  # about 350 ms per word
     samples, rate = _wav_samples(data)
     first, second = words[0], words[1]
-    loud = samples[int(first["start"] * rate / 1000):int(first["end"] * rate / 1000)]
-    gap = samples[int(first["end"] * rate / 1000) + 5:int(second["start"] * rate / 1000) - 5]
-    assert np.sqrt((loud**2).mean()) > 0.1 and np.abs(gap).max() == 0  # sound on words, silence between
+    loud = samples[int(first["start"] * rate / 1000) : int(first["end"] * rate / 1000)]
+    gap = samples[int(first["end"] * rate / 1000) + 5 : int(second["start"] * rate / 1000) - 5]
+    assert (
+        np.sqrt((loud**2).mean()) > 0.1 and np.abs(gap).max() == 0
+    )  # sound on words, silence between
 
 
 def test_speech_speed_and_voice_change_the_audio() -> None:
@@ -178,7 +190,12 @@ def test_stems_of_a_silent_video_match_its_duration() -> None:
 
 @pytest.mark.parametrize(
     ("data", "ext"),
-    [(b"", "mp3"), (b"garbage" * 50, "mp4"), (b"RIFF\x00\x00\x00\x00WAVEjunk", "wav"), (b"\x00" * 64, "webm")],
+    [
+        (b"", "mp3"),
+        (b"garbage" * 50, "mp4"),
+        (b"RIFF\x00\x00\x00\x00WAVEjunk", "wav"),
+        (b"\x00" * 64, "webm"),
+    ],
 )
 def test_media_duration_never_raises_on_garbage(data: bytes, ext: str) -> None:
     assert mg.media_duration(data, ext) == 0.0
@@ -204,7 +221,9 @@ def test_importing_mediagen_loads_no_heavy_library() -> None:
         "import kubeez_nb.emulator.mediagen;"
         "print(sorted({'PIL', 'av', 'numpy'} & (set(sys.modules) - before)))"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
     assert out.strip() == "[]"
 
 
@@ -214,7 +233,9 @@ def _m4a(seconds: float) -> bytes:
     buf = io.BytesIO()
     with av.open(buf, "w", format="mp4") as container:
         stream = container.add_stream("aac", rate=rate, layout="mono")
-        frame = av.AudioFrame.from_ndarray(samples.astype(np.float32)[None, :], format="fltp", layout="mono")
+        frame = av.AudioFrame.from_ndarray(
+            samples.astype(np.float32)[None, :], format="fltp", layout="mono"
+        )
         frame.sample_rate, frame.pts = rate, 0
         for packet in (*stream.encode(frame), *stream.encode()):
             container.mux(packet)

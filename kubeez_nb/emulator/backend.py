@@ -19,11 +19,9 @@ import tempfile
 import threading
 import uuid
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from kubeez_nb._config import ASSET_QUOTA_BYTES, MAX_UPLOAD_BYTES
 from kubeez_nb.emulator.clock import Clock
 from kubeez_nb.emulator.errors import (
     FetchFailed,
@@ -37,128 +35,16 @@ from kubeez_nb.emulator.errors import (
 )
 from kubeez_nb.emulator.fetch import download, ext_of, safe_name
 from kubeez_nb.emulator.files import FileStore, StoredFile, mime_for
-from kubeez_nb.emulator.guard import MAX_JSON_BYTES, MAX_JSON_DEPTH
-from kubeez_nb.emulator.outputs import DEFAULT_VIDEO_SECONDS, Output, make_outputs, mediagen
+from kubeez_nb.emulator.outputs import DEFAULT_VIDEO_SECONDS, make_outputs, mediagen
 from kubeez_nb.emulator.ratelimit import RateLimiter
+from kubeez_nb.emulator.records import ALL_SCOPES, Account, Asset, Job, Knobs, Output
 
-ALL_SCOPES = (
-    "generate:media",
-    "generate:music",
-    "generate:speech",
-    "generate:ads",
-    "read:balance",
-    "read:generations",
-)
-TERMINAL = frozenset({"completed", "failed", "cancelled"})
 ASSET_NAME = re.compile(r"^[a-z0-9_-]{1,64}$")
 EXTEND_ADDS_SECONDS = 7.0
 FAILURE_MESSAGES = (
     "Content moderation: the prompt was flagged by the provider's safety filter.",
     "Upstream provider error: the generation did not finish.",
 )
-
-
-@dataclass
-class Knobs:
-    """Fault and behaviour switches. Defaults behave like the guide says the service does."""
-
-    error_rate: float = 0.0  #: share of /v1 requests answered 500 before any work
-    error_after_accept_rate: float = 0.0  #: share of generate POSTs that create + bill, then answer 500
-    burst_429: int = 0  #: the next N /v1 requests answer 429
-    latency: float = 0.0  #: seconds added to every request
-    drop_rate: float = 0.0  #: share of /v1 requests whose connection is closed without an answer
-    job_failure_rate: float = 0.0  #: share of jobs that end ``failed``
-    not_found_window: float = 0.0  #: seconds after create during which a status poll answers 404
-    mime_media_type: bool = False  #: outputs say ``image/png`` instead of ``image``
-    detail_errors: bool = False  #: FastAPI-style ``{"detail": ...}`` error bodies
-    credits_error_status: int = 402  #: 402 (guide) or 400 (seen live) when credits are short
-    pending_status: bool = False  #: first status ``pending`` instead of ``queued``
-    cdn_delay: float = 0.0  #: seconds a completed job's outputs have ``url: null``
-    rate_limit_scale: float = 1.0  #: divides the 60 s rate-limit window
-    max_upload_bytes: int = MAX_UPLOAD_BYTES  #: upload cap (413 file_too_large above)
-    asset_quota_bytes: int = ASSET_QUOTA_BYTES  #: per-key asset library quota
-    max_json_bytes: int = MAX_JSON_BYTES  #: JSON body cap (413 payload_too_large above)
-    max_json_depth: int = MAX_JSON_DEPTH  #: JSON nesting cap (400 above)
-    allow_private_fetch: bool = False  #: let server-side fetches reach loopback / private addresses
-    seed: int | None = None  #: seeds the fault dice (reproducible runs)
-
-    @classmethod
-    def names(cls) -> list[str]:
-        return [f.name for f in fields(cls)]
-
-    def update(self, **changes: Any) -> None:
-        """Set knobs by name; unknown names raise ``ValueError`` listing the known ones."""
-        unknown = sorted(set(changes) - set(self.names()))
-        if unknown:
-            raise ValueError(f"unknown knob(s) {unknown}; known knobs: {self.names()}")
-        for name, value in changes.items():
-            default = getattr(type(self), name, None)
-            if isinstance(default, bool):
-                value = value if isinstance(value, bool) else str(value).lower() in {"1", "true", "yes", "on"}
-            elif isinstance(default, int) and name != "seed":
-                value = int(value)
-            elif isinstance(default, float):
-                value = float(value)
-            if name == "credits_error_status" and value not in (400, 402):
-                raise ValueError("credits_error_status must be 402 or 400")
-            setattr(self, name, value)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {n: getattr(self, n) for n in self.names()}
-
-
-@dataclass
-class Account:
-    """An API key with its scopes, balance and rate-limit overrides (one key = one account)."""
-
-    key: str
-    scopes: frozenset[str]
-    credits: float
-    rate_limits: dict[str, int] = field(default_factory=dict)
-
-    def public(self) -> dict[str, Any]:
-        return {
-            "key_prefix": self.key[:8] + "…",
-            "scopes": sorted(self.scopes),
-            "credits": self.credits,
-            "rate_limits": dict(self.rate_limits),
-        }
-
-
-@dataclass
-class Job:
-    """One generation. Status is derived from the clock; see ``Backend.status_of``."""
-
-    id: str
-    owner: str
-    kind: str  #: media | extend | music | dialogue | separation | ad-copy
-    model: str
-    model_type: str
-    prompt: str | None
-    generation_type: str
-    params: dict[str, Any]
-    created: float
-    start_at: float
-    done_at: float
-    credits: float
-    fail_message: str | None = None
-    first_status: str = "queued"
-    outputs: list[Output] | None = None
-    source_task_id: str | None = None  #: set on completed Veo 3.1 jobs
-    extends: str | None = None  #: the source job id of an extend
-    project_id: str | None = None
-    request_id: str | None = None
-    input_file: StoredFile | None = None  #: separation input
-    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-
-@dataclass
-class Asset:
-    id: str
-    owner: str
-    name: str
-    file: StoredFile
-    created: float
 
 
 class Backend:
@@ -176,7 +62,9 @@ class Backend:
         self.clock = Clock()
         self.speed = float(speed)
         self._own_root = root is None
-        self.root = Path(root) if root is not None else Path(tempfile.mkdtemp(prefix="kubeez-emulator-"))
+        self.root = (
+            Path(root) if root is not None else Path(tempfile.mkdtemp(prefix="kubeez-emulator-"))
+        )
         self.files = FileStore(self.root / "files", self.clock, ttl=url_ttl)
         self.uploads_dir = self.root / "uploads"
         self.uploads_dir.mkdir(parents=True, exist_ok=True)
@@ -278,13 +166,17 @@ class Backend:
     ) -> Account:
         """Create (or replace) a key. ``scopes=None`` grants every scope."""
         key = key or "sk_test_" + secrets.token_hex(12)
-        scope_set = frozenset(ALL_SCOPES if scopes is None else ([scopes] if isinstance(scopes, str) else scopes))
+        scope_set = frozenset(
+            ALL_SCOPES if scopes is None else ([scopes] if isinstance(scopes, str) else scopes)
+        )
         unknown = sorted(scope_set - set(ALL_SCOPES))
         if unknown:
             raise ValueError(f"unknown scope(s) {unknown}; known scopes: {list(ALL_SCOPES)}")
         bad_groups = sorted(set(rate_limits or {}) - set(self.limiter.defaults))
         if bad_groups:
-            raise ValueError(f"unknown rate-limit group(s) {bad_groups}; groups: {sorted(self.limiter.defaults)}")
+            raise ValueError(
+                f"unknown rate-limit group(s) {bad_groups}; groups: {sorted(self.limiter.defaults)}"
+            )
         acc = Account(key, scope_set, float(credits), dict(rate_limits or {}))
         with self.lock:
             self.accounts[key] = acc
@@ -308,7 +200,9 @@ class Backend:
         return row
 
     def models(self, model_type: str | None = None) -> list[dict[str, Any]]:
-        return [r for r in self.catalog_rows if model_type is None or r.get("model_type") == model_type]
+        return [
+            r for r in self.catalog_rows if model_type is None or r.get("model_type") == model_type
+        ]
 
     def family(self, prefix: str) -> list[dict[str, Any]]:
         """Rows whose id is ``prefix`` exactly, else every row starting with it."""
@@ -376,7 +270,9 @@ class Backend:
         self.charge(acc, credits, request_id or job_id)
         now = self.clock.now()
         total = max(float(row.get("estimated_time_seconds") or 30) / max(self.speed, 1e-6), 0.01)
-        fail = self.rng.choice(FAILURE_MESSAGES) if self.chance(self.knobs.job_failure_rate) else None
+        fail = (
+            self.rng.choice(FAILURE_MESSAGES) if self.chance(self.knobs.job_failure_rate) else None
+        )
         job = Job(
             id=job_id,
             owner=acc.key,
@@ -415,7 +311,9 @@ class Backend:
         now = self.clock.now() if now is None else now
         return max(job.done_at + self.knobs.cdn_delay - now, 0.0)
 
-    def find_job(self, acc: Account, job_id: str, kinds: tuple[str, ...] | None = None) -> Job | None:
+    def find_job(
+        self, acc: Account, job_id: str, kinds: tuple[str, ...] | None = None
+    ) -> Job | None:
         with self.lock:
             job = self.jobs.get(job_id)
         if job is None or job.owner != acc.key or (kinds and job.kind not in kinds):
@@ -465,7 +363,9 @@ class Backend:
         self.adjust(job, self.accounts.get(job.owner), credits)
 
     # ---- verbs: generation -----------------------------------------------------------------
-    def create_media(self, acc: Account, model: str, params: dict[str, Any], request_id: str | None = None) -> Job:
+    def create_media(
+        self, acc: Account, model: str, params: dict[str, Any], request_id: str | None = None
+    ) -> Job:
         """POST /v1/generate/media (already validated)."""
         row = self.model_row(model)
         params = dict(params)
@@ -486,11 +386,24 @@ class Backend:
             credits = self.price(model, "media", params)
         gen_type = params.get("generation_type") or _default_generation_type(row, params)
         return self._new_job(
-            acc, kind="media", model=model, prompt=params.get("prompt"), generation_type=gen_type,
-            params=params, credits=credits, request_id=request_id,
+            acc,
+            kind="media",
+            model=model,
+            prompt=params.get("prompt"),
+            generation_type=gen_type,
+            params=params,
+            credits=credits,
+            request_id=request_id,
         )
 
-    def create_extend(self, acc: Account, source_task_id: str, prompt: str, extend_model: str, request_id: str | None = None) -> Job:
+    def create_extend(
+        self,
+        acc: Account,
+        source_task_id: str,
+        prompt: str,
+        extend_model: str,
+        request_id: str | None = None,
+    ) -> Job:
         """POST /v1/generate/media/extend: the caller's own completed Veo 3.1 clip, not an extend, not 1080p."""
         from kubeez_nb.contract.rules import extend_problems
 
@@ -527,35 +440,75 @@ class Backend:
             "_output_seconds": (outs[0].duration or DEFAULT_VIDEO_SECONDS) + EXTEND_ADDS_SECONDS,
         }
         return self._new_job(
-            acc, kind="extend", model=src.model, prompt=prompt, generation_type="extend",
-            params=params, credits=credits, request_id=request_id, extends=src.id,
+            acc,
+            kind="extend",
+            model=src.model,
+            prompt=prompt,
+            generation_type="extend",
+            params=params,
+            credits=credits,
+            request_id=request_id,
+            extends=src.id,
         )
 
-    def create_music(self, acc: Account, model: str, params: dict[str, Any], request_id: str | None = None) -> Job:
+    def create_music(
+        self, acc: Account, model: str, params: dict[str, Any], request_id: str | None = None
+    ) -> Job:
         credits = self.price(model, "music", params)
         prompt = params.get("prompt") or params.get("song_description") or params.get("lyrics")
         gen_type = (self.model_row(model).get("generation_types") or ["text-to-music"])[0]
-        return self._new_job(acc, kind="music", model=model, prompt=prompt, generation_type=gen_type, params=params, credits=credits, request_id=request_id)
-
-    def create_dialogue(self, acc: Account, model: str, params: dict[str, Any], request_id: str | None = None) -> Job:
-        credits = self.price(model, "dialogue", params)
         return self._new_job(
-            acc, kind="dialogue", model=model, prompt=params.get("text"), generation_type="text-to-dialogue",
-            params=params, credits=credits, request_id=request_id,
+            acc,
+            kind="music",
+            model=model,
+            prompt=prompt,
+            generation_type=gen_type,
+            params=params,
+            credits=credits,
+            request_id=request_id,
         )
 
-    def create_separation(self, acc: Account, model: str, media_url: str, request_id: str | None = None) -> Job:
+    def create_dialogue(
+        self, acc: Account, model: str, params: dict[str, Any], request_id: str | None = None
+    ) -> Job:
+        credits = self.price(model, "dialogue", params)
+        return self._new_job(
+            acc,
+            kind="dialogue",
+            model=model,
+            prompt=params.get("text"),
+            generation_type="text-to-dialogue",
+            params=params,
+            credits=credits,
+            request_id=request_id,
+        )
+
+    def create_separation(
+        self, acc: Account, model: str, media_url: str, request_id: str | None = None
+    ) -> Job:
         rec = self.fetch_media(media_url, owner=acc.key)
         if rec.kind not in {"audio", "video"}:
-            raise InvalidRequest(f"media_url must point to audio (or video); it is {rec.mime}.", extra={"field": "media_url"})
+            raise InvalidRequest(
+                f"media_url must point to audio (or video); it is {rec.mime}.",
+                extra={"field": "media_url"},
+            )
         seconds = self._duration_of(rec)
         credits = self.price(model, "separation", {"media_url": media_url}, media_seconds=seconds)
         return self._new_job(
-            acc, kind="separation", model=model, prompt=None, generation_type="audio-separation",
-            params={"media_url": media_url}, credits=credits, request_id=request_id, input_file=rec,
+            acc,
+            kind="separation",
+            model=model,
+            prompt=None,
+            generation_type="audio-separation",
+            params={"media_url": media_url},
+            credits=credits,
+            request_id=request_id,
+            input_file=rec,
         )
 
-    def create_ad_copy(self, acc: Account, model: str, params: dict[str, Any], request_id: str | None = None) -> tuple[str, list[Job]]:
+    def create_ad_copy(
+        self, acc: Account, model: str, params: dict[str, Any], request_id: str | None = None
+    ) -> tuple[str, list[Job]]:
         """POST /v1/generate/ad-copy: one image job per variant, billed together up front."""
         n = int(params.get("variant_count") or 1)
         total = self.price(model, "ad-copy", params)
@@ -569,19 +522,38 @@ class Backend:
         jobs = []
         for i in range(n):
             rid = f"{request_id}#{i}" if request_id else None
-            jobs.append(self._new_job(
-                acc, kind="ad-copy", model=model, prompt=f"{prompt} (variant {i + 1})", generation_type=gen_type,
-                params=dict(params, variant_index=i), credits=each, request_id=rid, project_id=project,
-            ))
+            jobs.append(
+                self._new_job(
+                    acc,
+                    kind="ad-copy",
+                    model=model,
+                    prompt=f"{prompt} (variant {i + 1})",
+                    generation_type=gen_type,
+                    params=dict(params, variant_index=i),
+                    credits=each,
+                    request_id=rid,
+                    project_id=project,
+                )
+            )
         with self.lock:
             self.projects[project] = [j.id for j in jobs]
         return project, jobs
 
-    def captions(self, acc: Account, model: str, media_url: str, params: dict[str, Any], request_id: str | None = None) -> dict[str, Any]:
+    def captions(
+        self,
+        acc: Account,
+        model: str,
+        media_url: str,
+        params: dict[str, Any],
+        request_id: str | None = None,
+    ) -> dict[str, Any]:
         """POST /v1/generate/captions (synchronous): word-level timings of the media's speech."""
         rec = self.fetch_media(media_url, owner=acc.key)
         if rec.kind not in {"audio", "video"}:
-            raise InvalidRequest(f"media_url must point to audio or video; it is {rec.mime}.", extra={"field": "media_url"})
+            raise InvalidRequest(
+                f"media_url must point to audio or video; it is {rec.mime}.",
+                extra={"field": "media_url"},
+            )
         seconds = self._duration_of(rec)
         credits = self.price(model, "captions", params, media_seconds=seconds)
         rid = request_id or "cap_" + uuid.uuid4().hex[:16]
@@ -603,8 +575,8 @@ class Backend:
     def output_seconds(self, row: dict[str, Any], params: dict[str, Any]) -> float:
         """How long the video will be: fixed by the id (``-10s``), else the duration asked, else the
         length the price is quoted for (the client's estimate assumes the same), else the default."""
-        from kubeez_nb.contract.wire import seconds as parse_seconds
         from kubeez_nb.contract.pricing import default_seconds
+        from kubeez_nb.contract.wire import seconds as parse_seconds
 
         m = re.search(r"-(\d+)s(?:-|$)", row["model_id"])
         if m:
@@ -641,7 +613,9 @@ class Backend:
         except (Forbidden, NotFound):
             return None
 
-    def fetch_media(self, url: str, owner: str | None = None, limit: int | None = None) -> StoredFile:
+    def fetch_media(
+        self, url: str, owner: str | None = None, limit: int | None = None
+    ) -> StoredFile:
         """Our own file for a link of ours, else download ``url`` (short timeout); 502 fetch_failed."""
         try:
             rec = self.files.resolve_url(url)
@@ -649,7 +623,13 @@ class Backend:
             raise FetchFailed(f"Could not fetch {url}: {exc}") from None
         if rec is not None:
             return rec
-        return download(self.files, url, owner, limit or self.knobs.max_upload_bytes, self.knobs.allow_private_fetch)
+        return download(
+            self.files,
+            url,
+            owner,
+            limit or self.knobs.max_upload_bytes,
+            self.knobs.allow_private_fetch,
+        )
 
     def list_generations(self, acc: Account, **filters: Any) -> tuple[list[Job], str | None]:
         """GET /v1/generations: newest first, live jobs and seeded history merged."""
@@ -671,7 +651,9 @@ class Backend:
         fid = self.files.new_id()
         path = self.files.path_for(fid)
         Path(temp_path).replace(path)
-        rec = StoredFile(fid, safe_name(filename), mime_for(ext_of(filename) or "bin"), acc.key, path, size)
+        rec = StoredFile(
+            fid, safe_name(filename), mime_for(ext_of(filename) or "bin"), acc.key, path, size
+        )
         self.files.add(rec)
         return rec
 
@@ -680,29 +662,45 @@ class Backend:
 
     def list_assets(self, acc: Account) -> list[Asset]:
         with self.lock:
-            return sorted((a for a in self.assets.values() if a.owner == acc.key), key=lambda a: a.created)
+            return sorted(
+                (a for a in self.assets.values() if a.owner == acc.key), key=lambda a: a.created
+            )
 
     def used_bytes(self, acc: Account) -> int:
         return sum(a.file.size for a in self.list_assets(acc))
 
     def _check_name(self, acc: Account, name: Any, exclude: str | None = None) -> str:
         if not isinstance(name, str) or not name:
-            raise InvalidRequest("name is required: lowercase letters, digits, '_' or '-', at most 64 characters.", code="missing_name", extra={"field": "name"})
+            raise InvalidRequest(
+                "name is required: lowercase letters, digits, '_' or '-', at most 64 characters.",
+                code="missing_name",
+                extra={"field": "name"},
+            )
         if not ASSET_NAME.match(name):
             raise InvalidRequest(
                 f"Invalid name {name!r}: use lowercase letters, digits, '_' or '-', at most 64 characters.",
                 extra={"field": "name"},
             )
         with self.lock:
-            if any(a.name == name and a.owner == acc.key and a.id != exclude for a in self.assets.values()):
-                raise NameTaken(f"An asset named {name!r} already exists; pick another name or rename it.", extra={"field": "name"})
+            if any(
+                a.name == name and a.owner == acc.key and a.id != exclude
+                for a in self.assets.values()
+            ):
+                raise NameTaken(
+                    f"An asset named {name!r} already exists; pick another name or rename it.",
+                    extra={"field": "name"},
+                )
         return name
 
     def add_asset(self, acc: Account, name: Any, url: Any) -> Asset:
         """POST /v1/assets: ingest ``url`` under a unique ``name`` within the quota."""
         name = self._check_name(acc, name)
         if not isinstance(url, str) or not url:
-            raise InvalidRequest("url is required: a public http(s) URL to ingest.", code="missing_url", extra={"field": "url"})
+            raise InvalidRequest(
+                "url is required: a public http(s) URL to ingest.",
+                code="missing_url",
+                extra={"field": "url"},
+            )
         src = self.fetch_media(url, owner=acc.key)
         used, quota = self.used_bytes(acc), self.knobs.asset_quota_bytes
         if used + src.size > quota:

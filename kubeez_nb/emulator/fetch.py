@@ -28,27 +28,44 @@ def check_target(url: str, allow_private: bool = False) -> None:
 
     parts = urlsplit(url)
     if parts.scheme.lower() not in {"http", "https"} or not parts.hostname:
-        raise InvalidRequest(f"url must be an absolute http(s) URL, got {url!r}.", extra={"field": "url"})
+        raise InvalidRequest(
+            f"url must be an absolute http(s) URL, got {url!r}.", extra={"field": "url"}
+        )
     if unquote(parts.path).lstrip("/").startswith("_emulator"):
-        raise InvalidRequest("url points at the emulator's control routes; the emulator does not fetch those.",
-                             code="url_not_allowed", extra={"field": "url"})
+        raise InvalidRequest(
+            "url points at the emulator's control routes; the emulator does not fetch those.",
+            code="url_not_allowed",
+            extra={"field": "url"},
+        )
     if allow_private:
         return
     try:
-        infos = socket.getaddrinfo(parts.hostname, parts.port or (443 if parts.scheme.lower() == "https" else 80))
+        infos = socket.getaddrinfo(
+            parts.hostname, parts.port or (443 if parts.scheme.lower() == "https" else 80)
+        )
     except (OSError, UnicodeError):
         raise FetchFailed(f"Could not fetch {url}: the host does not resolve.") from None
     for info in infos:
         ip = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
-        if ip.is_loopback or ip.is_private or ip.is_link_local or ip.is_reserved or ip.is_multicast or ip.is_unspecified:
+        if (
+            ip.is_loopback
+            or ip.is_private
+            or ip.is_link_local
+            or ip.is_reserved
+            or ip.is_multicast
+            or ip.is_unspecified
+        ):
             raise InvalidRequest(
                 f"url resolves to a local or private address ({ip}); the emulator only fetches public URLs "
                 "(knob allow_private_fetch=True lifts this).",
-                code="url_not_allowed", extra={"field": "url"},
+                code="url_not_allowed",
+                extra={"field": "url"},
             )
 
 
-def download(files: FileStore, url: str, owner: str | None, limit: int, allow_private: bool = False) -> StoredFile:
+def download(
+    files: FileStore, url: str, owner: str | None, limit: int, allow_private: bool = False
+) -> StoredFile:
     """Fetch an outside ``url`` to disk (short timeouts, at most ``limit`` bytes); 502 fetch_failed."""
     import requests
 
@@ -81,7 +98,14 @@ def download(files: FileStore, url: str, owner: str | None, limit: int, allow_pr
         ext = {v: k for k, v in reversed(list(_EXT_MIME.items()))}.get(ctype)
         if ext:
             name = f"{name}.{ext}"
-    rec = StoredFile(fid, name, mime_for(name.rsplit(".", 1)[-1]) if "." in name else (ctype or "application/octet-stream"), owner, path, size)
+    rec = StoredFile(
+        fid,
+        name,
+        mime_for(name.rsplit(".", 1)[-1]) if "." in name else (ctype or "application/octet-stream"),
+        owner,
+        path,
+        size,
+    )
     files.add(rec)
     return rec
 
@@ -137,7 +161,9 @@ def is_documentation_host(url: str) -> bool:
     from urllib.parse import urlsplit
 
     host = (urlsplit(url).hostname or "").lower()
-    return any(host == d or host.endswith("." + d) for d in ("example.com", "example.org", "example.net"))
+    return any(
+        host == d or host.endswith("." + d) for d in ("example.com", "example.org", "example.net")
+    )
 
 
 def _with_ext(name: str, ext: str) -> str:

@@ -98,18 +98,31 @@ class FileStore:
     def path_for(self, file_id: str) -> Path:
         return self.root / file_id
 
-    def put_bytes(self, data: bytes, name: str, *, owner: str | None = None, words: list[dict] | None = None) -> StoredFile:
+    def put_bytes(
+        self, data: bytes, name: str, *, owner: str | None = None, words: list[dict] | None = None
+    ) -> StoredFile:
         """Store ``data`` under a new id; returns the record."""
         fid = self.new_id()
         path = self.path_for(fid)
         path.write_bytes(data)
-        rec = StoredFile(fid, name, mime_for(name.rsplit(".", 1)[-1]), owner, path, len(data), words=words)
+        rec = StoredFile(
+            fid, name, mime_for(name.rsplit(".", 1)[-1]), owner, path, len(data), words=words
+        )
         self.add(rec)
         return rec
 
-    def put_lazy(self, name: str, maker: Callable[[], bytes], *, file_id: str | None = None, owner: str | None = None) -> StoredFile:
+    def put_lazy(
+        self,
+        name: str,
+        maker: Callable[[], bytes],
+        *,
+        file_id: str | None = None,
+        owner: str | None = None,
+    ) -> StoredFile:
         """Register a file whose bytes are made on first download."""
-        rec = StoredFile(file_id or self.new_id(), name, mime_for(name.rsplit(".", 1)[-1]), owner, maker=maker)
+        rec = StoredFile(
+            file_id or self.new_id(), name, mime_for(name.rsplit(".", 1)[-1]), owner, maker=maker
+        )
         self.add(rec)
         return rec
 
@@ -177,7 +190,10 @@ class FileStore:
         try:
             expires = int(expires_raw)
         except ValueError:
-            raise Forbidden("This link is not signed. Use the url from the API response.", code="invalid_signature") from None
+            raise Forbidden(
+                "This link is not signed. Use the url from the API response.",
+                code="invalid_signature",
+            ) from None
         if not hmac.compare_digest(sig.encode(), self._sig(file_id, expires).encode()):
             raise Forbidden("The link's signature does not match.", code="invalid_signature")
         if self.clock.now() > expires:
@@ -198,7 +214,7 @@ class FileStore:
         parts = urlsplit(url)
         if not parts.path.startswith(MEDIA_PREFIX):
             return None
-        file_id = parts.path[len(MEDIA_PREFIX):].split("/", 1)[0]
+        file_id = parts.path[len(MEDIA_PREFIX) :].split("/", 1)[0]
         query = parse_qs(parts.query)
         if "sig" not in query:
             return None

@@ -43,8 +43,17 @@ IMAGE_TIERS = {"1K": 1024, "2K": 2048, "4K": 4096}
 #: Image quality tiers that imply a size (anything else is 1K).
 IMAGE_QUALITY_TIERS = {"high": 2048, "hd": 2048, "ultra": 2048, "max": 4096}
 #: Short side of a video per resolution name.
-VIDEO_TIERS = {"360p": 360, "480p": 480, "540p": 540, "720p": 720, "1080p": 1080, "1440p": 1440,
-               "2160p": 2160, "2K": 1440, "4K": 2160}
+VIDEO_TIERS = {
+    "360p": 360,
+    "480p": 480,
+    "540p": 540,
+    "720p": 720,
+    "1080p": 1080,
+    "1440p": 1440,
+    "2160p": 2160,
+    "2K": 1440,
+    "4K": 2160,
+}
 DEFAULT_VIDEO_SHORT_SIDE = 720
 SPEECH_RATE = 16_000
 MUSIC_RATE = 22_050
@@ -55,11 +64,59 @@ _MAX_DRAW_SIDE = 1024  # draw at most this big, then upscale: a 4K PNG stays wel
 _PALETTE_ABOVE_PIXELS = 8_000_000
 _NAMED_RATIOS = {"square": (1, 1), "landscape": (16, 9), "portrait": (9, 16), "widescreen": (16, 9)}
 _WORDS = (
-    "the", "light", "moves", "across", "a", "quiet", "city", "while", "music", "plays",
-    "softly", "in", "the", "distance", "and", "people", "walk", "home", "through", "warm",
-    "streets", "under", "a", "bright", "sky", "we", "follow", "the", "story", "of", "a",
-    "small", "robot", "who", "learns", "to", "paint", "colors", "of", "the", "morning", "on",
-    "old", "walls", "near", "the", "sea", "every", "frame", "feels", "calm", "and", "alive",
+    "the",
+    "light",
+    "moves",
+    "across",
+    "a",
+    "quiet",
+    "city",
+    "while",
+    "music",
+    "plays",
+    "softly",
+    "in",
+    "the",
+    "distance",
+    "and",
+    "people",
+    "walk",
+    "home",
+    "through",
+    "warm",
+    "streets",
+    "under",
+    "a",
+    "bright",
+    "sky",
+    "we",
+    "follow",
+    "the",
+    "story",
+    "of",
+    "a",
+    "small",
+    "robot",
+    "who",
+    "learns",
+    "to",
+    "paint",
+    "colors",
+    "of",
+    "the",
+    "morning",
+    "on",
+    "old",
+    "walls",
+    "near",
+    "the",
+    "sea",
+    "every",
+    "frame",
+    "feels",
+    "calm",
+    "and",
+    "alive",
 )
 
 
@@ -121,8 +178,9 @@ def _tier(value: str | None, table: dict[str, int]) -> int | None:
     return None
 
 
-def image_size(aspect_ratio: str | None, resolution: str | None = None,
-               quality: str | None = None) -> tuple[int, int]:
+def image_size(
+    aspect_ratio: str | None, resolution: str | None = None, quality: str | None = None
+) -> tuple[int, int]:
     """Pixel size of an image: ``("16:9", "1K")`` → ``(1024, 576)``; even ints, long side by tier.
 
     ``resolution`` 1K / 2K / 4K sets the long side (1024 / 2048 / 4096); a video-style ``"720p"``
@@ -234,7 +292,9 @@ def _picture(prompt: str, width: int, height: int, seed: int, footer: str) -> Im
     return img
 
 
-def _drawn(prompt: str, width: int, height: int, seed: int, footer: str, max_side: int) -> Image.Image:
+def _drawn(
+    prompt: str, width: int, height: int, seed: int, footer: str, max_side: int
+) -> Image.Image:
     """The picture at the aspect of (width, height), at most ``max_side`` long."""
     from PIL import Image
 
@@ -251,7 +311,9 @@ def _drawn(prompt: str, width: int, height: int, seed: int, footer: str, max_sid
 def _check_size(width: int, height: int) -> tuple[int, int]:
     w, h = int(width), int(height)
     if w < 1 or h < 1 or w > 8192 or h > 8192:
-        raise ValueError(f"Image size {width}x{height} is out of range: use 1..8192 pixels per side.")
+        raise ValueError(
+            f"Image size {width}x{height} is out of range: use 1..8192 pixels per side."
+        )
     return w, h
 
 
@@ -278,7 +340,7 @@ def make_png(prompt: str, width: int, height: int, seed: int = 0) -> bytes:
 def _disk(radius: int) -> np.ndarray:
     import numpy as np
 
-    yy, xx = np.mgrid[-radius:radius + 1, -radius:radius + 1]
+    yy, xx = np.mgrid[-radius : radius + 1, -radius : radius + 1]
     return (xx * xx + yy * yy) <= radius * radius
 
 
@@ -291,7 +353,9 @@ def _mux(container: Any, packets: list[Any], lengths: dict[int, int]) -> None:
         container.mux(packet)
 
 
-def make_mp4(prompt: str, width: int, height: int, seconds: float, fps: int = 4, seed: int = 0) -> bytes:
+def make_mp4(
+    prompt: str, width: int, height: int, seconds: float, fps: int = 4, seed: int = 0
+) -> bytes:
     """An H.264 MP4 (yuv420p, moov first) of exactly ``seconds`` showing the prompt and a moving ball.
 
     The container's stream duration is ``seconds`` to the millisecond: frames are spaced
@@ -307,7 +371,9 @@ def make_mp4(prompt: str, width: int, height: int, seconds: float, fps: int = 4,
     fps = max(1, int(fps))
     total_ms = max(1, round(seconds * 1000))
     n = max(1, round(total_ms * fps / 1000))
-    base = np.asarray(_picture(prompt, w, h, seed, f"Kubeez emulator · {w}×{h} · {total_ms / 1000:g} s"))
+    base = np.asarray(
+        _picture(prompt, w, h, seed, f"Kubeez emulator · {w}×{h} · {total_ms / 1000:g} s")
+    )
     radius = max(4, min(w, h) // 14)
     disk = _disk(radius)
     ball = np.array(_palette(seed + 1)[0], np.uint8)
@@ -331,9 +397,9 @@ def make_mp4(prompt: str, width: int, height: int, seconds: float, fps: int = 4,
                 cx = int(radius + t * (w - 2 * radius - 1))
                 cy = int(h * 0.78 - math.sin(t * math.pi * 2) * h * 0.12)
                 cy = min(max(cy, radius), h - radius - 1)
-                region = frame_rgb[cy - radius:cy + radius + 1, cx - radius:cx + radius + 1]
+                region = frame_rgb[cy - radius : cy + radius + 1, cx - radius : cx + radius + 1]
                 region[disk[: region.shape[0], : region.shape[1]]] = ball
-                frame_rgb[h - bar_h:, : max(1, int(w * end / total_ms))] = 255
+                frame_rgb[h - bar_h :, : max(1, int(w * end / total_ms))] = 255
                 frame = av.VideoFrame.from_ndarray(frame_rgb, format="rgb24")
                 frame.pts, frame.time_base = start, Fraction(1, 1000)
                 lengths[start] = end - start
@@ -382,7 +448,11 @@ def _syllable(n: int, rate: int, f0: float, vowel: tuple[int, int], rng: Any) ->
         fk = f0 * k
         if fk > rate / 2 - 200:
             break
-        amp = math.exp(-(((fk - f1) / 180) ** 2)) + 0.6 * math.exp(-(((fk - f2) / 250) ** 2)) + 0.03 / k
+        amp = (
+            math.exp(-(((fk - f1) / 180) ** 2))
+            + 0.6 * math.exp(-(((fk - f2) / 250) ** 2))
+            + 0.03 / k
+        )
         out += amp * np.sin(k * phase)
     out += rng.normal(0.0, 0.02, n)  # a little breath
     attack, release = min(n // 4, int(0.02 * rate)), min(n // 3, int(0.06 * rate))
@@ -422,8 +492,14 @@ def make_speech(text: str, voice: str, speed: float = 1.0) -> tuple[bytes, str, 
             pieces.append(np.zeros(gap))
             cursor += gap
         pieces.append(_syllable(n, rate, f0, _VOWELS[(i + letters) % len(_VOWELS)], rng))
-        words.append({"text": token, "start": round(cursor * 1000 / rate),
-                      "end": round((cursor + n) * 1000 / rate), "confidence": 1.0})
+        words.append(
+            {
+                "text": token,
+                "start": round(cursor * 1000 / rate),
+                "end": round((cursor + n) * 1000 / rate),
+                "confidence": 1.0,
+            }
+        )
         cursor += n
         pause_ms = (90 + (220 if token[-1] in ".!?;:" else 60 if token[-1] == "," else 0)) / speed
     samples = np.concatenate(pieces) if pieces else np.zeros(rate // 2)
@@ -454,7 +530,14 @@ def make_music(prompt: str, seconds: float, seed: int = 0) -> tuple[bytes, str]:
     scale = (0, 2, 4, 7, 9, 12, 14, 16)  # major pentatonic across two octaves
     out = np.zeros(total + rate, np.float64)  # headroom for notes ringing past the end
 
-    def add(start_s: float, dur_s: float, midi: float, amp: float, harmonics: tuple[float, ...], decay: float) -> None:
+    def add(
+        start_s: float,
+        dur_s: float,
+        midi: float,
+        amp: float,
+        harmonics: tuple[float, ...],
+        decay: float,
+    ) -> None:
         s = int(start_s * rate)
         if s >= total:
             return
@@ -463,7 +546,7 @@ def make_music(prompt: str, seconds: float, seed: int = 0) -> tuple[bytes, str]:
         f = _note_hz(midi)
         wave_ = sum(h * np.sin(2 * np.pi * f * (k + 1) * t) for k, h in enumerate(harmonics))
         env = np.exp(-t * decay) * np.minimum(1.0, t / 0.01)
-        out[s:s + n] += amp * wave_ * env
+        out[s : s + n] += amp * wave_ * env
 
     bar = 4 * beat
     n_bars = math.ceil(seconds / bar)
@@ -479,7 +562,14 @@ def make_music(prompt: str, seconds: float, seed: int = 0) -> tuple[bytes, str]:
             if rng.random() < 0.2:
                 continue
             melody_pos = int(min(max(melody_pos + rng.integers(-2, 3), 0), len(scale) - 1))
-            add(b * bar + k * beat / 2, beat * 0.6, root + 12 + scale[melody_pos], 0.16, (1.0, 0.4, 0.2), 4.0)
+            add(
+                b * bar + k * beat / 2,
+                beat * 0.6,
+                root + 12 + scale[melody_pos],
+                0.16,
+                (1.0, 0.4, 0.2),
+                4.0,
+            )
     samples = out[:total]
     fade = min(total, int(0.8 * rate))
     samples[-fade:] *= np.linspace(1.0, 0.0, fade)
@@ -586,7 +676,9 @@ def placeholder_words(seconds: float, seed: int = 0) -> list[dict]:
         end = t + 140 + 25 * len(token) + rng.randint(0, 80)
         if end > limit:
             break
-        words.append({"text": token, "start": t, "end": end, "confidence": round(rng.uniform(0.86, 0.99), 2)})
+        words.append(
+            {"text": token, "start": t, "end": end, "confidence": round(rng.uniform(0.86, 0.99), 2)}
+        )
         t = end + rng.randint(40, 160) + (300 if rng.random() < 0.08 else 0)
         i += 1
     return words

@@ -4,30 +4,13 @@ from __future__ import annotations
 
 import re
 import uuid
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from kubeez_nb.emulator.files import FileStore, StoredFile
-
-if TYPE_CHECKING:
-    from kubeez_nb.emulator.backend import Job
+from kubeez_nb.emulator.files import FileStore
+from kubeez_nb.emulator.records import Job, Output
 
 DEFAULT_VIDEO_SECONDS = 8.0  #: Veo-style "automatic" duration
 SONG_SECONDS = 30.0  #: emulator songs are short so demos stay light
-
-
-@dataclass
-class Output:
-    """One produced file of a job."""
-
-    file: StoredFile
-    media_type: str
-    width: int | None = None
-    height: int | None = None
-    duration: float | None = None
-    thumbnail: StoredFile | None = None
-    label: str | None = None  #: song title, "vocals", "instrumental"
-    cover: StoredFile | None = None
 
 
 def mediagen() -> Any:
@@ -44,8 +27,12 @@ def make_outputs(files: FileStore, job: Job) -> list[Output]:
     p = job.params
     prompt = job.prompt or ""
     if job.kind in {"media", "ad-copy"} and job.model_type == "image":
-        w, h = mg.image_size(p.get("aspect_ratio"), image_resolution(job.model, p), p.get("quality"))
-        rec = files.put_bytes(mg.make_png(prompt or job.model, w, h, seed=seed), f"{job.id}.png", owner=job.owner)
+        w, h = mg.image_size(
+            p.get("aspect_ratio"), image_resolution(job.model, p), p.get("quality")
+        )
+        rec = files.put_bytes(
+            mg.make_png(prompt or job.model, w, h, seed=seed), f"{job.id}.png", owner=job.owner
+        )
         return [Output(rec, "image", w, h, thumbnail=rec)]
     if job.kind in {"media", "extend"} and job.model_type == "video":
         w, h = mg.video_size(p.get("aspect_ratio"), video_resolution(job.model, p))
@@ -53,20 +40,39 @@ def make_outputs(files: FileStore, job: Job) -> list[Output]:
         data = mg.make_mp4(prompt or job.model, w, h, seconds, seed=seed)
         rec = files.put_bytes(data, f"{job.id}.mp4", owner=job.owner)
         tw, th = thumb_size(w, h)
-        thumb = files.put_lazy(f"{job.id}-thumb.png", lambda: mg.make_png(prompt or job.model, tw, th, seed=seed))
-        return [Output(rec, "video", w, h, duration=mg.media_duration(data, "mp4"), thumbnail=thumb)]
+        thumb = files.put_lazy(
+            f"{job.id}-thumb.png", lambda: mg.make_png(prompt or job.model, tw, th, seed=seed)
+        )
+        return [
+            Output(rec, "video", w, h, duration=mg.media_duration(data, "mp4"), thumbnail=thumb)
+        ]
     if job.kind == "dialogue":
-        data, ext, words = mg.make_speech(prompt, p.get("voice") or "Rachel", float(p.get("speed") or 1.0))
+        data, ext, words = mg.make_speech(
+            prompt, p.get("voice") or "Rachel", float(p.get("speed") or 1.0)
+        )
         rec = files.put_bytes(data, f"{job.id}.{ext}", owner=job.owner, words=words)
         return [Output(rec, "audio", duration=mg.media_duration(data, ext))]
     if job.kind == "music":
         outs = []
-        title = p.get("title") or title_from(prompt or p.get("song_description") or p.get("style") or "Untitled")
+        title = p.get("title") or title_from(
+            prompt or p.get("song_description") or p.get("style") or "Untitled"
+        )
         for i in range(2):
             data, ext = mg.make_music(prompt or title, SONG_SECONDS, seed=seed + i)
             rec = files.put_bytes(data, f"{job.id}-{i + 1}.{ext}", owner=job.owner)
-            cover = files.put_lazy(f"{job.id}-{i + 1}-cover.png", lambda i=i: mg.make_png(title, 512, 512, seed=seed + i))
-            outs.append(Output(rec, "audio", duration=mg.media_duration(data, ext), label=f"{title} ({'AB'[i]})", cover=cover))
+            cover = files.put_lazy(
+                f"{job.id}-{i + 1}-cover.png",
+                lambda i=i: mg.make_png(title, 512, 512, seed=seed + i),
+            )
+            outs.append(
+                Output(
+                    rec,
+                    "audio",
+                    duration=mg.media_duration(data, ext),
+                    label=f"{title} ({'AB'[i]})",
+                    cover=cover,
+                )
+            )
         return outs
     if job.kind == "separation":
         assert job.input_file is not None

@@ -6,7 +6,7 @@ import threading
 from collections import deque
 from dataclasses import dataclass
 
-from kubeez_nb._config import RATE_LIMITS, RATE_WINDOW_S
+from kubeez_nb.contract.limits import RATE_LIMITS, RATE_WINDOW_S
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,9 @@ class RateLimiter:
     def window(self) -> float:
         return RATE_WINDOW_S / max(self.scale, 1e-9)
 
-    def check(self, key: str, group: str, now: float, overrides: dict[str, int] | None = None) -> RateDecision:
+    def check(
+        self, key: str, group: str, now: float, overrides: dict[str, int] | None = None
+    ) -> RateDecision:
         """Record one request for ``(key, group)`` if a slot is free; report the state either way."""
         limit = int((overrides or {}).get(group, self.defaults.get(group, self.defaults["read"])))
         window = self.window

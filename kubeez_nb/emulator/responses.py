@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from kubeez_nb.contract.kinds import KINDS
 from kubeez_nb.emulator import schemacheck
-from kubeez_nb.emulator.backend import Account, Asset, Backend, Job
+from kubeez_nb.emulator.backend import Backend
 from kubeez_nb.emulator.clock import iso
 from kubeez_nb.emulator.errors import (
     FileTooLarge,
@@ -24,7 +25,7 @@ from kubeez_nb.emulator.errors import (
 )
 from kubeez_nb.emulator.files import StoredFile
 from kubeez_nb.emulator.guard import read_json, wait_headers
-from kubeez_nb.emulator.outputs import Output
+from kubeez_nb.emulator.records import Account, Asset, Job, Output
 from kubeez_nb.emulator.seeding import PAGE_DEFAULT, PAGE_MAX
 
 if TYPE_CHECKING:
@@ -71,7 +72,9 @@ class Ctx:
         k = self.backend.knobs
         body = read_json(self.request, k.max_json_bytes, k.max_json_depth)
         if body is None:
-            raise InvalidRequest("The request body must be a JSON object (send Content-Type: application/json).")
+            raise InvalidRequest(
+                "The request body must be a JSON object (send Content-Type: application/json)."
+            )
         if not isinstance(body, dict):
             raise InvalidRequest("The request body must be a JSON object.")
         if self.schema:
@@ -177,10 +180,14 @@ def check(ctx: Ctx, kind: str, body: dict[str, Any], model_id: str | None = None
     b = ctx.backend
     catalog = b.catalog
     model = None
-    if kind in {"media", "music"}:
+    if KINDS[kind].model_chosen:
         model_id = body.get("model")
         if model_id is None or model_id == "":
-            raise InvalidRequest("model is required: pick a model_id from /docs/models.json.", code="missing_model", extra={"field": "model"})
+            raise InvalidRequest(
+                "model is required: pick a model_id from /docs/models.json.",
+                code="missing_model",
+                extra={"field": "model"},
+            )
         if not isinstance(model_id, str) or model_id not in catalog:
             raise ModelNotFound(
                 f"Model {model_id!r} is unknown or disabled. List models at /docs/models.json.",
@@ -193,7 +200,10 @@ def check(ctx: Ctx, kind: str, body: dict[str, Any], model_id: str | None = None
         model = catalog.endpoint_model(kind)
     problems = validate(model, kind, body)
     if problems:
-        order = sorted(problems, key=lambda p: (not p.code.startswith("missing_"), p.code != "unsupported_aspect"))
+        order = sorted(
+            problems,
+            key=lambda p: (not p.code.startswith("missing_"), p.code != "unsupported_aspect"),
+        )
         first = order[0]
         raise InvalidRequest(
             "; ".join(str(p) for p in problems),
@@ -224,7 +234,10 @@ def docs_model(ctx: Ctx) -> Reply:
         ident = ident[: -len(".json")]
     rows = ctx.backend.family(ident)
     if not rows:
-        raise ModelNotFound(f"No model or model family {ident!r}. List models at /docs/models.json.", extra={"model": ident})
+        raise ModelNotFound(
+            f"No model or model family {ident!r}. List models at /docs/models.json.",
+            extra={"model": ident},
+        )
     if len(rows) == 1 and rows[0]["model_id"] == ident:
         return 200, rows[0], {}
     return 200, {"models": rows, "total_count": len(rows)}, {}
@@ -267,7 +280,14 @@ def media_file(ctx: Ctx) -> Reply:
     rec = ctx.backend.files.verify(ctx.args["file_id"], ctx.request.args.to_dict(flat=False))
     path = ctx.backend.files.materialise(rec)
     try:
-        resp = send_file(path, ctx.request.environ, mimetype=rec.mime, download_name=rec.name, conditional=True, max_age=3600)
+        resp = send_file(
+            path,
+            ctx.request.environ,
+            mimetype=rec.mime,
+            download_name=rec.name,
+            conditional=True,
+            max_age=3600,
+        )
     except RequestedRangeNotSatisfiable:
         size = path.stat().st_size
         raise RangeNotSatisfiable(
@@ -275,7 +295,9 @@ def media_file(ctx: Ctx) -> Reply:
             headers={"Content-Range": f"bytes */{size}"},
         ) from None
     inline = rec.mime.startswith(INLINE_TYPES)
-    resp.headers["Content-Disposition"] = f'{"inline" if inline else "attachment"}; filename="{rec.name}"'
+    resp.headers["Content-Disposition"] = (
+        f'{"inline" if inline else "attachment"}; filename="{rec.name}"'
+    )
     resp.headers["X-Content-Type-Options"] = "nosniff"
     resp.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
     return resp.status_code, resp, {}
@@ -296,7 +318,7 @@ def _first_poll(ctx: Ctx, job: Job) -> dict[str, str]:
 
 def _accepted(ctx: Ctx, job: Job, **extra: Any) -> dict[str, Any]:
     return {
-        "generation_id": job.id,
+        KINDS[job.kind].id_keys[0]: job.id,
         "status": job.first_status,
         "model": job.model,
         "estimated_cost_credits": job.credits,
@@ -308,7 +330,11 @@ def extend(ctx: Ctx) -> Reply:
     body = ctx.json()
     check(ctx, "extend", body)
     job = ctx.backend.create_extend(
-        ctx.acc, body["source_task_id"], body["prompt"], body.get("extend_model") or "fast", ctx.request_id,
+        ctx.acc,
+        body["source_task_id"],
+        body["prompt"],
+        body.get("extend_model") or "fast",
+        ctx.request_id,
     )
     return 200, _accepted(ctx, job, source_task_id=body["source_task_id"]), _first_poll(ctx, job)
 
@@ -328,8 +354,12 @@ def _poll(ctx: Ctx, job: Job | None, what: str) -> tuple[Job, str, dict[str, Any
 
 def media_status(ctx: Ctx) -> Reply:
     b, gid = ctx.backend, ctx.args["gen_id"]
-    job = b.find_job(ctx.acc, gid, ("media", "extend", "dialogue", "ad-copy")) or b.seeded.job_for(ctx.acc.key, gid)
-    _, _, row, wait = _poll(ctx, job, f"Generation {gid!r} (music and separation jobs poll their own routes)")
+    job = b.find_job(ctx.acc, gid, ("media", "extend", "dialogue", "ad-copy")) or b.seeded.job_for(
+        ctx.acc.key, gid
+    )
+    _, _, row, wait = _poll(
+        ctx, job, f"Generation {gid!r} (music and separation jobs poll their own routes)"
+    )
     return 200, row, poll_headers(wait)
 
 
@@ -342,20 +372,28 @@ def generate_music(ctx: Ctx) -> Reply:
 
 def music_status(ctx: Ctx) -> Reply:
     b, gid = ctx.backend, ctx.args["gen_id"]
-    job, status, row, wait = _poll(ctx, b.find_job(ctx.acc, gid, ("music",)), f"Music generation {gid!r}")
+    job, status, row, wait = _poll(
+        ctx, b.find_job(ctx.acc, gid, ("music",)), f"Music generation {gid!r}"
+    )
     songs = []
     if status == "completed":
         for out, rendered in zip(job.outputs or [], row["outputs"], strict=True):
-            cover = b.files.sign(out.cover, ctx.base)[0] if out.cover is not None and rendered["url"] else None
-            songs.append({
-                "id": out.file.id,
-                "title": out.label,
-                "audio_url": rendered["url"],
-                "stream_url": rendered["url"],
-                "cover_image_url": cover,
-                "duration": rendered["duration"],
-                "url_expires_at": rendered["url_expires_at"],
-            })
+            cover = (
+                b.files.sign(out.cover, ctx.base)[0]
+                if out.cover is not None and rendered["url"]
+                else None
+            )
+            songs.append(
+                {
+                    "id": out.file.id,
+                    "title": out.label,
+                    "audio_url": rendered["url"],
+                    "stream_url": rendered["url"],
+                    "cover_image_url": cover,
+                    "duration": rendered["duration"],
+                    "url_expires_at": rendered["url_expires_at"],
+                }
+            )
     row["songs"] = songs
     return 200, row, poll_headers(wait)
 
@@ -378,12 +416,22 @@ def generate_separation(ctx: Ctx) -> Reply:
     body = ctx.json()
     model = check(ctx, "separation", body)
     job = ctx.backend.create_separation(ctx.acc, model.id, body["media_url"], ctx.request_id)
-    return 200, {"separation_id": job.id, "status": job.first_status, "estimated_cost_credits": job.credits}, _first_poll(ctx, job)
+    return (
+        200,
+        {
+            KINDS["separation"].id_keys[0]: job.id,
+            "status": job.first_status,
+            "estimated_cost_credits": job.credits,
+        },
+        _first_poll(ctx, job),
+    )
 
 
 def separation_status(ctx: Ctx) -> Reply:
     sid = ctx.args["sep_id"]
-    _, _, row, wait = _poll(ctx, ctx.backend.find_job(ctx.acc, sid, ("separation",)), f"Separation {sid!r}")
+    _, _, row, wait = _poll(
+        ctx, ctx.backend.find_job(ctx.acc, sid, ("separation",)), f"Separation {sid!r}"
+    )
     row["vocals_url"] = row["instrumental_url"] = None
     for out in row["outputs"]:
         if out.get("label") in {"vocals", "instrumental"}:
@@ -395,12 +443,16 @@ def generate_ad_copy(ctx: Ctx) -> Reply:
     body = ctx.json()
     model = check(ctx, "ad-copy", body)
     project, jobs = ctx.backend.create_ad_copy(ctx.acc, model.id, body, ctx.request_id)
-    return 200, {
-        "project_id": project,
-        "generation_ids": [j.id for j in jobs],
-        "status": jobs[0].first_status,
-        "estimated_cost_credits": round(sum(j.credits for j in jobs), 4),
-    }, _first_poll(ctx, jobs[0])
+    return (
+        200,
+        {
+            "project_id": project,
+            "generation_ids": [j.id for j in jobs],
+            "status": jobs[0].first_status,
+            "estimated_cost_credits": round(sum(j.credits for j in jobs), 4),
+        },
+        _first_poll(ctx, jobs[0]),
+    )
 
 
 # ---- handlers: uploads and assets -------------------------------------------------------------
@@ -414,7 +466,9 @@ class _CappedSink:
     def write(self, data: bytes) -> int:
         self.size += len(data)
         if self.size > self.cap:
-            raise FileTooLarge(f"The file is over the {self.cap}-byte upload limit (500 MB per request).")
+            raise FileTooLarge(
+                f"The file is over the {self.cap}-byte upload limit (500 MB per request)."
+            )
         return self._fh.write(data)
 
     def seek(self, *args: Any) -> int:
@@ -441,27 +495,44 @@ def upload_media(ctx: Ctx) -> Reply:
     cap = b.knobs.max_upload_bytes
     length = ctx.request.content_length
     if length is not None and length > cap + MULTIPART_SLACK:
-        raise FileTooLarge(f"The upload is {length} bytes; the limit is {cap} bytes (500 MB) per request.")
+        raise FileTooLarge(
+            f"The upload is {length} bytes; the limit is {cap} bytes (500 MB) per request."
+        )
     if not (ctx.request.mimetype or "").startswith("multipart/form-data"):
-        raise InvalidRequest("Send the file as multipart/form-data in a field named 'file' (curl -F \"file=@./photo.jpg\").")
+        raise InvalidRequest(
+            "Send the file as multipart/form-data in a field named 'file' (curl -F \"file=@./photo.jpg\")."
+        )
     sinks: list[_CappedSink] = []
 
-    def factory(total_content_length: Any = None, content_type: Any = None, filename: Any = None, content_length: Any = None) -> Any:
+    def factory(
+        total_content_length: Any = None,
+        content_type: Any = None,
+        filename: Any = None,
+        content_length: Any = None,
+    ) -> Any:
         sink = _CappedSink(b.new_upload_path(), cap)
         sinks.append(sink)
         return sink
 
     try:
-        _, _form, files = parse_form_data(ctx.request.environ, stream_factory=factory, max_form_memory_size=1 << 20)
+        _, _form, files = parse_form_data(
+            ctx.request.environ, stream_factory=factory, max_form_memory_size=1 << 20
+        )
         uploads = files.getlist("file")
         if not uploads:
-            raise InvalidRequest("No file in the form: send it in a field named 'file'.", code="missing_file", extra={"field": "file"})
+            raise InvalidRequest(
+                "No file in the form: send it in a field named 'file'.",
+                code="missing_file",
+                extra={"field": "file"},
+            )
         stored: list[StoredFile] = []
         for fs in uploads:
             sink = fs.stream
             assert isinstance(sink, _CappedSink)
             sink.close()
-            stored.append(b.store_upload(ctx.acc, sink.path, fs.filename or "upload.bin", sink.size))
+            stored.append(
+                b.store_upload(ctx.acc, sink.path, fs.filename or "upload.bin", sink.size)
+            )
     finally:
         for sink in sinks:
             sink.close()
@@ -473,12 +544,16 @@ def upload_media(ctx: Ctx) -> Reply:
 def list_assets(ctx: Ctx) -> Reply:
     b = ctx.backend
     assets = b.list_assets(ctx.acc)
-    return 200, {
-        "assets": [asset_row(ctx, a) for a in assets],
-        "count": len(assets),
-        "quota_bytes": b.knobs.asset_quota_bytes,
-        "used_bytes": sum(a.file.size for a in assets),
-    }, {}
+    return (
+        200,
+        {
+            "assets": [asset_row(ctx, a) for a in assets],
+            "count": len(assets),
+            "quota_bytes": b.knobs.asset_quota_bytes,
+            "used_bytes": sum(a.file.size for a in assets),
+        },
+        {},
+    )
 
 
 def add_asset(ctx: Ctx) -> Reply:
@@ -501,13 +576,20 @@ def delete_asset(ctx: Ctx) -> Reply:
 # ---- handlers: account -------------------------------------------------------------------------
 def list_models(ctx: Ctx) -> Reply:
     mtype = ctx.request.args.get("model_type") or None
-    rows = [{k: v for k, v in r.items() if k not in {"cost_note", "voice_allowlist"}} for r in ctx.backend.models(mtype)]
+    rows = [
+        {k: v for k, v in r.items() if k not in {"cost_note", "voice_allowlist"}}
+        for r in ctx.backend.models(mtype)
+    ]
     return 200, {"models": rows, "total_count": len(rows)}, {}
 
 
 def balance(ctx: Ctx) -> Reply:
     credits = ctx.acc.credits
-    msg = f"You have {credits:g} credits." if credits > 0 else "You are out of credits. Top up at https://kubeez.com/billing."
+    msg = (
+        f"You have {credits:g} credits."
+        if credits > 0
+        else "You are out of credits. Top up at https://kubeez.com/billing."
+    )
     return 200, {"credits": credits, "message": msg}, {}
 
 
@@ -520,12 +602,27 @@ def generations(ctx: Ctx) -> Reply:
     except ValueError:
         limit = -1
     if not 1 <= limit <= PAGE_MAX:
-        raise InvalidRequest(f"limit must be a whole number from 1 to {PAGE_MAX}, got {raw_limit!r}.", extra={"field": "limit"})
+        raise InvalidRequest(
+            f"limit must be a whole number from 1 to {PAGE_MAX}, got {raw_limit!r}.",
+            extra={"field": "limit"},
+        )
     b = ctx.backend
     jobs, next_cursor = b.list_generations(
-        ctx.acc, status=q.get("status") or None, model=q.get("model") or None,
-        generation_type=q.get("generation_type") or None, limit=limit, cursor=q.get("cursor") or None,
+        ctx.acc,
+        status=q.get("status") or None,
+        model=q.get("model") or None,
+        generation_type=q.get("generation_type") or None,
+        limit=limit,
+        cursor=q.get("cursor") or None,
     )
     rows = [job_row(ctx, j) for j in jobs]
-    return 200, {"generations": rows, "count": len(rows), "next_cursor": next_cursor, "has_more": next_cursor is not None}, {}
-
+    return (
+        200,
+        {
+            "generations": rows,
+            "count": len(rows),
+            "next_cursor": next_cursor,
+            "has_more": next_cursor is not None,
+        },
+        {},
+    )

@@ -1,5 +1,6 @@
 """The declarative route table: every public route of the guide, its auth, scope and rate-limit
-group, and what it takes and returns. The URL map and ``/openapi.json`` are both made from it.
+group, and what it takes and returns. The URL map here and ``/openapi.json`` (``openapi.document``)
+are both made from it.
 """
 
 from __future__ import annotations
@@ -298,10 +299,3 @@ def url_map() -> Any:
 
     rules = [Rule(r.path, endpoint=r, methods=[r.method]) for r in (*ROUTES, *CONTROL_ROUTES)]
     return Map(rules, strict_slashes=False, merge_slashes=False)
-
-
-def openapi(server_url: str | None = None) -> dict[str, Any]:
-    """The OpenAPI 3.1 document (``kubeez_nb.emulator.openapi``; control routes are left out)."""
-    from kubeez_nb.emulator.openapi import document
-
-    return document(server_url)

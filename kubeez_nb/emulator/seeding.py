@@ -20,14 +20,22 @@ from kubeez_nb.emulator.errors import InvalidRequest
 if TYPE_CHECKING:
     import numpy as np
 
-    from kubeez_nb.emulator.backend import Backend, Job
+    from kubeez_nb.emulator.backend import Backend
     from kubeez_nb.emulator.files import StoredFile
+    from kubeez_nb.emulator.records import Job
 
 SEED_DAYS = 90
 MAX_SEED = 100_000
 PAGE_DEFAULT, PAGE_MAX = 50, 100
 FAILED_SHARE = 0.07
-TYPE_WEIGHTS = {"image": 0.5, "video": 0.3, "music": 0.08, "speech": 0.07, "separation": 0.03, "other": 0.02}
+TYPE_WEIGHTS = {
+    "image": 0.5,
+    "video": 0.3,
+    "music": 0.08,
+    "speech": 0.07,
+    "separation": 0.03,
+    "other": 0.02,
+}
 PROMPTS = (
     "matte-black headphones on marble, soft studio light",
     "a red fox in fresh snow at dawn",
@@ -155,13 +163,17 @@ class SeededHistory:
             gtype[rows] = opts[rng.integers(0, len(opts), size=len(rows))]
         ts = now - rng.uniform(60.0, SEED_DAYS * 86400.0, size=n)
         status = (rng.random(n) < FAILED_SHARE).astype(np.int8)
-        est = np.array([float(r.get("estimated_time_seconds") or 30) for r in self.backend.catalog_rows])
+        est = np.array(
+            [float(r.get("estimated_time_seconds") or 30) for r in self.backend.catalog_rows]
+        )
         ptime = (est[model] * rng.uniform(0.6, 1.6, size=n) * 1000).astype(np.int64)
         credits = np.asarray(prices, dtype=float)[model]
         prompt = rng.integers(0, len(PROMPTS), size=n).astype(np.int16)
         # uuid4-shaped ids from the generator: reproducible per seed, unique across batches
         raw = rng.integers(0, 2**63, size=(n, 2), dtype=np.int64).view(np.uint64)
-        new_ids = [str(uuid.UUID(int=(int(a) << 64 | int(b)) & ~(0xF << 76) | (4 << 76))) for a, b in raw]
+        new_ids = [
+            str(uuid.UUID(int=(int(a) << 64 | int(b)) & ~(0xF << 76) | (4 << 76))) for a, b in raw
+        ]
         with self._lock:
             old = self._cols.get(owner)
             if old is not None:
@@ -175,8 +187,14 @@ class SeededHistory:
                 new_ids = old.ids + new_ids
             order = np.lexsort((np.arange(len(ts)), -ts))  # newest first
             cols = _Columns(
-                ts[order], model[order], gtype[order], status[order], credits[order],
-                ptime[order], prompt[order], [new_ids[i] for i in order],
+                ts[order],
+                model[order],
+                gtype[order],
+                status[order],
+                credits[order],
+                ptime[order],
+                prompt[order],
+                [new_ids[i] for i in order],
             )
             self._cols[owner] = cols
             for i, gid in enumerate(cols.ids):
@@ -194,7 +212,7 @@ class SeededHistory:
         return self._job(owner, cols, where[1])
 
     def _job(self, owner: str, c: _Columns, i: int) -> Job:
-        from kubeez_nb.emulator.backend import Job
+        from kubeez_nb.emulator.records import Job
 
         mid = self.models[int(c.model[i])]
         row = self.backend._by_id.get(mid, {"model_type": "other"})
@@ -202,16 +220,27 @@ class SeededHistory:
         done = created + int(c.ptime[i]) / 1000.0
         failed = int(c.status[i]) == 1
         job = Job(
-            id=c.ids[i], owner=owner, kind="seeded", model=mid, model_type=row.get("model_type", "other"),
-            prompt=PROMPTS[int(c.prompt[i])], generation_type=self.types[int(c.gtype[i])], params={},
-            created=created, start_at=created, done_at=done, credits=float(c.credits[i]),
-            fail_message="Upstream provider error: the generation did not finish." if failed else None,
+            id=c.ids[i],
+            owner=owner,
+            kind="seeded",
+            model=mid,
+            model_type=row.get("model_type", "other"),
+            prompt=PROMPTS[int(c.prompt[i])],
+            generation_type=self.types[int(c.gtype[i])],
+            params={},
+            created=created,
+            start_at=created,
+            done_at=done,
+            credits=float(c.credits[i]),
+            fail_message="Upstream provider error: the generation did not finish."
+            if failed
+            else None,
         )
         job.outputs = [] if failed else [self._placeholder(job)]
         return job
 
     def _placeholder(self, job: Job) -> Any:
-        from kubeez_nb.emulator.outputs import Output
+        from kubeez_nb.emulator.records import Output
 
         fid = _SEED_FILE_PREFIX + job.id
         rec = self.backend.files.get(fid)
@@ -226,7 +255,7 @@ class SeededHistory:
 
         if not file_id.startswith(_SEED_FILE_PREFIX):
             return None
-        gen_id = file_id[len(_SEED_FILE_PREFIX):]
+        gen_id = file_id[len(_SEED_FILE_PREFIX) :]
         with self._lock:
             where = self._where.get(gen_id)
             if where is None:
@@ -291,16 +320,22 @@ class SeededHistory:
             if c is not None and len(c.ids):
                 mask = np.ones(len(c.ids), dtype=bool)
                 if status:
-                    mask &= c.status == (STATUS_NAMES.index(status) if status in STATUS_NAMES else -1)
+                    mask &= c.status == (
+                        STATUS_NAMES.index(status) if status in STATUS_NAMES else -1
+                    )
                 if model:
                     mask &= c.model == (self.models.index(model) if model in self.models else -1)
                 if generation_type:
-                    mask &= c.gtype == (self.types.index(generation_type) if generation_type in self.types else -1)
+                    mask &= c.gtype == (
+                        self.types.index(generation_type) if generation_type in self.types else -1
+                    )
                 start = 0
                 if after is not None:
                     # ts is sorted descending: skip rows newer than the cursor, then ties by id
                     start = int(np.searchsorted(-c.ts, -after[0], side="left"))
-                    while start < len(c.ids) and c.ts[start] == after[0] and c.ids[start] >= after[1]:
+                    while (
+                        start < len(c.ids) and c.ts[start] == after[0] and c.ids[start] >= after[1]
+                    ):
                         start += 1
                 hits = np.flatnonzero(mask[start:])[:want] + start
                 for i in hits:
@@ -308,7 +343,9 @@ class SeededHistory:
         picked.sort(key=lambda t: (t[0], t[1]), reverse=True)
         page = picked[:limit]
         jobs = [item if not isinstance(item, tuple) else self._job(*item) for _, _, item in page]
-        next_cursor = encode_cursor(page[-1][0], page[-1][1]) if len(picked) > limit and page else None
+        next_cursor = (
+            encode_cursor(page[-1][0], page[-1][1]) if len(picked) > limit and page else None
+        )
         return jobs, next_cursor
 
 

@@ -9,6 +9,7 @@ import threading
 import time
 from typing import Any
 
+from kubeez_nb.contract.kinds import kind_for_path
 from kubeez_nb.emulator import guard, responses, schemacheck
 from kubeez_nb.emulator.backend import Backend
 from kubeez_nb.emulator.errors import (
@@ -22,8 +23,8 @@ from kubeez_nb.emulator.errors import (
     ServerError,
     Unauthorized,
 )
-from kubeez_nb.emulator.openapi import QUERY, SCHEMAS
-from kubeez_nb.emulator.routes import Route, openapi, url_map
+from kubeez_nb.emulator.openapi import QUERY, SCHEMAS, document
+from kubeez_nb.emulator.routes import ROUTES, Route, url_map
 
 CORS_HEADERS = {
     "Access-Control-Allow-Origin": "*",
@@ -34,8 +35,11 @@ CORS_HEADERS = {
     "Access-Control-Max-Age": "600",
 }
 LOOPBACK = frozenset({"127.0.0.1", "::1", "::ffff:127.0.0.1", None})
+#: handlers of the routes that create (and bill) a job: every asynchronous kind of the table
 GENERATE_ENDPOINTS = frozenset(
-    {"generate_media", "extend", "generate_music", "generate_dialogue", "generate_separation", "generate_ad_copy"}
+    r.endpoint
+    for r in ROUTES
+    if (k := kind_for_path(r.method, r.path)) is not None and not k.synchronous
 )
 
 
@@ -76,20 +80,32 @@ class App:
 
         b = self.backend
         control = request.path.startswith("/_emulator/")
-        if request.method == "OPTIONS":  # CORS preflight; control routes grant no cross-origin access
+        if (
+            request.method == "OPTIONS"
+        ):  # CORS preflight; control routes grant no cross-origin access
             return self._response(204, None, {}, cors=not control)
         adapter = self.map.bind_to_environ(request.environ)
         extra: dict[str, str] = {}
         try:
-            route, args = adapter.match(method=request.method if request.method != "HEAD" else "GET")
+            route, args = adapter.match(
+                method=request.method if request.method != "HEAD" else "GET"
+            )
         except WzMethodNotAllowed as exc:
             allowed = ", ".join(sorted({*(exc.valid_methods or []), "OPTIONS"}))
             extra["Allow"] = allowed
             return self._error(
-                MethodNotAllowed(f"{request.method} is not allowed on {request.path}; use {allowed}."), extra, cors=not control
+                MethodNotAllowed(
+                    f"{request.method} is not allowed on {request.path}; use {allowed}."
+                ),
+                extra,
+                cors=not control,
             )
         except WzNotFound:
-            return self._error(NotFound(f"No route {request.method} {request.path}. See /openapi.json."), extra, cors=not control)
+            return self._error(
+                NotFound(f"No route {request.method} {request.path}. See /openapi.json."),
+                extra,
+                cors=not control,
+            )
         assert isinstance(route, Route)
         with b.lock:
             b.route_counts[f"{route.method} {route.path}"] += 1
@@ -106,16 +122,20 @@ class App:
             ctx = responses.Ctx(request, b, dict(args), schema=route.request)
             if route.auth:
                 ctx.account = self._authorise(request, route, extra)
-            if route.endpoint in QUERY and route.endpoint != "media_file":  # signed links answer 403 themselves
+            if (
+                route.endpoint in QUERY and route.endpoint != "media_file"
+            ):  # signed links answer 403 themselves
                 schemacheck.check_query(QUERY[route.endpoint], request.args, SCHEMAS)
             if route.endpoint == "openapi":
-                return self._response(200, openapi(request.host_url.rstrip("/")), extra)
+                return self._response(200, document(request.host_url.rstrip("/")), extra)
             handler = getattr(responses, route.endpoint)
             status, body, headers = handler(ctx)
             extra.update(headers)
             if route.endpoint in GENERATE_ENDPOINTS and b.chance(b.knobs.error_after_accept_rate):
                 # the job exists and is billed, but the answer is lost: clients must not resubmit blindly
-                raise ServerError("Internal error after the request was accepted (emulator fault knob).")
+                raise ServerError(
+                    "Internal error after the request was accepted (emulator fault knob)."
+                )
             return self._response(status, body, extra)
         except ApiError as exc:
             extra.update(exc.headers)
@@ -125,8 +145,12 @@ class App:
         except Exception as exc:  # a bug: answer 500 JSON rather than an HTML traceback
             import logging
 
-            logging.getLogger(__name__).exception("emulator error on %s %s", request.method, request.path)
-            return self._error(ServerError(f"Internal error: {type(exc).__name__}."), extra, cors=not control)
+            logging.getLogger(__name__).exception(
+                "emulator error on %s %s", request.method, request.path
+            )
+            return self._error(
+                ServerError(f"Internal error: {type(exc).__name__}."), extra, cors=not control
+            )
 
     def _faults(self, request: Any) -> None:
         """Knob-driven failures that hit /v1 requests before any work is done."""
@@ -153,7 +177,9 @@ class App:
                 headers=guard.wait_headers(1.0),
             )
         if b.chance(k.error_rate):
-            raise ServerError("Internal error (emulator fault knob error_rate). Safe to retry after a delay.")
+            raise ServerError(
+                "Internal error (emulator fault knob error_rate). Safe to retry after a delay."
+            )
 
     def _authorise(self, request: Any, route: Route, extra: dict[str, str]) -> Any:
         b = self.backend
@@ -195,7 +221,12 @@ class App:
                 raise InvalidRequest("Control routes take a JSON object body.")
         try:
             if name == "keys":
-                acc = b.add_key(body.get("key"), body.get("scopes"), body.get("credits", 10_000), body.get("rate_limits"))
+                acc = b.add_key(
+                    body.get("key"),
+                    body.get("scopes"),
+                    body.get("credits", 10_000),
+                    body.get("rate_limits"),
+                )
                 return 201, {"key": acc.key, **acc.public()}, {}
             if name == "list_keys":
                 return 200, {"keys": [a.public() for a in b.accounts.values()]}, {}
@@ -207,7 +238,9 @@ class App:
                 now = b.clock.advance(float(body.get("advance", body.get("seconds", 0))))
                 return 200, {"now": now, "offset": b.clock.offset}, {}
             if name == "seed_history":
-                total = b.seed_history(int(body.get("n", body.get("count", 0))), body.get("key"), body.get("seed"))
+                total = b.seed_history(
+                    int(body.get("n", body.get("count", 0))), body.get("key"), body.get("seed")
+                )
                 return 200, {"seeded": int(body.get("n", body.get("count", 0))), "total": total}, {}
             if name == "stats":
                 return 200, b.stats(), {}
@@ -229,7 +262,9 @@ class App:
             body = exc.body()
         return self._response(exc.status, body, headers, count=False, cors=cors)
 
-    def _response(self, status: int, body: Any, headers: dict[str, str], count: bool = True, cors: bool = True) -> Any:
+    def _response(
+        self, status: int, body: Any, headers: dict[str, str], count: bool = True, cors: bool = True
+    ) -> Any:
         from werkzeug.wrappers import Response
 
         if count:
@@ -240,7 +275,11 @@ class App:
         elif body is None:
             resp = Response(status=status)
         elif isinstance(body, str):
-            resp = Response(body, status=status, content_type=headers.pop("Content-Type", "text/plain; charset=utf-8"))
+            resp = Response(
+                body,
+                status=status,
+                content_type=headers.pop("Content-Type", "text/plain; charset=utf-8"),
+            )
         else:
             resp = Response(json.dumps(body), status=status, content_type="application/json")
         for k, v in {**(CORS_HEADERS if cors else {}), **headers}.items():
@@ -324,7 +363,9 @@ class Emulator:
     def url(self) -> str:
         """Base URL, e.g. ``http://127.0.0.1:54321``."""
         if self._server is None:
-            raise RuntimeError("the emulator is not running; call start() or use it as a context manager")
+            raise RuntimeError(
+                "the emulator is not running; call start() or use it as a context manager"
+            )
         host = self.host if self.host not in {"0.0.0.0", "::", ""} else "127.0.0.1"
         return f"http://{host}:{self.port}"
 
@@ -349,11 +390,15 @@ class Emulator:
 
         if self._seed_history:
             self.backend.seed_history(self._seed_history, self.api_key)
-        self._server = make_server(self.host, self.port, self._app, threaded=True, request_handler=Handler)
+        self._server = make_server(
+            self.host, self.port, self._app, threaded=True, request_handler=Handler
+        )
         self._server.daemon_threads = True
         self.port = self._server.socket.getsockname()[1]
         self._app.bound_host, self._app.port = self.host, self.port
-        self._thread = threading.Thread(target=self._serve, name=f"kubeez-emulator:{self.port}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._serve, name=f"kubeez-emulator:{self.port}", daemon=True
+        )
         self._thread.start()
         self._ready.wait(10)
         return self
@@ -380,8 +425,13 @@ class Emulator:
         self.stop()
 
     # ---- steering (the same operations as the /_emulator/* control routes) ----------------------
-    def add_key(self, key: str | None = None, scopes: Any = None, credits: float = 10_000,
-                rate_limits: dict[str, int] | None = None) -> str:
+    def add_key(
+        self,
+        key: str | None = None,
+        scopes: Any = None,
+        credits: float = 10_000,
+        rate_limits: dict[str, int] | None = None,
+    ) -> str:
         """Add a key (``scopes=None``: every scope); returns the key."""
         return self.backend.add_key(key, scopes, credits, rate_limits).key
 
