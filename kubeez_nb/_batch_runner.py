@@ -18,10 +18,13 @@ import math
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from kubeez_nb._config import MIN_POLL_INTERVAL, TERMINAL_FAILED
-from kubeez_nb.batching import BatchItem, BatchResult, _message, _submit, _terminal
+from kubeez_nb._config import MIN_POLL_INTERVAL, TERMINAL_FAILED, TERMINAL_OK
+from kubeez_nb.errors import KubeezError
+
+if TYPE_CHECKING:
+    from kubeez_nb.batching import BatchItem, BatchResult
 
 #: Poll workers: enough to overlap slow answers (a video's first completed poll renders it).
 _POLL_WORKERS = 8
@@ -117,7 +120,7 @@ class _Runner:
             return
         item.submitted_at = time.time()
         try:
-            job = _submit(self.client, item.kind, item.request)
+            job = self.client.submit(item.prepared, confirm=True)  # confirmed at batch level
         except Exception as exc:  # collected, not raised: one bad request must not sink the batch
             item.error = _message(exc)
             item.finished_at = time.time()
@@ -191,15 +194,21 @@ class _Runner:
                 else:
                     job.refresh(deadline=self.deadline + _POLL_GRACE_S)
             except Exception as exc:
-                from kubeez_nb.errors import APIConnectionError, RateLimitError, ServerError
-
-                # transient: try again on the schedule; anything else (a 404 long after
-                # submit, a broken answer) ends this job for the batch
-                if not isinstance(exc, (APIConnectionError, RateLimitError, ServerError)):
-                    item.error = _message(exc)
+                # the job's own policy (the one wait() follows): a few transient errors in a
+                # row are retried; anything else (a 404 long after submit, a broken answer,
+                # one error too many) ends this job for the batch
+                try:
+                    if not isinstance(exc, KubeezError):
+                        raise
+                    pause = job.poll_failed(exc)
+                except Exception as final:
+                    item.error = _message(final)
                     self._finish(item)
                     return
+                self._schedule(job, item, pause)
+                return
             else:
+                job.poll_errors = 0
                 if _hinted(job):
                     self._learned_pacing()
         if _terminal(job):
@@ -243,3 +252,11 @@ def _hinted(job: Any) -> bool:
         return math.isfinite(job.next_delay(schedule=(math.inf,)))
     except Exception:
         return False
+
+
+def _terminal(job: Any) -> bool:
+    return str(getattr(job, "status", "")) in TERMINAL_OK | TERMINAL_FAILED
+
+
+def _message(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"

@@ -23,7 +23,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from kubeez_nb._config import TERMINAL_FAILED, TERMINAL_OK
+from kubeez_nb._batch_runner import _message, _Runner, _terminal
+from kubeez_nb._config import TERMINAL_OK
+from kubeez_nb.contract.kinds import EXTEND_MODELS
 
 #: seconds past a batch's deadline ``batch()`` waits for POSTs in flight before returning
 _SUBMIT_GRACE_S = 0.75
@@ -39,6 +41,8 @@ class BatchItem:
     request: dict[str, Any]
     kind: str
     estimate: Any = None
+    #: the request as the pipeline prepared it (``client.prepare``); None when it could not be
+    prepared: Any = None
     #: a Job, or a JobGroup for ad-copy requests; None when nothing was submitted
     job: Any = None
     #: why the request failed (validation, API error, failed job), else None
@@ -73,11 +77,6 @@ class BatchItem:
     @property
     def ok(self) -> bool:
         return self.job is not None and all(str(j.status) in TERMINAL_OK for j in self.jobs)
-
-
-def _terminal(job: Any) -> bool:
-    status = str(getattr(job, "status", ""))
-    return status in TERMINAL_OK or status in TERMINAL_FAILED
 
 
 class BatchResult:
@@ -321,49 +320,18 @@ def _missing(value: Any) -> bool:
         return False
 
 
-def _submit(client: Any, kind: str, request: Mapping[str, Any]) -> Any:
-    """Send one request through the client's method for its kind (confirmed at batch level)."""
+def _prepare(client: Any, kind: str, request: Mapping[str, Any]) -> Any:
+    """The request as the client's pipeline prepares it (body, estimate, every problem)."""
     p = {k: v for k, v in request.items() if k not in _META}
     model = p.pop("model", None)
-    if kind == "media":
-        return client.generate_media(model, p.pop("prompt", None), confirm=True, **p)
-    if kind == "music":
-        return client.generate_music(model, p.pop("prompt", None), confirm=True, **p)
-    if kind == "dialogue":
-        return client.generate_dialogue(
-            p.pop("text", None), p.pop("voice", None), confirm=True, **p
-        )
-    if kind == "separation":
-        return client.separate(p.pop("media_url", None), confirm=True, model=model)
     if kind == "extend":
         source = p.pop("source", None) or p.pop("source_task_id", None)
-        return client.extend(
-            source,
-            p.pop("prompt", None),
-            p.pop("extend_model", None) or model or "fast",
-            confirm=True,
-        )
-    if kind == "ad-copy":
-        return client.ad_copy(p.pop("reference_ad_url", None), confirm=True, **p)
-    raise ValueError(
-        f"unknown kind {kind!r}: one of media, music, dialogue, separation, extend, ad-copy"
-    )
-
-
-def _estimate(client: Any, kind: str, request: Mapping[str, Any]) -> Any:
-    """Validate then estimate one request (raises the client's ValidationError / KubeezError)."""
-    p = {k: v for k, v in request.items() if k not in _META}
-    model = p.pop("model", None)
-    if kind == "extend":
-        return client.estimate(
-            model=None, kind="extend", extend_model=p.get("extend_model") or model or "fast"
-        )
-    client.validate(model, kind, **p)
-    return client.estimate(model=model, kind=kind, **p)
-
-
-def _message(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}"
+        if model in EXTEND_MODELS:  # "model": "fast" names the extend tier
+            p.setdefault("extend_model", model)
+            model = None
+        p["extend_model"] = p.get("extend_model") or "fast"
+        p["source"] = source
+    return client.prepare(kind, model, **p)
 
 
 def batch(
@@ -399,7 +367,6 @@ def batch(
     the jobs still running (``result.wait()`` follows them). ``budget`` and ``timeout`` take
     finite non-negative numbers only (``ValueError`` naming the argument otherwise).
     """
-    from kubeez_nb._batch_runner import _Runner
     from kubeez_nb.errors import BudgetExceededError, ConfirmationRequired
     from kubeez_nb.inputs import check_credits, check_seconds
 
@@ -418,13 +385,15 @@ def batch(
         item = BatchItem(index=i, request=dict(req), kind=kind or "media")
         try:
             item.kind = kind or client._kind_of(req.get("model"))
-            item.estimate = _estimate(client, item.kind, req)
+            item.prepared = _prepare(client, item.kind, req)
+            item.prepared.raise_for_problems()
+            item.estimate = item.prepared.estimate
         except Exception as exc:  # invalid requests are reported on the result, not raised
             item.error = _message(exc)
         items.append(item)
 
     total = sum(float(it.estimate) for it in items if it.estimate is not None)
-    spent = float(getattr(client, "spent", 0.0) or 0.0)
+    spent = float(getattr(client, "estimated_spend", 0.0) or 0.0)
     cap = budget
     if cap is None and getattr(client, "budget", None) is not None:
         cap = float(client.budget)

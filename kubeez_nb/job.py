@@ -123,6 +123,8 @@ class Job:
         #: epoch seconds of our own submit (None for re-attached jobs)
         self.submitted_at = submitted_at
         self.polls = 0
+        #: failed polls in a row (see :meth:`poll_failed`)
+        self.poll_errors = 0
         self._hint = poll_hint  # seconds the server suggested until the next poll
         self._contact = time.monotonic()  # last answer from the server (submit or poll)
         self._lock = threading.RLock()
@@ -326,7 +328,6 @@ class Job:
         """``wait()`` against a ``time.monotonic()`` deadline (shared by groups and batches)."""
         bar = _progress(self) if progress and not self.done else None
         ok = False
-        transient = 0
         try:
             if self.polls == 0 and self.submitted_at is None and not self.done:
                 self._poll(deadline, timeout)  # re-attached job: learn where it stands first
@@ -340,16 +341,9 @@ class Job:
                 time.sleep(delay)
                 try:
                     self._poll(deadline, timeout)
-                    transient = 0
+                    self.poll_errors = 0
                 except KubeezError as exc:
-                    # the job runs on regardless: a flaky poll is retried, not reported as the job's fate
-                    transient += 1
-                    if not exc.retryable or transient > MAX_TRANSIENT_POLL_ERRORS:
-                        raise
-                    log.warning(
-                        "poll of job %s failed (%s); retrying", self.id, exc.code or exc.status
-                    )
-                    pause = min(0.25 * 2**transient, 30.0) * random.uniform(0.5, 1.0)
+                    pause = self.poll_failed(exc)
                     if deadline is not None:
                         pause = min(pause, max(deadline - time.monotonic(), 0.0))
                     time.sleep(pause)
@@ -363,6 +357,17 @@ class Job:
                 except Exception:
                     log.debug("progress close failed", exc_info=True)
         return self
+
+    def poll_failed(self, exc: KubeezError) -> float:
+        """The one poll-error policy (``wait()`` and ``batch`` both use it): the job runs on
+        regardless, so a retryable error is absorbed up to ``MAX_TRANSIENT_POLL_ERRORS`` in a
+        row and the seconds to pause before the next poll are returned; any other error, or one
+        too many, is raised. A successful poll resets the count (``poll_errors = 0``)."""
+        self.poll_errors += 1
+        if not exc.retryable or self.poll_errors > MAX_TRANSIENT_POLL_ERRORS:
+            raise exc
+        log.warning("poll of job %s failed (%s); retrying", self.id, exc.code or exc.status)
+        return min(0.25 * 2**self.poll_errors, 30.0) * random.uniform(0.5, 1.0)
 
     def _poll(self, deadline: float | None, timeout: float | None) -> None:
         """One refresh within the deadline (plus a short grace for the poll that ends the wait);

@@ -222,7 +222,7 @@ def _unknown_model(model: Any, ids: list[str]) -> Problem:
         "model",
         model,
         close or "a model id from the catalog",
-        f"unknown model{hint}",
+        f"unknown model {model!r}{hint}",
         code="unknown_model",
     )
 

@@ -52,7 +52,9 @@ def test_grid_gives_a_comparison_gallery(client: Client) -> None:
     models = ["nano-banana-2", "z-image"]
     res = batch(prompts=prompts, models=models, client=client, progress=False, aspect_ratio="1:1")
     assert len(res) == 4 and not res.failures
-    assert set(zip(res.df["prompt"], res.df["model"], strict=True)) == {(p, m) for p in prompts for m in models}
+    assert set(zip(res.df["prompt"], res.df["model"], strict=True)) == {
+        (p, m) for p in prompts for m in models
+    }
     html = res._repr_mimebundle_()["text/html"]
     assert html.count("<img") == 4 and "&lt;b&gt;bold" in html and "<b>bold" not in html
     assert all(m in html for m in models)
@@ -133,3 +135,30 @@ def test_importing_the_batching_module_keeps_kz_batch_callable() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
+
+
+def test_batch_polls_under_the_jobs_error_policy(
+    fresh_emulator: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One poller policy: a status route that keeps failing ends the job after the same few
+    errors ``Job.wait`` tolerates, instead of being polled until the batch's deadline."""
+    monkeypatch.setattr("kubeez_nb.job.MAX_TRANSIENT_POLL_ERRORS", 2)
+    emu = fresh_emulator
+    client = Client(api_key=emu.api_key, base_url=emu.url, home=tmp_path)
+    client.transport.read_retries = 0
+    real = client.submit
+
+    def submit_then_break(req: Any, **kw: Any) -> Any:
+        job = real(req, **kw)
+        emu.set_knobs(error_rate=1.0)  # from now on every /v1 request answers 500
+        return job
+
+    client.submit = submit_then_break  # type: ignore[method-assign]
+    res = batch(
+        [{"model": "nano-banana-2", "prompt": "a fox"}], client=client, progress=False, timeout=60
+    )
+    item = res.items[0]
+    assert item.job is not None  # it was submitted
+    assert item.job.poll_errors == 3  # two absorbed, the third ends it (the fault fired)
+    assert item.error and "ServerError" in item.error
+    assert not res.timed_out  # it did not retry until the deadline
