@@ -137,7 +137,7 @@ def test_every_model_of_the_shared_catalog_gets_exactly_its_fields(client: Any) 
         assert "credits" in p.price_html.value, m.id
 
 
-def test_option_lists_become_toggles_or_dropdowns_and_prompt_counts_live() -> None:
+def test_option_lists_become_toggles_or_dropdowns_and_prompt_counts_live(client: Any) -> None:
     m = next(m for m in SHARED.values() if len(m.capabilities.aspect_ratio_options) > 5)
     form = ModelForm(m, "media")
     ratio = form.fields["aspect_ratio"]
@@ -152,7 +152,8 @@ def test_option_lists_become_toggles_or_dropdowns_and_prompt_counts_live() -> No
     prompt.set("x" * (prompt.cap + 3))
     assert f"{prompt.cap + 3:,} / {prompt.cap:,}" in prompt.counter.value
     assert "over by 3" in prompt.counter.value
-    assert any(p.field == "prompt" for p in form.problems())
+    request = client.prepare("media", m, **form.params())  # what the panel does on every edit
+    assert any(p.field == "prompt" for p in form.problems(request.problems))
 
 
 def test_unknown_capability_keys_become_generic_fields_not_a_crash() -> None:
@@ -284,6 +285,48 @@ def test_generate_an_image_end_to_end_without_blocking(client: Any) -> None:
     assert abs(w / h - a / b) < 0.05  # the aspect ratio the user picked
     assert not p.generate_button.disabled
     assert s.balance.updated.wait(10) and s.balance.text.value != before  # refreshed after the job
+
+
+def test_a_click_prepares_the_request_once_and_submits_that_request(
+    client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One Generate click: the form is validated and priced once (client.prepare) and that same
+    Request goes to client.submit; the panel neither re-validates nor re-prices."""
+    import kubeez_nb as kz
+    from kubeez_nb.contract import pricing
+
+    p = kz.panel(_image_model(), client=client)
+    p.form.apply({"prompt": "a fox priced once"})
+    prices: list[int] = []
+    real_estimate = pricing.estimate
+
+    def counting(*args: Any, **kw: Any) -> Any:
+        prices.append(1)
+        return real_estimate(*args, **kw)
+
+    monkeypatch.setattr(pricing, "estimate", counting)
+    submitted: list[tuple[Any, int]] = []
+    real_submit = client.submit
+
+    def submit(request: Any, **kw: Any) -> Any:
+        submitted.append((request, len(prices)))
+        return real_submit(request, **kw)
+
+    prepared: list[Any] = []
+    real_prepare = client.prepare
+
+    def prepare(*args: Any, **kw: Any) -> Any:
+        prepared.append(real_prepare(*args, **kw))
+        return prepared[-1]
+
+    monkeypatch.setattr(client, "submit", submit)
+    monkeypatch.setattr(client, "prepare", prepare)
+    assert p.generate() is True
+    assert p.finished.wait(60) and p.error is None, p.status_html.value
+    assert p.job is not None and p.job.ok
+    ((request, priced),) = submitted
+    assert priced == 1 and request is prepared[0]  # the click's one prepare, sent as it was
+    assert dict(request.body)["prompt"] == "a fox priced once"
 
 
 def test_confirm_step_above_the_threshold(emulator: Any, tmp_path: Path) -> None:
@@ -445,7 +488,8 @@ def test_extend_tab_lists_finished_veo_clips_and_extends_one(client: Any) -> Non
     from kubeez_nb.widgets import Studio
 
     veo = next(
-        m for m in client.catalog().extendable
+        m
+        for m in client.catalog().extendable
         if "text-to-video" in m.generation_types and not m.needs_input_media
     )
     clip = client.generate_media(veo.id, "a lighthouse at dusk, waves").wait(progress=False)
@@ -469,7 +513,9 @@ def test_history_tab_shows_a_picked_job(client: Any) -> None:
     """History lists recent jobs; picking one re-attaches to it and shows its outputs."""
     from kubeez_nb.widgets import Studio
 
-    job = client.generate_media(_image_model(), "<b>history</b> pick me", aspect_ratio="1:1").wait(progress=False)
+    job = client.generate_media(_image_model(), "<b>history</b> pick me", aspect_ratio="1:1").wait(
+        progress=False
+    )
     s = Studio(client)
     s.select("history")
     tab = s.history_tab
@@ -502,8 +548,10 @@ def test_send_nothing_choices_show_their_label_not_a_blank(client: Any) -> None:
     for model in ("nano-banana-2", "kling-3-0-pro"):  # toggle buttons, a dropdown
         p.picker.value = model
         choices = [
-            w for w in _walk(p)
-            if isinstance(w, (ipywidgets.Dropdown, ipywidgets.ToggleButtons)) and w.description == "Generation"
+            w
+            for w in _walk(p)
+            if isinstance(w, (ipywidgets.Dropdown, ipywidgets.ToggleButtons))
+            and w.description == "Generation"
         ]
         assert choices and choices[0].label == "auto", (model, choices)
     assert "generation_type" not in p.form.params()

@@ -1,9 +1,10 @@
-"""One model's form: its fields laid out, read as a request body, checked against the catalog.
+"""One model's form: its fields laid out, read as a request body.
 
-A :class:`ModelForm` knows nothing about HTTP or jobs: it turns the fields ``chain.py`` / ``route_forms.py`` made
-for a model into ``params()`` (the body the user is about to send), lists the ``problems()``
-``catalog.validate`` finds in it, and carries values over from another form when the user
-switches model (``apply``: each field keeps a value only when it fits).
+A :class:`ModelForm` knows nothing about HTTP or jobs: it turns the fields ``chain.py`` /
+``route_forms.py`` made for a model into ``params()`` (the body the user is about to send, which
+the panel hands to ``client.prepare``), adds its own required-text ``problems()`` to the
+request's, and carries values over from another form when the user switches model (``apply``:
+each field keeps a value only when it fits).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 
 import ipywidgets as W
 
-from kubeez_nb.contract.catalog import Model, validate
+from kubeez_nb.contract.catalog import Model
 from kubeez_nb.errors import Problem
 from kubeez_nb.widgets.fields import Field, MediaField, TextField
 from kubeez_nb.widgets.route_forms import route_fields
@@ -66,17 +67,12 @@ class ModelForm:
         """Every field's value, shown or not (what a model switch carries over)."""
         return {name: f.get() for name, f in self.fields.items() if not _is_info(f)}
 
-    def problems(self) -> list[Problem]:
-        """Every problem ``catalog.validate`` finds in ``params()`` (empty: ready to send)."""
-        params = self.params()
-        if self.kind == "extend":
-            # The source clip is chosen from a list; the task id is read from it on submit.
-            problems = validate(None, "extend", params)
-        else:
-            problems = validate(self.model, self.kind, params, voices=self.voices or None)
+    def problems(self, found: Sequence[Problem] = ()) -> list[Problem]:
+        """``found`` (the request's problems: ``client.prepare`` of ``params()``) plus the form's
+        own: it is stricter than the wire, a text-to-media job needs words to work from."""
+        problems = list(found)
         named = {p.field for p in problems}
         for f in self.fields.values():
-            # The form is stricter than the wire: a text-to-media job needs words to work from.
             if (
                 isinstance(f, TextField)
                 and f.required

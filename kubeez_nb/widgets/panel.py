@@ -1,8 +1,8 @@
 """A generate panel: model picker, the model's form, live price and problems, Generate, result.
 
-Nothing here talks HTTP: prices come from ``client.estimate`` (no request once the catalog is
-cached), problems from the form (``catalog.validate``), submits from the client's generate
-methods. Generate never blocks the kernel: the submit and the polling run in a worker thread
+Nothing here validates, prices or posts on its own: every edit makes one ``client.prepare``
+request (its body, estimate and problems; no HTTP once the catalog is cached) and Generate hands
+that same request to ``client.submit`` (the client's one confirm / budget guard). Generate never blocks the kernel: the submit and the polling run in a worker thread
 that only sets widget traits (status text, button state, the result area's children).
 """
 
@@ -18,6 +18,7 @@ from typing import Any
 import ipywidgets as W
 
 from kubeez_nb.contract.catalog import Catalog, Model
+from kubeez_nb.errors import Problem
 from kubeez_nb.widgets.fields import ChoiceField, MediaField
 from kubeez_nb.widgets.form import ModelForm, problems_html
 from kubeez_nb.widgets.results import result_widgets
@@ -31,28 +32,6 @@ def model_label(m: Model) -> str:
     name = m.display_name or m.id
     price = f"{m.cost_per_generation:g} cr"
     return f"{name} · {m.id} · {price}" if name != m.id else f"{m.id} · {price}"
-
-
-def _submit(client: Any, kind: str, model: Model | None, params: dict[str, Any]) -> Any:
-    """Send one request of ``kind`` through the client (confirmation already asked by the panel)."""
-    p = dict(params)
-    mid = model.id if model is not None else None
-    if kind == "media":
-        return client.generate_media(mid, confirm=True, **p)
-    if kind == "music":
-        return client.generate_music(mid, confirm=True, **p)
-    if kind == "dialogue":
-        return client.generate_dialogue(p.pop("text"), confirm=True, model=mid, **p)
-    if kind == "captions":
-        return client.captions(p.pop("media_url"), confirm=True, model=mid, **p)
-    if kind == "separation":
-        return client.separate(p["media_url"], confirm=True, model=mid)
-    if kind == "ad-copy":
-        return client.ad_copy(p.pop("reference_ad_url"), confirm=True, model=mid, **p)
-    if kind == "extend":
-        source = client.job(p["source_task_id"], "media")  # the chosen clip: its own checks apply
-        return client.extend(source, p["prompt"], p.get("extend_model", "fast"), confirm=True)
-    raise ValueError(f"no submit for request kind {kind!r}")
 
 
 def _error_html(err: BaseException) -> str:
@@ -102,7 +81,8 @@ class Panel(W.VBox):
         self.error: BaseException | None = None
         self.finished = threading.Event()
         self.finished.set()
-        self._pending: dict[str, Any] | None = None
+        self._pending: Any = None  # the Request waiting for confirmation
+        self.request: Any = None  # the Request the form holds now (client.prepare)
         self.form: ModelForm = None  # type: ignore[assignment]  # set by select() below
 
         # picker row -------------------------------------------------------------------------
@@ -317,22 +297,31 @@ class Panel(W.VBox):
         self.refresh()
 
     # live price and problems --------------------------------------------------------------------
-    def estimate(self) -> Any:
-        """The client's estimate for the form as it is (None when it cannot be priced)."""
+    def prepare(self) -> Any:
+        """The request the form holds now: ``client.prepare`` (body, estimate, every problem)."""
         params = self.form.params()
-        try:
-            if self.kind == "extend":
-                return self.client.estimate(kind="extend", **params)
-            return self.client.estimate(model=self.form.model, kind=self.kind, **params)
-        except Exception:  # a price we cannot compute must not break the form
-            return None
+        model: Model | None = self.form.model
+        if self.kind == "extend":  # the clip is chosen from a list: its task id is the source
+            params["source"] = params.pop("source_task_id", None)
+            model = None
+        return self.client.prepare(self.kind, model, **params)
+
+    def estimate(self) -> Any:
+        """The estimate of the request the form holds (None when it cannot be priced)."""
+        return getattr(self.request, "estimate", None)
 
     def refresh(self) -> None:
-        """Recompute the price, the problems and the Generate button (on every edit)."""
+        """Prepare the request once and show its price and problems (on every edit)."""
         form = self.form
         if form is None:
             return
-        problems = form.problems()
+        try:
+            self.request = self.prepare()
+            found = self.request.problems
+        except Exception as err:  # the form must stay usable: show why nothing can be sent
+            self.request = None
+            found = (Problem("request", None, None, f"{type(err).__name__}: {err}"),)
+        problems = form.problems(found)
         self.problems_html.value = problems_html(problems)
         est = self.estimate()
         self.price_html.value = (
@@ -353,38 +342,45 @@ class Panel(W.VBox):
 
     # generate -----------------------------------------------------------------------------------
     def generate(self) -> bool:
-        """What the Generate button does: check, ask above the confirm threshold, submit in the
-        background. Returns True when a job was started (False: invalid, busy or asking)."""
+        """What the Generate button does: the request of the form (prepared once), the client's
+        guard (a confirm step above its threshold), then ``client.submit`` in the background.
+        Returns True when a job was started (False: invalid, busy or asking)."""
+        from kubeez_nb.errors import ConfirmationRequired, KubeezError
+        from kubeez_nb.pipeline import guard
+
         if self.busy or self._pending is not None:
             return False
         self.refresh()
-        if self._problems:
+        request = self.request
+        if self._problems or request is None:
             return False
-        params = self.form.params()
-        threshold = getattr(self.client, "confirm_above", None)
-        est = self.estimate()
-        credits = float(est) if est is not None else 0.0
-        if threshold is not None and credits > float(threshold):
-            self._pending = params
+        try:  # the guard submit runs, asked before the worker starts: the confirm step is shown now
+            guard(self.client, request.estimate, False, self.client.confirm_above)
+        except ConfirmationRequired as err:
+            credits, threshold = float(err.estimate or 0.0), float(err.threshold or 0.0)
+            self._pending = request
             self.generate_button.layout.display = _HIDDEN
             self.confirm_button.description = f"Confirm {credits:g} credits?"
             self.confirm_button.layout.display = None
             self.cancel_button.layout.display = None
             self.status_html.value = (
                 f"<span style='color:#8a5a00'>This job costs ≈ {credits:g} credits, above the "
-                f"confirm threshold of {float(threshold):g}. Confirm to submit.</span>"
+                f"confirm threshold of {threshold:g}. Confirm to submit.</span>"
             )
             return False
-        self._start(params)
+        except KubeezError as err:  # over the budget: nothing was sent
+            self.status_html.value = _error_html(err)
+            return False
+        self._start(request, confirm=False)
         return True
 
     def confirm(self) -> bool:
-        """Submit the job waiting for confirmation."""
-        params = self._pending
+        """Submit the request waiting for confirmation."""
+        request = self._pending
         self._end_confirm()
-        if params is None:
+        if request is None:
             return False
-        self._start(params)
+        self._start(request, confirm=True)
         return True
 
     def cancel(self) -> None:
@@ -399,24 +395,40 @@ class Panel(W.VBox):
         self.cancel_button.layout.display = _HIDDEN
         self.generate_button.layout.display = None
 
-    def _start(self, params: dict[str, Any]) -> None:
+    def _start(self, request: Any, *, confirm: bool) -> None:
         self.busy = True
         self.error = None
         self.finished.clear()
         self.generate_button.disabled = True
         self.generate_button.tooltip = "a job from this panel is running"
         self.status_html.value = "<i>Submitting…</i>"
-        model = self.form.model
         worker = threading.Thread(
-            target=self._run, args=(model, params), name="kubeez-panel-generate", daemon=True
+            target=self._run, args=(request, confirm), name="kubeez-panel-generate", daemon=True
         )
         worker.start()
 
-    def _run(self, model: Model | None, params: dict[str, Any]) -> None:
+    def _with_clip(self, request: Any) -> Any:
+        """An extend request re-made from the chosen clip's status row (fetched here, off the
+        kernel), so the clip's own checks (finished, a Veo clip) apply before anything is sent."""
+        body = request.body
+        source = self.client.job(str(body.get("source_task_id")), "media")
+        again = self.client.prepare(
+            "extend",
+            None,
+            source=source,
+            prompt=body.get("prompt"),
+            extend_model=body.get("extend_model"),
+        )
+        again.raise_for_problems()
+        return again
+
+    def _run(self, request: Any, confirm: bool) -> None:
         started = time.monotonic()
         result: Any = None
         try:
-            result = _submit(self.client, self.kind, model, params)
+            if self.kind == "extend":
+                request = self._with_clip(request)
+            result = self.client.submit(request, confirm=confirm)
             self.job = result
             waiter = getattr(result, "wait", None)
             if callable(waiter):
