@@ -56,9 +56,9 @@ class KubeezMagics(LookupMixin, Magics):
     def client(self) -> Any:
         """The client the magic uses: ``kz.connect()`` on first use (key or KUBEEZ_DEMO from the env)."""
         if self._client is None:
-            from kubeez_nb import _config
+            from kubeez_nb._config import ENV_API_KEY, ENV_DEMO, env_flag
 
-            if not os.environ.get(_config.ENV_API_KEY) and not _config.env_flag(_config.ENV_DEMO):
+            if not os.environ.get(ENV_API_KEY) and not env_flag(ENV_DEMO):
                 raise UsageError(_NO_CLIENT)
             from kubeez_nb.client import connect
 

@@ -93,7 +93,7 @@ def output_widget(output: Any) -> W.Widget:
         else:
             media = W.Audio(value=data, format=fmt, autoplay=False, loop=False, controls=True)
     else:
-        from kubeez_nb import render
+        import kubeez_nb.render as render
 
         media = W.HTML(render.output_html(output, embed=False, caption=False))
     cap = caption(output)
