@@ -254,6 +254,17 @@ class Model:
         return "media"
 
     @property
+    def quoted_seconds(self) -> float | None:
+        """The clip length ``cost_per_generation`` is quoted for ("the price of a 5 s clip"), read
+        from the cost note; None when it names none."""
+        num = r"(\d+(?:\.\d+)?)"
+        m = re.search(rf"(?:price of|is)\s+an?\s+{num}\s*s\b", self.cost_note)
+        if m:
+            return float(m.group(1))
+        m = re.search(rf"an?\s+{num}\s*s\s+(?:clip|output)", self.cost_note)
+        return float(m.group(1)) if m else None
+
+    @property
     def extendable(self) -> bool:
         """Finished clips of this model can be extended (its cost note names the extend route)."""
         return "/extend" in self.cost_note or "media/extend" in self.usage_notes

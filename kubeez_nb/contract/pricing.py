@@ -111,13 +111,8 @@ def extend_prices(model: Model | None = None) -> dict[str, float]:
 
 
 def default_seconds(model: Model) -> float | None:
-    """The clip length ``cost_per_generation`` is quoted for ("the price of a 5 s clip")."""
-    note = model.cost_note
-    m = re.search(rf"(?:price of|is)\s+an?\s+{_NUM}\s*s\b", note)
-    if m:
-        return float(m.group(1))
-    m = re.search(rf"an?\s+{_NUM}\s*s\s+(?:clip|output)", note)
-    return float(m.group(1)) if m else None
+    """The clip length ``cost_per_generation`` is quoted for (``Model.quoted_seconds``)."""
+    return model.quoted_seconds
 
 
 def _quoted_ref_seconds(note: str) -> float | None:

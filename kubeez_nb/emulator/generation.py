@@ -252,7 +252,6 @@ class Generation:
     def output_seconds(self: Backend, row: dict[str, Any], params: dict[str, Any]) -> float:
         """How long the video will be: fixed by the id (``-10s``), else the duration asked, else the
         length the price is quoted for (the client's estimate assumes the same), else the default."""
-        from kubeez_nb.contract.pricing import default_seconds
         from kubeez_nb.contract.wire import seconds as parse_seconds
 
         m = re.search(r"-(\d+)s(?:-|$)", row["model_id"])
@@ -262,7 +261,7 @@ class Generation:
         asked = parse_seconds(params.get("duration"))
         if asked:
             return asked
-        quoted = default_seconds(model)
+        quoted = model.quoted_seconds
         if quoted:
             return quoted
         return float(model.duration_seconds[0]) if model.duration_seconds else DEFAULT_VIDEO_SECONDS
