@@ -58,6 +58,7 @@ from urllib3.util.retry import Retry
 
 from kubeez_nb import __version__
 from kubeez_nb._config import DEFAULT_TIMEOUT, RECHECK_GRACE_S
+from kubeez_nb._deadline import _cap_timeout, _deadline_error, _expired, _sleep
 from kubeez_nb._ratelimit import RateLimiter, group_for
 from kubeez_nb._secrets import KEY_HEADER, Secret, _KeyAuth, register, scrub
 from kubeez_nb.errors import (
@@ -520,39 +521,6 @@ class Transport:
         finally:
             tmp.unlink(missing_ok=True)
         return dest
-
-
-def _expired(deadline: float | None) -> bool:
-    return deadline is not None and time.monotonic() >= deadline
-
-
-def _deadline_error(what: str, doing: str, *, maybe_sent: bool = False) -> APITimeoutError:
-    err = APITimeoutError(f"{what}: the deadline passed while {doing}")
-    err.maybe_sent = maybe_sent  # type: ignore[attr-defined]
-    return err
-
-
-def _sleep(seconds: float, deadline: float | None, what: str) -> None:
-    """``time.sleep(seconds)`` capped at the deadline; raises APITimeoutError once it passed."""
-    if deadline is not None:
-        left = deadline - time.monotonic()
-        if seconds >= left:
-            time.sleep(max(left, 0.0))
-            raise _deadline_error(what, f"waiting {seconds:.2f} s before retrying")
-    if seconds > 0:
-        time.sleep(seconds)
-
-
-def _cap_timeout(timeout: Any, deadline: float | None, what: str) -> Any:
-    """``timeout`` ((connect, read) or one number) capped at the time left before ``deadline``."""
-    if deadline is None:
-        return timeout
-    left = deadline - time.monotonic()
-    if left <= 0:
-        raise _deadline_error(what, "preparing to send")
-    if isinstance(timeout, tuple):
-        return tuple(left if t is None else min(t, left) for t in timeout)
-    return left if timeout is None else min(timeout, left)
 
 
 def _header_wait(headers: Mapping[str, str]) -> float | None:

@@ -38,8 +38,8 @@ from kubeez_nb._config import (
     kubeez_home,
 )
 from kubeez_nb._http import Reply, Secret, Transport
+from kubeez_nb._pages import MAX_PAGES, generation_pages
 from kubeez_nb.errors import (
-    BadRequestError,
     FileTooLargeError,
     KubeezError,
     ModelNotFoundError,
@@ -56,12 +56,6 @@ if TYPE_CHECKING:
     from kubeez_nb.contract.pricing import Estimate
 
 log = logging.getLogger("kubeez_nb.client")
-
-#: page size asked of /v1/generations: the largest first (4x fewer reads of a 120/min budget);
-#: the MCP twin documents 1-25, so a 400 on the first page falls back to the smaller size
-PAGE_SIZES = (100, 25)
-#: pages read at most by generations() unless max_pages says otherwise
-MAX_PAGES = 400
 
 #: live clients, so kz.jobs() can settle unsettled rows with one of them
 _CLIENTS: weakref.WeakSet[Client] = weakref.WeakSet()
@@ -469,37 +463,7 @@ class Client:
         self, *, max_pages: int | None = MAX_PAGES, **filters: Any
     ) -> Iterator[list[dict[str, Any]]]:
         """The pages of ``GET /v1/generations`` one at a time (newest first), lazily."""
-        params = _clean({"limit": PAGE_SIZES[0], **filters})
-        seen_cursors: set[str] = set()
-        pages = 0
-        while True:
-            try:
-                data = self._get("/v1/generations", **params)
-            except BadRequestError:
-                if pages or "limit" in filters or params["limit"] == PAGE_SIZES[-1]:
-                    raise
-                params["limit"] = PAGE_SIZES[-1]
-                continue
-            rows = _rows(data)
-            if rows is None:
-                raise response_format_error(200, data, "a list of generations")
-            yield rows
-            pages += 1
-            if not isinstance(data, Mapping) or not rows:
-                return
-            if max_pages is not None and pages >= max_pages:
-                return
-            cursor = data.get("next_cursor") or data.get("cursor_next") or data.get("next")
-            if isinstance(cursor, str) and cursor:
-                if cursor in seen_cursors:
-                    return
-                seen_cursors.add(cursor)
-                params["cursor"] = cursor
-            elif data.get("has_more"):
-                start = data.get("offset", params.get("offset", 0))
-                params["offset"] = int(start or 0) + len(rows)
-            else:
-                return
+        return generation_pages(self._get, max_pages=max_pages, **filters)
 
     def history(self, **filters: Any) -> Any:
         """Generations (server) joined with the local ledger, as a typed pandas DataFrame."""
@@ -566,21 +530,6 @@ def _secret(api_key: str | None) -> Secret | None:
     raw = api_key if api_key is not None else os.environ.get(ENV_API_KEY)
     raw = raw.strip() if isinstance(raw, str) else None
     return Secret(raw) if raw else None
-
-
-def _rows(data: Any) -> list[dict[str, Any]] | None:
-    rows = (
-        data.get("generations", data.get("items", data.get("data")))
-        if isinstance(data, Mapping)
-        else data
-    )
-    if not isinstance(rows, list):
-        return None
-    return [dict(r) for r in rows if isinstance(r, Mapping)]
-
-
-def _clean(params: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in params.items() if v is not None}
 
 
 def _size(fh: IO[bytes]) -> int | None:
