@@ -14,7 +14,7 @@ import importlib
 import logging
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from kubeez_nb._config import __version__
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
@@ -89,6 +89,4 @@ def __dir__() -> list[str]:
 
 def load_ipython_extension(ipython: Any) -> None:
     """``%load_ext kubeez_nb``: register ``%kubeez`` / ``%%kubeez`` (nothing heavy is imported)."""
-    from kubeez_nb.magics import register
-
-    register(ipython)
+    importlib.import_module("kubeez_nb.magics").register(ipython)  # lazy, like __getattr__

@@ -8,6 +8,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+#: the package version (``kubeez_nb.__version__``; pyproject ``version`` says the same)
+__version__ = "0.1.0"
+
 ENV_API_KEY = "KUBEEZ_API_KEY"
 ENV_BASE_URL = "KUBEEZ_BASE_URL"
 ENV_DEMO = "KUBEEZ_DEMO"

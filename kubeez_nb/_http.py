@@ -56,8 +56,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from kubeez_nb import __version__
-from kubeez_nb._config import DEFAULT_TIMEOUT, RECHECK_GRACE_S
+from kubeez_nb._config import DEFAULT_TIMEOUT, RECHECK_GRACE_S, __version__
 from kubeez_nb._deadline import _cap_timeout, _deadline_error, _expired, _sleep
 from kubeez_nb._ratelimit import RateLimiter, group_for
 from kubeez_nb._secrets import KEY_HEADER, Secret, _KeyAuth, register, scrub

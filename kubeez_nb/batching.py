@@ -151,7 +151,7 @@ class BatchResult:
 
         ``timeout`` is a deadline in seconds (``TimeoutError`` past it; see ``Job.wait``).
         """
-        from kubeez_nb.inputs import check_seconds
+        from kubeez_nb.contract.checks import check_seconds
 
         timeout = check_seconds("timeout", timeout)
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -367,8 +367,8 @@ def batch(
     the jobs still running (``result.wait()`` follows them). ``budget`` and ``timeout`` take
     finite non-negative numbers only (``ValueError`` naming the argument otherwise).
     """
+    from kubeez_nb.contract.checks import check_credits, check_seconds
     from kubeez_nb.errors import BudgetExceededError, ConfirmationRequired
-    from kubeez_nb.inputs import check_credits, check_seconds
 
     budget = check_credits("budget", budget)
     timeout = check_seconds("timeout", timeout)

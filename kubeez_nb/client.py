@@ -39,6 +39,7 @@ from kubeez_nb._config import (
 )
 from kubeez_nb._http import Reply, Secret, Transport
 from kubeez_nb._pages import MAX_PAGES, generation_pages
+from kubeez_nb.contract.checks import check_credits
 from kubeez_nb.errors import (
     FileTooLargeError,
     KubeezError,
@@ -46,7 +47,6 @@ from kubeez_nb.errors import (
     ValidationError,
     response_format_error,
 )
-from kubeez_nb.inputs import check_credits
 from kubeez_nb.job import Job, JobGroup, Observer
 from kubeez_nb.pipeline import Request
 from kubeez_nb.records import Asset, Balance, Captions

@@ -312,7 +312,7 @@ class Job:
         of it whatever the server does (the job keeps running on the server; ``wait()`` again or
         ``kz.resume()`` later).
         """
-        from kubeez_nb.inputs import check_seconds
+        from kubeez_nb.contract.checks import check_seconds
 
         timeout = check_seconds("timeout", timeout)
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -493,7 +493,7 @@ class JobGroup(Sequence[Job]):
 
         ``timeout`` is one deadline for the whole group (see :meth:`Job.wait`).
         """
-        from kubeez_nb.inputs import check_seconds
+        from kubeez_nb.contract.checks import check_seconds
 
         timeout = check_seconds("timeout", timeout)
         deadline = None if timeout is None else time.monotonic() + timeout
