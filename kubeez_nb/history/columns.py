@@ -172,7 +172,7 @@ def _typed(
     if (
         pd.api.types.infer_dtype(raw["id"].to_numpy(dtype=object), skipna=False) != "string"
     ):  # ids missing or odd
-        ids = [
+        ids: Any = [
             i if isinstance(i, str) else _text(_first(r, _ID_KEYS))
             for i, r in zip(raw["id"], rows, strict=True)
         ]
@@ -293,7 +293,7 @@ def _media_category(media: np.ndarray) -> pd.Categorical:
 
 
 def _output_columns(
-    outputs: list[list[Any]], base_url: str | None
+    outputs: np.ndarray | list[list[Any]], base_url: str | None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, pd.Series]:
     """(n_outputs, output_urls lists, first output's media kind, seconds of media) for every row.
 

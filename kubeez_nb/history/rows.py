@@ -323,6 +323,8 @@ def _model_types(catalog: Any) -> dict[str, str]:
         except TypeError:
             return {}
     types: dict[str, str] = {}
+    mid: Any
+    kind: Any
     for key, model in items:
         if isinstance(model, str):  # {id: model_type}
             mid, kind = key, model

@@ -395,7 +395,7 @@ class KubeezMagics(LookupMixin, Magics):
         print(f"%kubeez now uses {value!r}")
 
     def _cmd_help(self, p: _Parsed) -> None:
-        print(self.kubeez.__doc__)
+        print(type(self).kubeez.__doc__)
 
     # -- helpers ----------------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ import io
 import math
 import warnings
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from kubeez_nb.report.tables import _COLORS, _TITLES, _TOP_BARS, CHARTS, _fmt
 
@@ -32,7 +32,7 @@ class ChartsMixin:
 
         fig = Figure(figsize=(8, 3.6), dpi=100, layout="constrained")
         ax = fig.add_subplot()
-        _DRAW[name](self, ax)
+        _DRAW[name](cast("CostReport", self), ax)
         ax.set_title(
             _TITLES.get(name, name.replace("_", " ").capitalize()), loc="left", fontsize=11
         )
@@ -175,7 +175,8 @@ def _draw_burn(r: CostReport, ax: Any) -> None:
         ax.set_ylabel("credits spent (cumulative)")
     else:  # the balance as it was (no top-ups assumed), then the projection at the recent rate
         spent_after = t["credits"][::-1].cumsum()[::-1].shift(-1, fill_value=0.0)
-        day_ends = (t.index + pd.Timedelta(days=1)).tz_convert("UTC")
+        index: Any = t.index  # a DatetimeIndex of day starts
+        day_ends = (index + pd.Timedelta(days=1)).tz_convert("UTC")
         ends = day_ends.where(
             day_ends < r.as_of, r.as_of
         )  # today's bucket ends now, not at midnight
@@ -188,7 +189,7 @@ def _draw_burn(r: CostReport, ax: Any) -> None:
         rate = s.get("credits_per_day") or 0.0
         days = s.get("days_left")
         if rate > 0 and days is not None and math.isfinite(days):
-            start = r.as_of
+            start: Any = r.as_of
             horizon = min(days, 3650.0)
             end = start + pd.Timedelta(days=horizon)
             ax.plot(

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from kubeez_nb.report.charts import ChartsMixin
 from kubeez_nb.report.export import ExportMixin
@@ -78,19 +78,20 @@ def cost_report(
             df = df.assign(
                 **{
                     name: pd.Series([None] * len(df), index=df.index, dtype=object).astype(
-                        dtype if dtype != "int64" else "float64"
+                        cast(Any, dtype if dtype != "int64" else "float64")
                     )
                 }
             )
     note = None
     if balance is None and client is not None:
         try:
-            found = client.balance()
-            balance = float(
+            found: Any = client.balance()
+            credits: Any = (
                 getattr(found, "credits", None)
                 if not isinstance(found, dict)
                 else found.get("credits")
             )
+            balance = float(credits)
         except Exception as exc:  # the report still stands without a balance; say why
             note = f"balance unavailable: {type(exc).__name__}: {exc}"
     if top < 1:
@@ -396,7 +397,7 @@ class CostReport(ChartsMixin, ExportMixin):
 
         times = self._utc_ns()
         dated = times != _NAT
-        as_of = self.as_of
+        as_of: Any = self.as_of  # set by __post_init__
         end = as_of.value
         # a window never counts days before the first generation: 5 days of history spread over
         # "the last 30 days" would understate the burn six-fold
@@ -420,7 +421,9 @@ class CostReport(ChartsMixin, ExportMixin):
                     "credits_per_day": per_day,
                     "balance": self.balance,
                     "days_left": left,
-                    "runs_out": (as_of + pd.Timedelta(days=left)) if finite else pd.NaT,
+                    "runs_out": (as_of + pd.Timedelta(days=left))
+                    if finite and left is not None
+                    else pd.NaT,
                 }
             )
         table = pd.DataFrame(

@@ -27,8 +27,17 @@ class ExportMixin:
     """The output methods of ``CostReport``."""
 
     df: pd.DataFrame
+    tz: str
+    as_of: pd.Timestamp | None
     _summary: dict[str, Any]
     _tables: dict[str, pd.DataFrame]
+
+    def _img(self, name: str) -> str:  # pragma: no cover - ChartsMixin's
+        raise NotImplementedError
+
+    @property
+    def charts(self) -> list[str]:  # pragma: no cover - CostReport's
+        raise NotImplementedError
 
     def __repr__(self) -> str:
         s = self._summary
@@ -125,7 +134,8 @@ class ExportMixin:
         table = self._tables[name].copy()
         if name in ("by_day", "by_week"):
             table = table.iloc[::-1]  # newest first on screen
-            table.index = table.index.strftime("%Y-%m-%d")
+            days: Any = table.index  # a DatetimeIndex
+            table.index = days.strftime("%Y-%m-%d")
             if name == "by_day" and len(table) > _SHOWN_DAYS:
                 table = table.iloc[:_SHOWN_DAYS]
         elif name not in ("costliest_prompts", "burn_down") and len(table) > _SHOWN_ROWS:

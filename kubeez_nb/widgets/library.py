@@ -76,7 +76,7 @@ class AssetsTab(_Loading):
         client: Any,
         *,
         targets: Sequence[tuple[str, str]] = (),
-        on_use: Callable[[str, str | None, str], None] | None = None,
+        on_use: Callable[[str, str | None, str], Any] | None = None,
         on_change: Callable[[list[Any]], None] | None = None,
         **kw: Any,
     ) -> None:

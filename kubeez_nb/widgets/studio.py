@@ -228,7 +228,9 @@ class Studio(W.VBox):
                 try:
                     p.set_choices("source_task_id", options)
                 except Exception as err:  # a thread's exception would vanish: show it instead
-                    p.status_html.value = f"<b>Could not list your clips:</b> {html.escape(str(err))}"
+                    p.status_html.value = (
+                        f"<b>Could not list your clips:</b> {html.escape(str(err))}"
+                    )
 
         t = threading.Thread(target=run, daemon=True, name="kubeez-extend-sources")
         t.start()
