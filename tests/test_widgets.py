@@ -17,6 +17,7 @@ from kubeez_nb.widgets.fields import (  # noqa: E402
     ChoiceField,
     InfoField,
     MediaField,
+    NumberField,
     RangeField,
     TextField,
 )
@@ -154,6 +155,33 @@ def test_option_lists_become_toggles_or_dropdowns_and_prompt_counts_live(client:
     assert "over by 3" in prompt.counter.value
     request = client.prepare("media", m, **form.params())  # what the panel does on every edit
     assert any(p.field == "prompt" for p in form.problems(request.problems))
+
+
+def test_route_forms_follow_the_table_of_request_kinds() -> None:
+    """Every field a route form sends is a body field of its request kind in contract.kinds,
+    with that field's label, range, fixed choices and required flag."""
+    from kubeez_nb.contract.kinds import KINDS
+    from kubeez_nb.widgets.route_forms import route_fields
+
+    checked = 0
+    for kind in ("music", "dialogue", "captions", "separation", "ad-copy", "extend"):
+        model = SHARED.endpoint_model(kind) if kind != "music" else SHARED.get("V5")
+        for f in route_fields(model, kind, voices=("Rachel",)):
+            if not f.send:
+                continue
+            spec = KINDS[kind].field(f.name)
+            assert spec is not None, (kind, f.name)
+            widget = getattr(f, "_value_widget", f.widget)
+            if isinstance(f, NumberField):
+                assert (widget.min, widget.max) == spec.range and widget.description == spec.title
+                checked += 1
+            elif isinstance(f, MediaField):
+                assert f.required == spec.required and f.name == spec.name
+                checked += 1
+            elif isinstance(f, ChoiceField) and spec.choices:
+                assert set(spec.choices) <= set(f.values), (kind, f.name)
+                checked += 1
+    assert checked >= 12
 
 
 def test_unknown_capability_keys_become_generic_fields_not_a_crash() -> None:

@@ -1,6 +1,7 @@
 """The forms of the routes whose body fields the guide fixes (music, dialogue, captions,
-separation, ad creatives, extend), built from the same field classes; every limit that can be read
-from the model (prompt caps, voices, aspect ratios) is read from it. ``route_fields`` is the one
+separation, ad creatives, extend), built from the same field classes. Labels, ranges, fixed choices, media kinds and
+required flags come from the table of request kinds (``contract.kinds``); every limit that can be
+read from the model (prompt caps, voices, aspect ratios) is read from it. ``route_fields`` is the one
 entry point (``media`` goes through the capability chain)."""
 
 from __future__ import annotations
@@ -10,13 +11,11 @@ from typing import Any
 
 from kubeez_nb.contract.catalog import Model
 from kubeez_nb.contract.kinds import (
-    AD_VARIANT_RANGE,
     CAPTION_QUALITIES,
-    DIALOGUE_SPEED_RANGE,
-    EXTEND_MODELS,
+    KINDS,
     MEDIA_KINDS,
-    VOCAL_GENDERS,
 )
+from kubeez_nb.contract.kinds import Field as KindField
 from kubeez_nb.widgets.chain import media_fields
 from kubeez_nb.widgets.fields import (
     BoolField,
@@ -32,11 +31,36 @@ def _cap(model: Model | None) -> int | None:
     return model.capabilities.prompt_max_chars if model is not None else None
 
 
-def _media_url(
-    model: Model | None, name: str, *, required: bool, description: str, kinds: Sequence[str] = ()
-) -> MediaField:
-    limits = {k: 1 for k in (kinds or (model.input_media_types if model else ()) or MEDIA_KINDS)}
-    return MediaField(name, limits, single=True, required=required, description=description)
+def _spec(kind: str, name: str) -> KindField:
+    """The body field ``name`` of request kind ``kind`` in the table of request kinds."""
+    spec = KINDS[kind].field(name)
+    if spec is None:  # pragma: no cover - a form field the table does not list is a bug
+        raise KeyError(f"{kind} requests have no field {name!r} in contract.kinds")
+    return spec
+
+
+def _media_url(model: Model | None, kind: str, name: str) -> MediaField:
+    """One media URL field: required, label and media kinds from the table."""
+    spec = _spec(kind, name)
+    kinds = spec.media or (model.input_media_types if model else ()) or MEDIA_KINDS
+    limits = {k: 1 for k in kinds}
+    return MediaField(name, limits, single=True, required=spec.required, description=spec.title)
+
+
+def _number(kind: str, name: str, *, default: float, **kw: Any) -> NumberField:
+    """A slider over the field's documented range, labelled as the table says."""
+    spec = _spec(kind, name)
+    lo, hi = spec.range or (0.0, 1.0)
+    return NumberField(
+        name, lo, hi, default=default, integer=spec.type == "integer", description=spec.title, **kw
+    )
+
+
+def _choice(kind: str, name: str, **kw: Any) -> ChoiceField:
+    """A choice over the field's fixed values (the table's), labelled as the table says."""
+    spec = _spec(kind, name)
+    kw.setdefault("description", spec.title)
+    return ChoiceField(name, list(spec.choices), **kw)
 
 
 def music_fields(model: Model | None) -> list[Field]:
@@ -56,17 +80,11 @@ def music_fields(model: Model | None) -> list[Field]:
         _ModeField("words", ["song_description", "lyrics"], description="Words", when=adv),
         TextField("song_description", multiline=True, when=("words", "song_description")),
         TextField("lyrics", multiline=True, when=("words", "lyrics")),
-        ChoiceField(
-            "vocal_gender",
-            list(VOCAL_GENDERS),
-            default="random",
-            description="Vocal gender",
-            when=adv,
-        ),
+        _choice("music", "vocal_gender", default="random", when=adv),
         TextField("negative_tags", placeholder="styles to avoid", when=adv),
-        NumberField("style_weight", 0.0, 1.0, default=0.5, when=adv),
-        NumberField("weirdness_constraint", 0.0, 1.0, default=0.5, when=adv),
-        NumberField("audio_weight", 0.0, 1.0, default=0.5, when=adv),
+        _number("music", "style_weight", default=0.5, when=adv),
+        _number("music", "weirdness_constraint", default=0.5, when=adv),
+        _number("music", "audio_weight", default=0.5, when=adv),
         BoolField("instrumental", optional=True, description="Instrumental"),
     ]
     if model is not None and model.accepts_sources:
@@ -86,10 +104,10 @@ def dialogue_fields(model: Model | None, voices: Sequence[str] = ()) -> list[Fie
     else:
         out.append(TextField("voice"))
     out += [
-        NumberField("stability", 0.0, 1.0, default=0.5),
-        NumberField("similarity_boost", 0.0, 1.0, default=0.75, description="Similarity"),
-        NumberField("style", 0.0, 1.0, default=0.0),
-        NumberField("speed", *DIALOGUE_SPEED_RANGE, default=1.0),
+        _number("dialogue", "stability", default=0.5),
+        _number("dialogue", "similarity_boost", default=0.75),
+        _number("dialogue", "style", default=0.0),
+        _number("dialogue", "speed", default=1.0),
         TextField("language_code", description="Language", placeholder="e.g. en (optional)"),
     ]
     return out
@@ -97,46 +115,28 @@ def dialogue_fields(model: Model | None, voices: Sequence[str] = ()) -> list[Fie
 
 def captions_fields(model: Model | None) -> list[Field]:
     return [
-        _media_url(
-            model, "media_url", required=True, description="Video / audio", kinds=("video", "audio")
-        ),
-        ChoiceField("quality", list(CAPTION_QUALITIES), default=CAPTION_QUALITIES[0]),
+        _media_url(model, "captions", "media_url"),
+        _choice("captions", "quality", default=CAPTION_QUALITIES[0]),
         TextField("language", placeholder="needed with quality 'best', e.g. en"),
         BoolField("code_switching", optional=True, description="Code switching"),
     ]
 
 
 def separation_fields(model: Model | None) -> list[Field]:
-    return [
-        _media_url(model, "media_url", required=True, description="Audio track", kinds=("audio",))
-    ]
+    return [_media_url(model, "separation", "media_url")]
 
 
 def ad_copy_fields(model: Model | None) -> list[Field]:
     out: list[Field] = [
-        _media_url(
-            model,
-            "reference_ad_url",
-            required=True,
-            description="Reference ad",
-            kinds=("image", "video"),
-        ),
-        _media_url(
-            model,
-            "product_image_url",
-            required=False,
-            description="Product image",
-            kinds=("image",),
-        ),
+        _media_url(model, "ad-copy", "reference_ad_url"),
+        _media_url(model, "ad-copy", "product_image_url"),
         TextField(
             "product_text",
             cap=_cap(model),
             multiline=True,
             placeholder="What the product is (optional)",
         ),
-        NumberField(
-            "variant_count", *AD_VARIANT_RANGE, default=1, integer=True, description="Variants"
-        ),
+        _number("ad-copy", "variant_count", default=1),
     ]
     ratios = model.capabilities.aspect_ratio_options if model else []
     if ratios:
@@ -150,9 +150,7 @@ def extend_fields(model: Model | None) -> list[Field]:
     return [
         ChoiceField("source_task_id", [], description="Source clip", toggle=False),
         TextField("prompt", cap=_cap(model), multiline=True, placeholder="What happens next"),
-        ChoiceField(
-            "extend_model", list(EXTEND_MODELS), default="fast", description="Extend model"
-        ),
+        _choice("extend", "extend_model", default="fast"),
     ]
 
 
