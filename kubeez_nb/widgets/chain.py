@@ -93,10 +93,8 @@ def duration_range_from_cap(name: str, value: Any, model: Model) -> Field | _Not
     rng = model.duration_range
     if rng is None:
         return None
-    from kubeez_nb.contract.pricing import default_seconds
-
     # Start at the length the catalog price is quoted for (Kling 3.0: "a 5 s clip"), if any.
-    quoted = default_seconds(model)
+    quoted = model.quoted_seconds
     start = quoted if quoted is not None and rng[0] <= quoted <= rng[1] else value[0]
     return RangeField(
         "duration", model.capabilities.duration_options, rng[0], rng[1], default=start
