@@ -16,7 +16,12 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results.json"
-_OPS: dict[str, Callable[[float, float], bool]] = {"<=": operator.le, "<": operator.lt, ">=": operator.ge, ">": operator.gt}
+_OPS: dict[str, Callable[[float, float], bool]] = {
+    "<=": operator.le,
+    "<": operator.lt,
+    ">=": operator.ge,
+    ">": operator.gt,
+}
 
 
 @dataclass
@@ -47,7 +52,9 @@ def run_all(only: list[str] | None = None) -> list[Figure]:
             continue
         module = importlib.import_module(f"benchmarks.{name}")
 
-        def record(fig: str, value: float, goal: float, op: str = "<=", note: str = "", _m: str = name) -> None:
+        def record(
+            fig: str, value: float, goal: float, op: str = "<=", note: str = "", _m: str = name
+        ) -> None:
             figures.append(Figure(fig, float(value), float(goal), op, note, _m))
             print(f"  {fig} = {value:.4g} (goal {op} {goal}) {note}", flush=True)
 
@@ -57,7 +64,9 @@ def run_all(only: list[str] | None = None) -> list[Figure]:
             module.run(record)
         except Exception:  # a broken benchmark is reported, the others still run
             traceback.print_exc()
-            figures.append(Figure(f"{name}:error", float("nan"), 0.0, "<=", "raised; see log", name))
+            figures.append(
+                Figure(f"{name}:error", float("nan"), 0.0, "<=", "raised; see log", name)
+            )
         print(f"  ({time.perf_counter() - started:.1f} s)", flush=True)
     return figures
 
@@ -71,7 +80,10 @@ def write(figures: list[Figure]) -> str:
     }
     RESULTS.write_text(json.dumps(payload, indent=2))
     rows = ["| figure | value | goal | met | note |", "|---|---|---|---|---|"]
-    rows += [f"| `{f.name}` | {f.value:.4g} | {f.op} {f.goal:g} | {'yes' if f.met else 'NO'} | {f.note} |" for f in figures]
+    rows += [
+        f"| `{f.name}` | {f.value:.4g} | {f.op} {f.goal:g} | {'yes' if f.met else 'NO'} | {f.note} |"
+        for f in figures
+    ]
     table = "\n".join(rows)
     (HERE / "results.md").write_text(table + "\n")
     return table

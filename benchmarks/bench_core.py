@@ -38,7 +38,10 @@ def import_ratio() -> tuple[float, str]:
     bare = _median("pass")
     requests_s = _median("import requests") - bare
     ours = _median("import kubeez_nb") - bare
-    return ours / requests_s, f"kubeez_nb {ours * 1000:.1f} ms vs requests {requests_s * 1000:.1f} ms (start-up {bare * 1000:.0f} ms removed)"
+    return (
+        ours / requests_s,
+        f"kubeez_nb {ours * 1000:.1f} ms vs requests {requests_s * 1000:.1f} ms (start-up {bare * 1000:.0f} ms removed)",
+    )
 
 
 _UPLOADER = r"""
@@ -72,7 +75,8 @@ def upload_rss_ratio() -> tuple[float, str]:
     port, key = _free_port(), "sk_test_bench_upload"
     server = subprocess.Popen(
         [PY, "-m", "kubeez_nb.emulator", "--port", str(port), "--api-key", key],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         url = f"http://127.0.0.1:{port}"
@@ -90,10 +94,18 @@ def upload_rss_ratio() -> tuple[float, str]:
                 fh.truncate(UPLOAD_BYTES)
             growth = {}
             for mode in ("requests", "kubeez"):
-                out = subprocess.run([PY, "-c", _UPLOADER, str(path), url, key, mode], check=True, capture_output=True, text=True)
+                out = subprocess.run(
+                    [PY, "-c", _UPLOADER, str(path), url, key, mode],
+                    check=True,
+                    capture_output=True,
+                    text=True,
+                )
                 growth[mode] = max(float(out.stdout.strip().splitlines()[-1]), 1.0)
         ratio = growth["kubeez"] / growth["requests"]
-        return ratio, f"peak RSS growth {growth['kubeez']:.0f} MB vs requests files= {growth['requests']:.0f} MB for 500 MB"
+        return (
+            ratio,
+            f"peak RSS growth {growth['kubeez']:.0f} MB vs requests files= {growth['requests']:.0f} MB for 500 MB",
+        )
     finally:
         server.terminate()
         server.wait(10)

@@ -35,7 +35,9 @@ def _fetch(home: str) -> tuple[list[dict[str, Any]], Any, float, str, float]:
         # a key allowed to read fast: 500 pages at the documented 120/min would take ~4 minutes
         key = emu.add_key("sk_test_bench_history", rate_limits={"read": 1_000_000})
         emu.seed_history(ROWS, key)
-        client = kz.Client(api_key=key, base_url=emu.url, home=home, ledger=False, rate_limits={"read": 1_000_000})
+        client = kz.Client(
+            api_key=key, base_url=emu.url, home=home, ledger=False, rate_limits={"read": 1_000_000}
+        )
         started = time.perf_counter()
         rows = client.generations(limit=100, max_pages=None)
         fetch_s = time.perf_counter() - started
@@ -72,7 +74,10 @@ def run(record: Callable[..., None]) -> None:
 
     ours_s, base_s = statistics.median(a), statistics.median(b)
     record(
-        "history_vs_json_normalize", ours_s / base_s, 1.0, "<=",
+        "history_vs_json_normalize",
+        ours_s / base_s,
+        1.0,
+        "<=",
         f"frame+report tables {ours_s * 1000:.0f} ms vs json_normalize+groupby {base_s * 1000:.0f} ms "
         f"({ROWS:,} rows, median of {RUNS}); fetch {fetch_s:.1f} s (500 pages); "
         f"charts drawn lazily: to_html with {len(report.charts)} charts {html_s:.1f} s",

@@ -18,7 +18,9 @@ import time
 PY = sys.executable
 RUNS = 9
 
-_SHELL = "from IPython.core.interactiveshell import InteractiveShell; sh = InteractiveShell.instance()"
+_SHELL = (
+    "from IPython.core.interactiveshell import InteractiveShell; sh = InteractiveShell.instance()"
+)
 _LOAD = _SHELL + "; sh.run_line_magic('load_ext', 'kubeez_nb')"
 # Proves the extension really registered (a silent failure would look fast).
 _CHECK = _LOAD + "; assert 'kubeez' in sh.magics_manager.magics['line']"
@@ -43,7 +45,9 @@ def _medians(codes: dict[str, str]) -> dict[str, float]:
 
 def load_ext_ratio() -> tuple[float, str]:
     subprocess.run([PY, "-c", _CHECK], check=True)
-    m = _medians({"bare": "pass", "requests": "import requests", "shell": _SHELL, "load_ext": _LOAD})
+    m = _medians(
+        {"bare": "pass", "requests": "import requests", "shell": _SHELL, "load_ext": _LOAD}
+    )
     requests_s = m["requests"] - m["bare"]
     ours = m["load_ext"] - m["shell"]
     note = (

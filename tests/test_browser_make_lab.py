@@ -40,7 +40,11 @@ def first_visit(page: Any, tmp_path: Path, flags: list[str]) -> tuple[Any, bool]
             shown = True
         except Exception:
             shown = False
-        screenshot(page, Path(os.environ.get("KUBEEZ_BROWSER_SHOTS") or tmp_path) / f"make-lab-{bool(flags)}.png")
+        screenshot(
+            page,
+            Path(os.environ.get("KUBEEZ_BROWSER_SHOTS") or tmp_path)
+            / f"make-lab-{bool(flags)}.png",
+        )
         notification = server.api("lab/api/settings/@jupyterlab/apputils-extension:notification")
         assert not [u for u in blocked if "feed.xml" not in u], blocked
         return notification, shown
@@ -52,7 +56,9 @@ def test_make_lab_shows_no_news_pop_up(page: Any, tmp_path: Path) -> None:
     flags = make_lab_flags()
     assert "--LabApp.news_url=None" in flags
     settings, shown = first_visit(page, tmp_path, flags)
-    assert settings["schema"]["properties"]["fetchNews"]["default"] == "false"  # from overrides.json
+    assert (
+        settings["schema"]["properties"]["fetchNews"]["default"] == "false"
+    )  # from overrides.json
     assert not shown, "make lab's JupyterLab asked about Jupyter news"
 
 

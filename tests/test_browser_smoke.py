@@ -24,8 +24,12 @@ from kubeez_nb.emulator import mediagen
 
 pytestmark = pytest.mark.browser
 
-SLIDER_CELL = "import ipywidgets as widgets\nslider = widgets.IntSlider(value=7, description='level')\nslider"
-IMAGE_CELL = "from IPython.display import HTML\nHTML('<img id=\"smoke-img\" src=\"media/dot.png\" alt=\"dot\">')"
+SLIDER_CELL = (
+    "import ipywidgets as widgets\nslider = widgets.IntSlider(value=7, description='level')\nslider"
+)
+IMAGE_CELL = (
+    'from IPython.display import HTML\nHTML(\'<img id="smoke-img" src="media/dot.png" alt="dot">\')'
+)
 
 
 def _smoke_notebook(lab: LabServer, name: str, *extra_cells: str) -> Path:
@@ -67,7 +71,9 @@ def test_emulator_video_and_audio_play_in_chromium(lab: LabServer, page: object)
         f'<audio id="speech" src="media/speech.{ext}" controls preload="metadata"></audio>'
         f'<audio id="song" src="media/song.{song_ext}" controls preload="metadata"></audio>'
     )
-    lab.write_notebook("smoke-media/media.ipynb", [f"from IPython.display import HTML\nHTML({html!r})"])
+    lab.write_notebook(
+        "smoke-media/media.ipynb", [f"from IPython.display import HTML\nHTML({html!r})"]
+    )
 
     run_notebook(page, lab, "smoke-media/media.ipynb")
 
@@ -123,7 +129,9 @@ def test_voila_renders_the_slider(lab: LabServer, voila: object, page: object) -
 
 
 def test_cell_errors_reports_tracebacks_but_not_warnings(lab: LabServer, page: object) -> None:
-    lab.write_notebook("smoke-errors/errors.ipynb", ["import warnings\nwarnings.warn('just a warning')", "1/0"])
+    lab.write_notebook(
+        "smoke-errors/errors.ipynb", ["import warnings\nwarnings.warn('just a warning')", "1/0"]
+    )
 
     run_notebook(page, lab, "smoke-errors/errors.ipynb")
 

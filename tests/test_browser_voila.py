@@ -59,8 +59,12 @@ def test_studio_in_voila_generates_an_image_through_the_server(
     prompt.fill(words)
     prompt.press("Tab")
     # the live character count proves the kernel got the text
-    panel.locator(".kubeez-field-prompt .kubeez-count", has_text=f"{len(words)} /").wait_for(timeout=15_000)
-    page.wait_for_function("b => !b.disabled", arg=button.element_handle(), timeout=20_000, polling=200)
+    panel.locator(".kubeez-field-prompt .kubeez-count", has_text=f"{len(words)} /").wait_for(
+        timeout=15_000
+    )
+    page.wait_for_function(
+        "b => !b.disabled", arg=button.element_handle(), timeout=20_000, polling=200
+    )
     button.click()
     panel.locator(".kubeez-done").wait_for(timeout=120_000)
 
@@ -74,6 +78,10 @@ def test_studio_in_voila_generates_an_image_through_the_server(
     assert loopback_references(page, server.url, scope="body") == []
     # Voila's template links font-awesome stylesheets on a CDN (barred like everything else);
     # nothing other than those may leave the page, above all nothing on the loopback (the emulator).
-    others = [u for u in blocked if not (urlsplit(u).hostname == "cdn.jsdelivr.net" and u.endswith(".css"))]
+    others = [
+        u
+        for u in blocked
+        if not (urlsplit(u).hostname == "cdn.jsdelivr.net" and u.endswith(".css"))
+    ]
     assert others == [], "the page tried to reach an address other than Voila's server"
     assert console_errors(page, IGNORED) == []

@@ -17,13 +17,36 @@ AS_OF = pd.Timestamp("2026-11-20T12:00:00Z")
 TYPES = {"nano-banana-2": "image", "kling-3-0-std": "video", "suno-v5": "music"}
 
 
-def _gen(gid: str, model: str, credits: float, when: str, status: str = "completed", prompt: str = "a fox",
-         outputs: int = 1, duration: float | None = None, **extra: Any) -> dict[str, Any]:
-    out = [{"url": f"https://cdn/{gid}-{n}", "media_type": TYPES.get(model, "image").replace("music", "audio"),
-            "duration": duration} for n in range(outputs)]
-    return {"id": gid, "status": status, "model": model, "prompt": prompt, "created_at": when,
-            "credits_deducted": credits, "outputs": out if status == "completed" else [],
-            "error_message": "moderation" if status == "failed" else None, **extra}
+def _gen(
+    gid: str,
+    model: str,
+    credits: float,
+    when: str,
+    status: str = "completed",
+    prompt: str = "a fox",
+    outputs: int = 1,
+    duration: float | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    out = [
+        {
+            "url": f"https://cdn/{gid}-{n}",
+            "media_type": TYPES.get(model, "image").replace("music", "audio"),
+            "duration": duration,
+        }
+        for n in range(outputs)
+    ]
+    return {
+        "id": gid,
+        "status": status,
+        "model": model,
+        "prompt": prompt,
+        "created_at": when,
+        "credits_deducted": credits,
+        "outputs": out if status == "completed" else [],
+        "error_message": "moderation" if status == "failed" else None,
+        **extra,
+    }
 
 
 def _frame() -> pd.DataFrame:
@@ -35,8 +58,10 @@ def _frame() -> pd.DataFrame:
         _gen("e", "nano-banana-2", 8, "2026-10-01T08:00:00Z"),  # outside the 30-day window
         _gen("f", "kling-3-0-std", 85, "2026-11-10T09:00:00Z", prompt="a boat", status="failed"),
     ]
-    ledger = [{"job_id": "a", "status": "completed", "estimate": 8.0, "request": {"prompt": "a fox"}},
-              {"job_id": "c", "status": "completed", "estimate": 80.0, "request": {"prompt": "a boat"}}]
+    ledger = [
+        {"job_id": "a", "status": "completed", "estimate": 8.0, "request": {"prompt": "a fox"}},
+        {"job_id": "c", "status": "completed", "estimate": 80.0, "request": {"prompt": "a boat"}},
+    ]
     return frame_from_rows(rows, ledger, catalog=TYPES)
 
 
@@ -44,19 +69,31 @@ def test_tables_add_up() -> None:
     r = kz.cost_report(_frame(), balance=1000, as_of=AS_OF)
     assert set(r.tables) == set(TABLES)
     by_model = r.by_model.set_index("model")
-    assert by_model.loc["kling-3-0-std", "credits"] == 170 and by_model.loc["kling-3-0-std", "failed"] == 1
+    assert (
+        by_model.loc["kling-3-0-std", "credits"] == 170
+        and by_model.loc["kling-3-0-std", "failed"] == 1
+    )
     assert by_model.loc["nano-banana-2", "generations"] == 3 and by_model["credits"].sum() == 206
     assert r.by_model["model"].iloc[0] == "kling-3-0-std"  # costliest first
-    assert r.by_model_type.set_index("model_type").loc["video", "share_pct"] == pytest.approx(100 * 170 / 206)
+    assert r.by_model_type.set_index("model_type").loc["video", "share_pct"] == pytest.approx(
+        100 * 170 / 206
+    )
     failed = r.failed_spend.set_index("model")
-    assert failed.loc["kling-3-0-std", "failed_credits"] == 85 and failed.loc["nano-banana-2", "failed_credits"] == 8
+    assert (
+        failed.loc["kling-3-0-std", "failed_credits"] == 85
+        and failed.loc["nano-banana-2", "failed_credits"] == 8
+    )
     assert failed.loc["kling-3-0-std", "top_error"] == "moderation"
     assert r.summary["failed_credits"] == 93
     per_out = r.credits_per_output.set_index("model")
     assert per_out.loc["suno-v5", "credits_per_output"] == 6.0  # 12 credits, two songs
-    assert per_out.loc["kling-3-0-std", "credits_per_second"] == 17.0  # 85 credits / 5 s (the failed job made nothing)
+    assert (
+        per_out.loc["kling-3-0-std", "credits_per_second"] == 17.0
+    )  # 85 credits / 5 s (the failed job made nothing)
     est = r.estimate_vs_actual.set_index("model")
-    assert est.loc["kling-3-0-std", "estimated"] == 80 and est.loc["kling-3-0-std", "difference"] == 5
+    assert (
+        est.loc["kling-3-0-std", "estimated"] == 80 and est.loc["kling-3-0-std", "difference"] == 5
+    )
     assert list(r.costliest_prompts["prompt"][:2]) == ["a boat", "a fox"]
     assert r.costliest_prompts["credits"].iloc[0] == 170
 
@@ -64,12 +101,20 @@ def test_tables_add_up() -> None:
 def test_days_and_weeks_are_continuous() -> None:
     r = kz.cost_report(_frame(), as_of=AS_OF)
     day = r.by_day
-    assert day.index[0] == pd.Timestamp("2026-10-01", tz="UTC") and day.index[-1] == pd.Timestamp("2026-11-19", tz="UTC")
-    assert len(day) == 50 and day["credits"].sum() == 206 and day.loc["2026-10-02", "credits"].item() == 0
+    assert day.index[0] == pd.Timestamp("2026-10-01", tz="UTC") and day.index[-1] == pd.Timestamp(
+        "2026-11-19", tz="UTC"
+    )
+    assert (
+        len(day) == 50
+        and day["credits"].sum() == 206
+        and day.loc["2026-10-02", "credits"].item() == 0
+    )
     assert day["cumulative_credits"].iloc[-1] == 206
     assert (r.by_week.index.dayofweek == 0).all() and r.by_week["credits"].sum() == 206
     berlin = kz.cost_report(_frame(), as_of=AS_OF, tz="Europe/Berlin").by_day
-    assert berlin.loc["2026-11-17", "credits"].item() == 85 + 12  # 23:30 UTC is past midnight in Berlin
+    assert (
+        berlin.loc["2026-11-17", "credits"].item() == 85 + 12
+    )  # 23:30 UTC is past midnight in Berlin
 
 
 def test_burn_down_says_how_long_the_balance_lasts() -> None:
@@ -145,8 +190,14 @@ def test_balance_comes_from_the_client(client: Any) -> None:
 
 
 def test_hand_made_frames_and_bad_input() -> None:
-    batch_like = pd.DataFrame({"model": ["nano-banana-2", "kling-3-0-std"], "status": ["completed", "failed"],
-                               "cost": [8.0, 85.0], "prompt": ["x", "y"]})
+    batch_like = pd.DataFrame(
+        {
+            "model": ["nano-banana-2", "kling-3-0-std"],
+            "status": ["completed", "failed"],
+            "cost": [8.0, 85.0],
+            "prompt": ["x", "y"],
+        }
+    )
     r = kz.cost_report(batch_like)
     assert r.summary["credits"] == 93 and r.summary["failed_credits"] == 85
     assert r.by_day.empty and r.summary["undated"] == 2
