@@ -38,8 +38,11 @@ studio: $(STAMP)
 binder-link:
 	$(PY) binder/link.py
 
+# the habits of the issue: lint, format, types, then the suite
 test: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy kubeez_nb
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)

@@ -242,7 +242,9 @@ class Client:
         req = self.prepare(kind or self._kind_of(model), model, **params)
         if req.estimate is None:
             req.raise_for_problems()
-            raise ValidationError("this request cannot be priced", model=req.model and req.model.id)
+            raise ValidationError(
+                "this request cannot be priced", model=req.model.id if req.model else None
+            )
         return req.estimate
 
     # ---- the one pipeline (kubeez_nb.pipeline) ------------------------------------------------
@@ -366,10 +368,12 @@ class Client:
         from requests_toolbelt import MultipartEncoder
 
         own = isinstance(file, (str, Path))
-        fh: IO[bytes] = open(file, "rb") if own else file  # type: ignore[arg-type]  # noqa: SIM115
+        fh: IO[bytes] = open(file, "rb") if isinstance(file, (str, Path)) else file  # noqa: SIM115
         try:
             name = filename or (
-                Path(file).name if own else Path(str(getattr(fh, "name", "upload.bin"))).name
+                Path(file).name
+                if isinstance(file, (str, Path))
+                else Path(str(getattr(fh, "name", "upload.bin"))).name
             )
             start = fh.tell() if fh.seekable() else 0
             size = _size(fh)

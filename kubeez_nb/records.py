@@ -133,7 +133,7 @@ class Captions:
             raise response_format_error(200, data, "captions with a 'words' list")
         duration = _float(data.get("duration"))
         scale = _time_scale(raw_words, duration)
-        words = []
+        words: list[dict[str, Any]] = []
         for w in raw_words:
             if not isinstance(w, Mapping):
                 continue

@@ -181,6 +181,20 @@ def test_the_emulator_imports_only_the_contract_and_errors() -> None:
 
 
 def test_no_submodule_is_named_like_a_public_name() -> None:
-    subs = {n.split(".")[1] for n in MODULES if n.count(".") >= 1}
-    clash = subs & set(kubeez_nb.__all__)
-    assert not clash, clash
+    """``import kubeez_nb.<pkg>.<name>`` would replace the function ``<pkg>.<name>`` with the
+    module (the ``kz.batch`` trap): no package exports a name one of its submodules has."""
+    import importlib
+
+    packages = [n for n, p in MODULES.items() if p.name == "__init__.py" and "emulator" not in n]
+    assert "kubeez_nb" in packages
+    clashes = {}
+    for pkg in packages:
+        public = set(getattr(importlib.import_module(pkg), "__all__", ()))
+        subs = {
+            n[len(pkg) + 1 :]
+            for n in MODULES
+            if n.startswith(pkg + ".") and "." not in n[len(pkg) + 1 :]
+        }
+        if public & subs:
+            clashes[pkg] = sorted(public & subs)
+    assert not clashes, clashes
