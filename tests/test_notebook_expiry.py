@@ -16,7 +16,9 @@ def _execute(cells: list[str], folder: Path, env: dict[str, str]) -> Any:
     nb = nbformat.v4.new_notebook()
     setup = "import os\n" + "".join(f"os.environ[{k!r}] = {v!r}\n" for k, v in env.items())
     nb.cells = [nbformat.v4.new_code_cell(setup), *(nbformat.v4.new_code_cell(c) for c in cells)]
-    NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(folder)}}).execute()
+    NotebookClient(
+        nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(folder)}}
+    ).execute()
     errors = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
     assert not errors, errors
     return nb
@@ -32,7 +34,9 @@ def _media_srcs(nb: Any) -> list[str]:
     return srcs
 
 
-def test_media_still_shows_after_the_signed_urls_expire(fresh_emulator: Any, tmp_path: Path) -> None:
+def test_media_still_shows_after_the_signed_urls_expire(
+    fresh_emulator: Any, tmp_path: Path
+) -> None:
     env = {
         "KUBEEZ_API_KEY": fresh_emulator.api_key,
         "KUBEEZ_BASE_URL": fresh_emulator.url,
@@ -61,7 +65,9 @@ def test_media_still_shows_after_the_signed_urls_expire(fresh_emulator: Any, tmp
 
     # re-executed in a new kernel: re-attached from its id, shown from the cache
     again = _execute(
-        ["import kubeez_nb as kz\nclient = kz.Client()", f"client.job({job_id!r}).wait()"], tmp_path, env
+        ["import kubeez_nb as kz\nclient = kz.Client()", f"client.job({job_id!r}).wait()"],
+        tmp_path,
+        env,
     )
     shown = _media_srcs(again)
     assert shown and all((tmp_path / s).is_file() for s in shown), shown

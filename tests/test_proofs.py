@@ -30,9 +30,7 @@ def _fault_request(i: int) -> dict[str, object]:
     return {"prompt": f"sunset {j // 3}{tail}", "aspect_ratio": ("16:9", "1:1")[j % 2]}
 
 
-def _submit_and_wait(
-    client: kz.Client, emu: kz.Emulator, i: int
-) -> tuple[int, object]:
+def _submit_and_wait(client: kz.Client, emu: kz.Emulator, i: int) -> tuple[int, object]:
     """One logical request: submit, wait; whatever happens must end in a state the user can see."""
     if i % 37 == 5:
         emu.set_knobs(burst_429=6)  # a 429 burst lands while the batch runs
@@ -106,9 +104,13 @@ def test_fault_suite_every_job_accounted_for_none_billed_twice_none_misattached(
     # no logical request was charged twice, and charges are grouped per logical request
     charges = stats["charges"]
     assert len(charges) == len(server)
-    assert all(len(c) == 1 for c in charges.values()), {k: v for k, v in charges.items() if len(v) > 1}
+    assert all(len(c) == 1 for c in charges.values()), {
+        k: v for k, v in charges.items() if len(v) > 1
+    }
     # every job ends in a terminal state the user can see; completed outputs are cached
-    assert all(j.status in {"completed", "failed", "cancelled"} for j in jobs), {j.status for j in jobs}
+    assert all(j.status in {"completed", "failed", "cancelled"} for j in jobs), {
+        j.status for j in jobs
+    }
     failed = [j for j in jobs if j.status == "failed"]
     assert failed and all(j.error for j in failed), [j.raw for j in failed if not j.error][:2]
     for job in (j for j in jobs if j.status == "completed"):
@@ -128,7 +130,12 @@ def test_no_double_billing_when_the_server_fails_after_accepting(tmp_path: Path)
     with kz.Emulator(speed=400.0, error_after_accept_rate=1.0, seed=3) as emu:
         client = kz.Client(api_key=emu.api_key, base_url=emu.url, home=tmp_path)
         before = client.balance().credits
-        jobs = [client.generate_media(model="z-image", prompt=f"accepted then 500 #{i}", aspect_ratio="1:1") for i in range(5)]
+        jobs = [
+            client.generate_media(
+                model="z-image", prompt=f"accepted then 500 #{i}", aspect_ratio="1:1"
+            )
+            for i in range(5)
+        ]
         emu.set_knobs(error_after_accept_rate=0.0)
         for job in jobs:
             job.wait(timeout=60, progress=False)
@@ -144,22 +151,35 @@ def test_no_double_billing_when_the_server_fails_after_accepting(tmp_path: Path)
 CANARY = "sk_live_CANARYcanary0123456789abcdef"
 
 
-def test_canary_key_never_leaks_from_client_logs_or_errors(caplog: pytest.LogCaptureFixture, tmp_path: Path) -> None:
+def test_canary_key_never_leaks_from_client_logs_or_errors(
+    caplog: pytest.LogCaptureFixture, tmp_path: Path
+) -> None:
     with kz.Emulator(speed=400.0) as emu:
         emu.add_key(CANARY, credits=50)
         caplog.set_level(logging.DEBUG)
         client = kz.Client(api_key=CANARY, base_url=emu.url, home=tmp_path)
         seen: list[str] = [repr(client), str(client)]
-        job = client.generate_media(model="z-image", prompt="canary", aspect_ratio="1:1").wait(progress=False)
+        job = client.generate_media(model="z-image", prompt="canary", aspect_ratio="1:1").wait(
+            progress=False
+        )
         seen += [repr(job), str(job), str(job._repr_mimebundle_())]
         for bad in (
-            lambda: client.generate_media(model="kling-3-0-pro", prompt="too dear", duration="15s"),  # 402
+            lambda: client.generate_media(
+                model="kling-3-0-pro", prompt="too dear", duration="15s"
+            ),  # 402
             lambda: client.job("does-not-exist").refresh(),  # 404
-            lambda: kz.Client(api_key=CANARY + "x", base_url=emu.url, home=tmp_path).balance(),  # 401
+            lambda: kz.Client(
+                api_key=CANARY + "x", base_url=emu.url, home=tmp_path
+            ).balance(),  # 401
         ):
             with pytest.raises(errors.KubeezError) as info:
                 bad()
-            seen += [str(info.value), repr(info.value), repr(info.value.body), str(info.value.__dict__)]
+            seen += [
+                str(info.value),
+                repr(info.value),
+                repr(info.value.body),
+                str(info.value.__dict__),
+            ]
         seen += [r.getMessage() + repr(r.args) for r in caplog.records]
         ledger_file = tmp_path / "ledger.sqlite3"
         if ledger_file.exists():
@@ -181,13 +201,20 @@ def test_canary_key_never_reaches_a_saved_notebook(tmp_path: Path, emulator: kz.
         f"import os; os.environ['KUBEEZ_API_KEY'] = {CANARY!r}; os.environ['KUBEEZ_BASE_URL'] = {emulator.url!r}"
     )
     nb.cells.insert(0, env_cell)
-    NotebookClient(nb, timeout=240, kernel_name="python3", store_widget_state=True,
-                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    NotebookClient(
+        nb,
+        timeout=240,
+        kernel_name="python3",
+        store_widget_state=True,
+        resources={"metadata": {"path": str(tmp_path)}},
+    ).execute()
     nb.cells.pop(0)  # the cell that set the key is ours, not the notebook's
     out = tmp_path / "saved.ipynb"
     nbformat.write(nb, out)
     text = out.read_text()
-    assert not [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    assert not [
+        o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"
+    ]
     assert CANARY not in text and CANARY[8:] not in text
 
 
@@ -198,7 +225,11 @@ def test_malformed_and_html_error_bodies_give_clear_errors(tmp_path: Path) -> No
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             if self.path.startswith("/v1/balance"):
-                body, ctype, code = b"<html><body><h1>502 Bad Gateway</h1></body></html>", "text/html", 502
+                body, ctype, code = (
+                    b"<html><body><h1>502 Bad Gateway</h1></body></html>",
+                    "text/html",
+                    502,
+                )
             else:
                 body, ctype, code = b'{"models": [', "application/json", 200
             self.send_response(code)
@@ -213,7 +244,9 @@ def test_malformed_and_html_error_bodies_give_clear_errors(tmp_path: Path) -> No
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        client = kz.Client(api_key="sk_test_x", base_url=f"http://127.0.0.1:{server.server_port}", home=tmp_path)
+        client = kz.Client(
+            api_key="sk_test_x", base_url=f"http://127.0.0.1:{server.server_port}", home=tmp_path
+        )
         with pytest.raises(errors.KubeezError) as info:
             client.catalog()
         assert "json" in str(info.value).lower()
@@ -224,7 +257,9 @@ def test_malformed_and_html_error_bodies_give_clear_errors(tmp_path: Path) -> No
         server.shutdown()
 
 
-def test_fuzzed_invalid_requests_are_refused_by_client_and_emulator_alike(fresh_emulator: kz.Emulator, tmp_path: Path) -> None:
+def test_fuzzed_invalid_requests_are_refused_by_client_and_emulator_alike(
+    fresh_emulator: kz.Emulator, tmp_path: Path
+) -> None:
     """Each invalid body: the client refuses it before any HTTP request (naming the field and
     what is allowed), and the emulator, sent the same body directly, refuses it too (400)."""
     import requests
@@ -235,28 +270,42 @@ def test_fuzzed_invalid_requests_are_refused_by_client_and_emulator_alike(fresh_
     key = emulator.add_key("sk_test_fuzz_unlimited_0001", rate_limits={"media": 100_000})
     client = kz.Client(api_key=key, base_url=emulator.url, home=tmp_path)
     catalog = client.catalog()
-    models = [m for m in catalog.values() if m.endpoint == "media" and m.capabilities.aspect_ratio_options]
+    models = [
+        m for m in catalog.values() if m.endpoint == "media" and m.capabilities.aspect_ratio_options
+    ]
     option_fields = ("aspect_ratio", "resolution", "quality", "duration")
 
-    @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+    @settings(
+        max_examples=60,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+    )
     @given(data=st.data())
     def check(data: st.DataObject) -> None:
         model = data.draw(st.sampled_from(models))
         field = data.draw(st.sampled_from(option_fields))
         allowed = getattr(model.capabilities, f"{field}_options") or []
-        bad = data.draw(st.text(min_size=1, max_size=8).filter(lambda v: v not in allowed and v.strip() not in allowed))
+        bad = data.draw(
+            st.text(min_size=1, max_size=8).filter(
+                lambda v: v not in allowed and v.strip() not in allowed
+            )
+        )
         body = {"prompt": "fuzz", field: bad}
         before = emulator.stats()["requests"]
         with pytest.raises(errors.ValidationError) as info:
             client.generate_media(model.id, **body)
-        assert emulator.stats()["requests"] == before, "the client sent a request for an invalid body"
+        assert emulator.stats()["requests"] == before, (
+            "the client sent a request for an invalid body"
+        )
         named = [p for p in info.value.problems if p.field == field]
         assert named, info.value.problems
         if allowed and named[0].code != "invalid_text":  # NUL / lone surrogates: refused as text
             assert str(allowed[0]) in str(named[0]), named[0]
         answer = requests.post(
-            emulator.url + "/v1/generate/media", json={"model": model.id, **body},
-            headers={"X-API-Key": key}, timeout=10,
+            emulator.url + "/v1/generate/media",
+            json={"model": model.id, **body},
+            headers={"X-API-Key": key},
+            timeout=10,
         )
         assert answer.status_code == 400, (model.id, body, answer.text)
 
