@@ -220,7 +220,7 @@ class Model:
             return (lo, hi)
         secs = self.duration_seconds
         if len(secs) >= 3 and all(isinstance(s, int) for s in secs):
-            ordered = sorted(secs)
+            ordered = sorted(int(s) for s in secs)
             if ordered == list(range(ordered[0], ordered[-1] + 1)):
                 return (int(ordered[0]), int(ordered[-1]))
         return None
@@ -427,7 +427,7 @@ class Catalog(Mapping[str, Model]):
         """
         models = self.for_endpoint(kind)
         current = [m for m in models if not m.retired]
-        return (current or models or [None])[0]
+        return (current or models or [None])[0]  # type: ignore[list-item]
 
     @property
     def voices(self) -> list[str]:

@@ -37,14 +37,14 @@ def _operation(path: str, method: str, op: dict[str, Any]) -> str:
     if extras:
         parts.append(f"<p>{'; '.join(extras)}</p>")
     if op.get("parameters"):
-        rows = "".join(
+        param_rows = "".join(
             f"<tr><td><code>{escape(p['name'])}</code></td><td>{escape(p['in'])}</td>"
             f"<td>{'yes' if p.get('required') else ''}</td><td><code>{escape(json.dumps(p.get('schema', {})))}</code></td>"
             f"<td>{escape(p.get('description', ''))}</td></tr>"
             for p in op["parameters"]
         )
         parts.append("<table><tr><th>parameter</th><th>in</th><th>required</th><th>schema</th><th></th></tr>"
-                     f"{rows}</table>")  # fmt: skip
+                     f"{param_rows}</table>")  # fmt: skip
     body = op.get("requestBody", {}).get("content", {})
     for ctype, media in body.items():
         ref = media.get("schema", {}).get("$ref", "").rsplit("/", 1)[-1]

@@ -185,7 +185,7 @@ def make_music(prompt: str, seconds: float, seed: int = 0) -> tuple[bytes, str]:
         for k in range(8):  # lead: a random walk over the pentatonic scale, eighth notes
             if rng.random() < 0.2:
                 continue
-            melody_pos = int(min(max(melody_pos + rng.integers(-2, 3), 0), len(scale) - 1))
+            melody_pos = min(max(melody_pos + int(rng.integers(-2, 3)), 0), len(scale) - 1)
             add(
                 b * bar + k * beat / 2,
                 beat * 0.6,
@@ -214,8 +214,13 @@ def _decode_audio(data: bytes, ext: str) -> tuple[np.ndarray, int, float]:
                 rate, width, ch = wf.getframerate(), wf.getsampwidth(), wf.getnchannels()
                 raw = wf.readframes(wf.getnframes())
             if width in (1, 2, 4):
-                dtype = {1: np.uint8, 2: "<i2", 4: "<i4"}[width]
-                arr = np.frombuffer(raw, dtype).astype(np.float64)
+                dtypes: dict[int, np.dtype[Any]] = {
+                    1: np.dtype(np.uint8),
+                    2: np.dtype("<i2"),
+                    4: np.dtype("<i4"),
+                }
+                dtype = dtypes[width]
+                arr = np.frombuffer(raw, dtype=dtype).astype(np.float64)
                 arr = (arr - 128) / 128 if width == 1 else arr / float(2 ** (8 * width - 1))
                 arr = arr.reshape(-1, ch).mean(axis=1) if ch > 1 else arr
                 return arr, rate, len(arr) / rate
@@ -225,7 +230,7 @@ def _decode_audio(data: bytes, ext: str) -> tuple[np.ndarray, int, float]:
 
     seconds = media_duration(data, ext)
     try:
-        with av.open(io.BytesIO(data)) as container:
+        with av.open(io.BytesIO(data), mode="r") as container:
             if not container.streams.audio:
                 raise ValueError("no audio stream")
             resampler = av.AudioResampler(format="fltp", layout="mono", rate=MUSIC_RATE)
@@ -275,7 +280,7 @@ def media_duration(data: bytes, ext: str) -> float:
     try:
         import av
 
-        with av.open(io.BytesIO(data)) as container:
+        with av.open(io.BytesIO(data), mode="r") as container:
             for stream in (*container.streams.video, *container.streams.audio):
                 if stream.duration is not None and stream.time_base is not None:
                     return float(stream.duration * stream.time_base)

@@ -22,6 +22,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
+from kubeez_nb.emulator import generation
 from kubeez_nb.emulator.clock import Clock
 from kubeez_nb.emulator.errors import (
     FetchFailed,
@@ -35,7 +36,6 @@ from kubeez_nb.emulator.errors import (
 )
 from kubeez_nb.emulator.fetch import download, ext_of, safe_name
 from kubeez_nb.emulator.files import FileStore, StoredFile, mime_for
-from kubeez_nb.emulator.generation import Generation
 from kubeez_nb.emulator.outputs import make_outputs
 from kubeez_nb.emulator.ratelimit import RateLimiter
 from kubeez_nb.emulator.records import ALL_SCOPES, Account, Asset, Job, Knobs, Output
@@ -47,8 +47,20 @@ FAILURE_MESSAGES = (
 )
 
 
-class Backend(Generation):
+class Backend:
     """All emulator state. Thread-safe: one lock guards the tables; media is made outside it."""
+
+    # ---- verbs: generation (``generation.py``) ----------------------------------------------
+    create_media = generation.create_media
+    create_extend = generation.create_extend
+    create_music = generation.create_music
+    create_dialogue = generation.create_dialogue
+    create_separation = generation.create_separation
+    create_ad_copy = generation.create_ad_copy
+    captions = generation.captions
+    output_seconds = generation.output_seconds
+    source_seconds = generation.source_seconds
+    _duration_of = generation._duration_of
 
     def __init__(
         self,

@@ -237,7 +237,7 @@ def _picture(prompt: str, width: int, height: int, seed: int, footer: str) -> Im
 
     img = _drawn(prompt, width, height, seed, footer, _MAX_DRAW_SIDE)
     if img.size != (width, height):
-        img = img.resize((width, height), Image.BILINEAR)
+        img = img.resize((width, height), Image.Resampling.BILINEAR)
     return img
 
 
@@ -252,7 +252,9 @@ def _drawn(
     # The gradient is smooth: compute it tiny and let the resampler interpolate.
     gscale = min(1.0, 128 / max(dw, dh))
     gw, gh = max(2, round(dw * gscale)), max(2, round(dh * gscale))
-    img = Image.fromarray(_gradient(gw, gh, seed), "RGB").resize((dw, dh), Image.BILINEAR)
+    img = Image.fromarray(_gradient(gw, gh, seed), "RGB").resize(
+        (dw, dh), Image.Resampling.BILINEAR
+    )
     _draw_text(img, prompt, footer)
     return img
 
@@ -276,7 +278,9 @@ def make_png(prompt: str, width: int, height: int, seed: int = 0) -> bytes:
         # A 4K square as RGB takes ~0.4 s to resize and deflate; a 256-colour palette image
         # drawn at 2K and doubled takes ~0.05 s and is a third of the size.
         img = _drawn(prompt, w, h, seed, footer, 2 * _MAX_DRAW_SIDE)
-        img = img.quantize(256, method=Image.Quantize.FASTOCTREE).resize((w, h), Image.NEAREST)
+        img = img.quantize(256, method=Image.Quantize.FASTOCTREE).resize(
+            (w, h), Image.Resampling.NEAREST
+        )
     else:
         img = _picture(prompt, w, h, seed, footer)
     buf = io.BytesIO()

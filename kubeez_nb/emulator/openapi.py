@@ -154,8 +154,8 @@ _ERROR_TEXT = {
     502: "fetch_failed: the URL could not be fetched",
     "5XX": "server side (or an emulator fault knob); safe to retry idempotently after a delay",
 }  # fmt: skip
-_INT_HDR = {"schema": {"type": "integer", "minimum": 0}}
-RATE_HEADERS = {
+_INT_HDR: dict[str, Any] = {"schema": {"type": "integer", "minimum": 0}}
+RATE_HEADERS: dict[str, dict[str, Any]] = {
     "X-RateLimit-Limit": {
         "description": "requests allowed per window for this route group",
         **_INT_HDR,
@@ -170,7 +170,7 @@ RATE_HEADERS = {
         "schema": {"type": "number", "minimum": 0},
     },
 }
-WAIT_HEADERS = {
+WAIT_HEADERS: dict[str, dict[str, Any]] = {
     "Retry-After": {"description": "whole seconds to wait (RFC 9110 delta-seconds, rounded up)",
                     "schema": {"type": "integer", "minimum": 1}},
     "Retry-After-Ms": {"description": "the precise wait in milliseconds", "schema": {"type": "integer", "minimum": 1}},
@@ -252,7 +252,9 @@ def _responses(r: Route) -> dict[str, Any]:
             "description": _ERROR_TEXT.get(code, "error"),
             "content": _json("Error"),
         }
-        headers = dict(RATE_HEADERS) if r.group and code not in {401, "5XX"} else {}
+        headers: dict[str, dict[str, Any]] = (
+            dict(RATE_HEADERS) if r.group and code not in {401, "5XX"} else {}
+        )
         if code == 429:
             headers.update({k: {**v, "required": True} for k, v in WAIT_HEADERS.items()})
         if code == 416:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import uuid
 from typing import Any
@@ -62,7 +63,7 @@ def make_outputs(files: FileStore, job: Job) -> list[Output]:
             rec = files.put_bytes(data, f"{job.id}-{i + 1}.{ext}", owner=job.owner)
             cover = files.put_lazy(
                 f"{job.id}-{i + 1}-cover.png",
-                lambda i=i: mg.make_png(title, 512, 512, seed=seed + i),
+                functools.partial(mg.make_png, title, 512, 512, seed=seed + i),
             )
             outs.append(
                 Output(
@@ -79,10 +80,12 @@ def make_outputs(files: FileStore, job: Job) -> list[Output]:
         data = files.read_bytes(job.input_file)
         (vocals, vext), (inst, iext) = mg.split_stems(data, job.input_file.ext)
         v = files.put_bytes(vocals, f"{job.id}-vocals.{vext}", owner=job.owner)
-        i = files.put_bytes(inst, f"{job.id}-instrumental.{iext}", owner=job.owner)
+        inst_file = files.put_bytes(inst, f"{job.id}-instrumental.{iext}", owner=job.owner)
         return [
             Output(v, "audio", duration=mg.media_duration(vocals, vext), label="vocals"),
-            Output(i, "audio", duration=mg.media_duration(inst, iext), label="instrumental"),
+            Output(
+                inst_file, "audio", duration=mg.media_duration(inst, iext), label="instrumental"
+            ),
         ]
     raise AssertionError(f"no output recipe for {job.kind}/{job.model_type}")
 

@@ -342,11 +342,11 @@ def upload_media(ctx: Ctx) -> Reply:
             )
         stored: list[StoredFile] = []
         for fs in uploads:
-            sink = fs.stream
-            assert isinstance(sink, _CappedSink)
-            sink.close()
+            capped = fs.stream
+            assert isinstance(capped, _CappedSink)
+            capped.close()
             stored.append(
-                b.store_upload(ctx.acc, sink.path, fs.filename or "upload.bin", sink.size)
+                b.store_upload(ctx.acc, capped.path, fs.filename or "upload.bin", capped.size)
             )
     finally:
         for sink in sinks:
