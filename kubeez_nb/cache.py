@@ -1,7 +1,7 @@
 """The media cache: completed outputs streamed to ``KUBEEZ_HOME/media/<job id>/<index>.<ext>``.
 
 Signed output URLs last an hour; the files here last as long as the user keeps them. Rendering
-prefers them (``media.py``), so a saved notebook references a small relative path instead of an
+prefers them (``render.py``), so a saved notebook references a small relative path instead of an
 expiring URL or a base64 blob. Downloads are streamed to a temporary file and renamed into place,
 so a killed process never leaves a half file under the final name.
 

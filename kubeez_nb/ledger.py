@@ -3,11 +3,11 @@
 Kubeez never refunds, signed URLs expire within the hour and kernels restart, so the ledger is
 what makes sure nothing paid for is lost. The client writes a row *before* the POST returns
 (``record_submit``), then every status change (``record_status``) and every cached file
-(``record_local``). ``kz.jobs()`` lists the rows, ``kz.resume()`` re-attaches to unfinished jobs
+(``record_local``). ``kz.jobs()`` lists the rows, ``kz.resume()`` (both in ``recovery.py``) re-attaches to unfinished jobs
 in a new kernel and fetches their outputs into the media cache.
 
-Durability: WAL journal, one commit per write, so a killed process loses at most the write in
-flight. Thread safety: one connection shared behind a lock (writes are tiny; a connection per
+Durability: WAL journal, one ``BEGIN IMMEDIATE`` transaction per write, so a killed process
+loses at most the write in flight. Thread safety: one connection shared behind a lock (writes are tiny; a connection per
 thread would only add "database is locked" retries between threads of the same process).
 Several processes may open the same file at once (WAL + busy timeout).
 """
