@@ -138,7 +138,8 @@ def _lit(value: Any) -> str:
 def prepare(client: Client, kind: str, model: Any = None, **params: Any) -> Request:
     """Resolve the model, build the body, price it, list every problem. No HTTP beyond the
     cached catalog; user-input problems (an unknown model included) are returned, never raised."""
-    from kubeez_nb.contract.catalog import Model, build_body, extend_problems
+    from kubeez_nb.contract.catalog import Model
+    from kubeez_nb.contract.rules import build_body, extend_problems
 
     problems: list[Problem] = []
     if kind not in KINDS:
