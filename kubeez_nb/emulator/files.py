@@ -19,27 +19,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qs, quote, urlsplit
 
+from kubeez_nb.contract.wire import MIME_TYPES
 from kubeez_nb.emulator.clock import Clock
 from kubeez_nb.emulator.errors import Forbidden, NotFound
 
 MEDIA_PREFIX = "/media/"
 
-_EXT_MIME = {
-    "png": "image/png",
-    "jpg": "image/jpeg",
-    "jpeg": "image/jpeg",
-    "webp": "image/webp",
-    "gif": "image/gif",
-    "mp4": "video/mp4",
-    "webm": "video/webm",
-    "mov": "video/quicktime",
-    "wav": "audio/wav",
-    "mp3": "audio/mpeg",
-    "m4a": "audio/mp4",
-    "ogg": "audio/ogg",
-    "flac": "audio/flac",
-    "json": "application/json",
-}
+#: MIME type per extension: the contract's one table (``wire.MIME_TYPES``)
+_EXT_MIME = MIME_TYPES
 
 
 def mime_for(ext: str) -> str:

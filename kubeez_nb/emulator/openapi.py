@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from kubeez_nb.emulator.routes import AUTH_ERRORS, ROUTES, Route
+from kubeez_nb.emulator.routes import AUTH_ERRORS, CREATES_JOB, ROUTES, STATUS_ENDPOINTS, Route
 
 
 def _obj(props: dict[str, Any], required: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -176,8 +176,7 @@ WAIT_HEADERS: dict[str, dict[str, Any]] = {
     "Retry-After-Ms": {"description": "the precise wait in milliseconds", "schema": {"type": "integer", "minimum": 1}},
 }  # fmt: skip
 #: Operations whose success answers may say when to look again (non-terminal job states).
-PACED = frozenset({"generate_media", "extend", "generate_music", "generate_dialogue", "generate_separation",
-                   "generate_ad_copy", "media_status", "music_status", "separation_status"})  # fmt: skip
+PACED = CREATES_JOB | STATUS_ENDPOINTS
 #: Links for the stateful phase: the id a create answers feeds the follow-up operations.
 LINKS = {
     "generate_media": {"media_status": ("gen_id", "$response.body#/generation_id")},

@@ -62,6 +62,11 @@ _STATUS: dict[str, tuple[str, str, str, str]] = {
 }
 # fmt: on
 
+#: handlers of the routes that create (and bill) a job: every asynchronous kind of the table
+CREATES_JOB = frozenset(_GENERATE[k.name][0] for k in KINDS.values() if not k.synchronous)
+#: handlers of the status routes
+STATUS_ENDPOINTS = frozenset(v[0] for v in _STATUS.values())
+
 
 def _generate_routes() -> tuple[Route, ...]:
     """The generate and status routes in the kinds table's order; a status route follows the

@@ -9,7 +9,6 @@ import threading
 import time
 from typing import Any
 
-from kubeez_nb.contract.kinds import kind_for_path
 from kubeez_nb.emulator import guard, responses, schemacheck
 from kubeez_nb.emulator.backend import Backend
 from kubeez_nb.emulator.errors import (
@@ -24,7 +23,7 @@ from kubeez_nb.emulator.errors import (
     Unauthorized,
 )
 from kubeez_nb.emulator.openapi import QUERY, SCHEMAS, document
-from kubeez_nb.emulator.routes import ROUTES, Route, url_map
+from kubeez_nb.emulator.routes import CREATES_JOB, Route, url_map
 
 CORS_HEADERS = {
     "Access-Control-Allow-Origin": "*",
@@ -35,12 +34,7 @@ CORS_HEADERS = {
     "Access-Control-Max-Age": "600",
 }
 LOOPBACK = frozenset({"127.0.0.1", "::1", "::ffff:127.0.0.1", None})
-#: handlers of the routes that create (and bill) a job: every asynchronous kind of the table
-GENERATE_ENDPOINTS = frozenset(
-    r.endpoint
-    for r in ROUTES
-    if (k := kind_for_path(r.method, r.path)) is not None and not k.synchronous
-)
+GENERATE_ENDPOINTS = CREATES_JOB
 
 
 def api_key_of(request: Any) -> str | None:
