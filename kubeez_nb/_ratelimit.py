@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 from kubeez_nb._config import RATE_LIMITS, RATE_WINDOW_S
 from kubeez_nb.contract.kinds import kind_for_path
+from kubeez_nb.contract.wire import number
 
 #: Seconds added to every window edge (timer resolution, scheduler jitter).
 EDGE_MARGIN_S = 0.02
@@ -213,10 +214,6 @@ class RateLimiter:
 
 
 def _number(value: str | None) -> float | None:
-    if value is None:
-        return None
-    try:
-        out = float(value)
-    except (TypeError, ValueError):
-        return None
-    return out if math.isfinite(out) and out >= 0 else None
+    """A header's non-negative number (``wire.number``: finite, tolerant of a unit)."""
+    out = number(value)
+    return out if out is not None and out >= 0 else None
