@@ -74,3 +74,24 @@ def test_a_required_field_of_the_table_is_required_by_the_rules(name: str) -> No
 def test_unknown_kind_names_the_known_ones() -> None:
     with pytest.raises(ValueError, match="media, extend, music"):
         kinds.get("video")
+
+
+CHECKED = [
+    (k.name, f) for k in KINDS.values() for f in k.fields if f.choices or f.range is not None
+]
+
+
+@pytest.mark.parametrize(("name", "field"), CHECKED, ids=[f"{n}.{f.name}" for n, f in CHECKED])
+def test_the_rules_enforce_the_tables_choices_and_ranges(name: str, field: kinds.Field) -> None:
+    k = KINDS[name]
+    model = None if not k.model_chosen else next(m for m in CAT.values() if m.endpoint == name)
+    model = model or CAT.endpoint_model(name)
+    if field.choices:
+        inside, outside = field.choices[0], "zzz-not-a-choice"
+    else:
+        assert field.range is not None
+        inside, outside = field.range[0], field.range[1] + 1
+    fields_in = {p.field for p in validate(model, name, {field.name: inside})}
+    fields_out = {p.field for p in validate(model, name, {field.name: outside})}
+    assert field.name not in fields_in
+    assert field.name in fields_out
