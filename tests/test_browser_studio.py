@@ -28,7 +28,7 @@ SHOT = REPO / "docs" / "studio.png"
 def _pick_model() -> tuple[str, str, str]:
     """A text-to-image model with an aspect-ratio dropdown (not the picker's first model), its
     picker label, and an aspect ratio other than its default."""
-    from kubeez_nb.widgets.panel import model_label
+    from kubeez_nb.widgets.generate_panel import model_label
 
     catalog = Catalog.from_json(
         json.loads((REPO / "kubeez_nb/emulator/data/models.json").read_text())

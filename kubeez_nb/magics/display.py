@@ -6,6 +6,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from kubeez_nb.contract.kinds import KINDS
+
 
 @dataclass
 class DryRun:
@@ -14,7 +16,7 @@ class DryRun:
     body: dict[str, Any]
     estimate: Any
     count: int = 1
-    endpoint: str = "/v1/generate/media"
+    endpoint: str = KINDS["media"].post_path
     label: str = ""
 
     @property

@@ -14,9 +14,9 @@ from typing import Any
 import ipywidgets as W
 
 from kubeez_nb.contract.catalog import Catalog, Model
+from kubeez_nb.widgets.generate_panel import Panel
 from kubeez_nb.widgets.library import AssetsTab, HistoryTab
 from kubeez_nb.widgets.login import demo_banner, with_client
-from kubeez_nb.widgets.panel import Panel
 
 #: (tab title, request kind or tab name), in display order.
 TABS: tuple[tuple[str, str], ...] = (
