@@ -19,8 +19,10 @@ from kubeez_nb.contract.kinds import (
     KINDS,
     MEDIA_KINDS,
 )
+from kubeez_nb.contract.wire import Source as Source
 from kubeez_nb.contract.wire import media_kind
 from kubeez_nb.contract.wire import seconds as parse_seconds
+from kubeez_nb.contract.wire import split_sources as split_sources
 
 # Body fields of each route (the kinds table). Fields named by a model's capabilities
 # (``<name>_options``) or by its usage_notes are accepted on top of these.
@@ -481,8 +483,6 @@ def _limit(model: Model, kind: str) -> int:
 
 
 _MOVED = {
-    "Source": "checks",
-    "split_sources": "checks",
     "build_body": "rules",
     "extend_problems": "rules",
     "normalize": "rules",
@@ -491,8 +491,8 @@ _MOVED = {
 
 
 def __getattr__(name: str) -> Any:
-    """Transitional: names that moved to ``contract.rules`` / ``contract.checks`` (remove once
-    every caller imports them from there)."""
+    """Transitional: names that moved to ``contract.rules`` (remove once every caller imports
+    them from there; tests/test_widgets.py still imports ``validate`` from here)."""
     where = _MOVED.get(name)
     if where is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

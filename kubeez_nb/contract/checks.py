@@ -1,5 +1,5 @@
 """The value checks every rule is made of: a :class:`_Checker` that collects problems, option and
-duration matching, source media (:func:`split_sources`), and input hygiene shared by every front
+duration matching, source media (:func:`split_sources`, from ``wire``), and input hygiene shared by every front
 end (text the wire cannot carry; ``timeout`` / ``budget`` style numbers).
 
 ``text_problems(params)`` finds strings (at any depth of a request body) that hold a NUL byte or
@@ -16,65 +16,17 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from kubeez_nb.contract.catalog import Model, suggest
+from kubeez_nb.contract.wire import Source as Source
 from kubeez_nb.contract.wire import media_kind
 from kubeez_nb.contract.wire import seconds as parse_seconds
+from kubeez_nb.contract.wire import split_sources as split_sources
 from kubeez_nb.errors import Problem
 
 # ---------------------------------------------------------------------------------------------
 # Source media
-# ---------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Source:
-    """One entry of ``source_media_urls``: its URL and the kind it was declared or guessed as."""
-
-    url: str
-    kind: str | None
-    declared: bool = False
-
-
-def split_sources(value: Any) -> tuple[list[Source], list[Any]]:
-    """Split ``source_media_urls`` into readable sources and entries that are not URLs.
-
-    Entries may be URL strings, ``{"url": ..., "type": "image"}`` dicts, or objects with a
-    ``url`` (and ``media_type``) attribute such as a job ``Output``; one bare string is a list of one.
-    """
-    if value is None:
-        return [], []
-    if isinstance(value, (str, Mapping)) or hasattr(value, "url"):
-        value = [value]
-    if not isinstance(value, (list, tuple)):
-        return [], [value]
-    good: list[Source] = []
-    bad: list[Any] = []
-    for item in value:
-        url: Any
-        declared: Any = None
-        if isinstance(item, str):
-            url = item
-        elif isinstance(item, Mapping):
-            url = item.get("url")
-            declared = item.get("type") or item.get("media_type") or item.get("kind")
-        elif hasattr(item, "url"):  # an Output or Asset
-            url = item.url
-            declared = getattr(item, "media_type", None) or getattr(item, "kind", None)
-        else:
-            url = None
-        if not isinstance(url, str) or not url.strip():
-            bad.append(item)
-            continue
-        kind = media_kind(url, declared if isinstance(declared, str) else None)
-        good.append(Source(url.strip(), kind, declared=isinstance(declared, str)))
-    return good, bad
-
-
-# ---------------------------------------------------------------------------------------------
-# Value helpers
 # ---------------------------------------------------------------------------------------------
 
 

@@ -206,6 +206,60 @@ def media_kind(url_or_ext: Any, declared: str | None = None) -> str | None:
 
 
 # ---------------------------------------------------------------------------------------------
+# Source media (``source_media_urls`` entries)
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Source:
+    """One entry of ``source_media_urls``: its URL and the kind it was declared or guessed as."""
+
+    url: str
+    kind: str | None
+    declared: bool = False
+
+
+def split_sources(value: Any) -> tuple[list[Source], list[Any]]:
+    """Split ``source_media_urls`` into readable sources and entries that are not URLs.
+
+    Entries may be URL strings, ``{"url": ..., "type": "image"}`` dicts, or objects with a
+    ``url`` (and ``media_type``) attribute such as a job ``Output``; one bare string is a list of one.
+    """
+    if value is None:
+        return [], []
+    if isinstance(value, (str, Mapping)) or hasattr(value, "url"):
+        value = [value]
+    if not isinstance(value, (list, tuple)):
+        return [], [value]
+    good: list[Source] = []
+    bad: list[Any] = []
+    for item in value:
+        url: Any
+        declared: Any = None
+        if isinstance(item, str):
+            url = item
+        elif isinstance(item, Mapping):
+            url = item.get("url")
+            declared = item.get("type") or item.get("media_type") or item.get("kind")
+        elif hasattr(item, "url"):  # an Output or Asset
+            url = item.url
+            declared = getattr(item, "media_type", None) or getattr(item, "kind", None)
+        else:
+            url = None
+        if not isinstance(url, str) or not url.strip():
+            bad.append(item)
+            continue
+        kind = media_kind(url, declared if isinstance(declared, str) else None)
+        good.append(Source(url.strip(), kind, declared=isinstance(declared, str)))
+    return good, bad
+
+
+# ---------------------------------------------------------------------------------------------
+# Value helpers
+# ---------------------------------------------------------------------------------------------
+
+
+# ---------------------------------------------------------------------------------------------
 # Outputs
 # ---------------------------------------------------------------------------------------------
 
@@ -367,6 +421,7 @@ __all__ = [
     "TERMINAL_FAILED",
     "TERMINAL_OK",
     "Output",
+    "Source",
     "cost",
     "epoch",
     "extension_of",
@@ -376,6 +431,7 @@ __all__ = [
     "number",
     "outputs",
     "seconds",
+    "split_sources",
     "status",
     "text",
 ]
