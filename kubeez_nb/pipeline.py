@@ -250,7 +250,10 @@ def submit(
     request.raise_for_problems()
     body = dict(request.body)
     est = request.estimate
-    threshold = confirm_above if confirm_above is not None else client.confirm_above
+    from kubeez_nb.contract.checks import check_credits
+
+    override = check_credits("confirm_above", confirm_above)  # ValueError for nan, -1, "x"
+    threshold = override if override is not None else client.confirm_above
     if request.kind == "captions":
         with client._lock:
             guard(client, est, confirm, threshold)

@@ -104,6 +104,8 @@ def test_submit_is_the_one_guard_with_a_per_call_threshold(
     with pytest.raises(ConfirmationRequired):  # the magic's %config threshold, for this call
         client.submit(req, confirm_above=float(req.estimate) / 2)
     assert client.confirm_above is None  # the override did not stick
+    with pytest.raises(ValueError, match="confirm_above"):
+        client.submit(req, confirm_above=float("nan"))
     job = client.submit(req, confirm_above=float(req.estimate) / 2, confirm=True)
     assert isinstance(job, Job) and job.request == dict(req.body)
     assert client.estimated_spend == pytest.approx(float(req.estimate))

@@ -16,6 +16,7 @@ import pytest
 
 import kubeez_nb as kz
 from kubeez_nb import errors
+from kubeez_nb.contract import wire
 
 #: jobs per seed; three seeds: 450 logical requests in all
 FAULT_JOBS = 150
@@ -285,9 +286,16 @@ def test_fuzzed_invalid_requests_are_refused_by_client_and_emulator_alike(
         model = data.draw(st.sampled_from(models))
         field = data.draw(st.sampled_from(option_fields))
         allowed = getattr(model.capabilities, f"{field}_options") or []
+        # invalid: not an option in any spelling the guide's values allow ("4" is the 4s
+        # duration, "4k" the 4K resolution: both valid, so never drawn as "bad")
+        spellings = {str(a).strip().lower() for a in allowed}
+        lengths = {wire.seconds(a) for a in allowed} if field == "duration" else set()
         bad = data.draw(
             st.text(min_size=1, max_size=8).filter(
-                lambda v: v not in allowed and v.strip() not in allowed
+                lambda v: (
+                    v.strip().lower() not in spellings
+                    and (wire.seconds(v) is None or wire.seconds(v) not in lengths)
+                )
             )
         )
         body = {"prompt": "fuzz", field: bad}
