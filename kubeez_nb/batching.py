@@ -384,7 +384,7 @@ def batch(
         kind = str(req.get("kind") or "")
         item = BatchItem(index=i, request=dict(req), kind=kind or "media")
         try:
-            item.kind = kind or client._kind_of(req.get("model"))
+            item.kind = kind or client.kind_of(req.get("model"))
             item.prepared = _prepare(client, item.kind, req)
             item.prepared.raise_for_problems()
             item.estimate = item.prepared.estimate

@@ -222,9 +222,9 @@ class Client:
     # ---- validation and price ------------------------------------------------------------------
     def validate(self, model: Any = None, kind: str | None = None, **params: Any) -> None:
         """Raise :class:`ValidationError` listing every problem of a request; None when valid."""
-        self.prepare(kind or self._kind_of(model), model, **params).raise_for_problems()
+        self.prepare(kind or self.kind_of(model), model, **params).raise_for_problems()
 
-    def _kind_of(self, model: Any) -> str:
+    def kind_of(self, model: Any) -> str:
         """The request kind of a model (its route); ``media`` for None or an unknown id."""
         from kubeez_nb.contract.catalog import Model
 
@@ -239,7 +239,7 @@ class Client:
         For ``kind="extend"``, pass ``extend_model`` (lite / fast / quality). A request with
         problems is still priced when it can be; else its ``ValidationError`` is raised.
         """
-        req = self.prepare(kind or self._kind_of(model), model, **params)
+        req = self.prepare(kind or self.kind_of(model), model, **params)
         if req.estimate is None:
             req.raise_for_problems()
             raise ValidationError(
