@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import threading
 import time
 import uuid
@@ -252,8 +253,11 @@ def submit(
     est = request.estimate
     from kubeez_nb.contract.checks import check_credits
 
-    override = check_credits("confirm_above", confirm_above)  # ValueError for nan, -1, "x"
-    threshold = override if override is not None else client.confirm_above
+    if isinstance(confirm_above, float) and confirm_above == math.inf:
+        threshold = None  # this front end never asks (the magic's ``confirm_above = None``)
+    else:
+        override = check_credits("confirm_above", confirm_above)  # ValueError for nan, -1, "x"
+        threshold = override if override is not None else client.confirm_above
     if request.kind == "captions":
         with client._lock:
             guard(client, est, confirm, threshold)

@@ -11,7 +11,8 @@ import pytest
 
 ipywidgets = pytest.importorskip("ipywidgets")
 
-from kubeez_nb.contract.catalog import Catalog, Model, validate  # noqa: E402
+from kubeez_nb.contract.catalog import Catalog, Model  # noqa: E402
+from kubeez_nb.contract.rules import validate  # noqa: E402
 from kubeez_nb.widgets.fields import (  # noqa: E402
     BoolField,
     ChoiceField,

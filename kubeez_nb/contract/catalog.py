@@ -482,25 +482,6 @@ def _limit(model: Model, kind: str) -> int:
     return max(limit, 0)
 
 
-_MOVED = {
-    "build_body": "rules",
-    "extend_problems": "rules",
-    "normalize": "rules",
-    "validate": "rules",
-}
-
-
-def __getattr__(name: str) -> Any:
-    """Transitional: names that moved to ``contract.rules`` (remove once every caller imports
-    them from there; tests/test_widgets.py still imports ``validate`` from here)."""
-    where = _MOVED.get(name)
-    if where is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib
-
-    return getattr(importlib.import_module(f"kubeez_nb.contract.{where}"), name)
-
-
 __all__ = [
     "KINDS",
     "Capabilities",
