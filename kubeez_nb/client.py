@@ -466,43 +466,46 @@ class Client:
         return out
 
     def iter_generation_pages(
-        self, *, max_pages: int | None = MAX_PAGES, **filters: Any
-    ) -> Iterator[list[dict[str, Any]]]:
-        """The pages of ``GET /v1/generations`` one at a time (newest first), lazily."""
-        params = _clean({"limit": PAGE_SIZES[0], **filters})
+        self, *, max_pages: int | None = MAX_PAGES, start: Mapping[str, Any] | None = None, **filters: Any
+    ) -> Iterator[GenerationPage]:
+        """The pages of ``GET /v1/generations`` one at a time (newest first), lazily.
+
+        Each page is a list of rows whose ``.next`` holds the query of the page after it (None
+        at the end); ``start=page.next`` continues a read where an earlier one stopped.
+        """
+        params = _clean({"limit": PAGE_SIZES[0], **filters, **(start or {})})
         seen_cursors: set[str] = set()
         pages = 0
         while True:
             try:
                 data = self._get("/v1/generations", **params)
             except BadRequestError:
-                if pages or "limit" in filters or params["limit"] == PAGE_SIZES[-1]:
+                if pages or "limit" in filters or start or params["limit"] == PAGE_SIZES[-1]:
                     raise
                 params["limit"] = PAGE_SIZES[-1]
                 continue
             rows = _rows(data)
             if rows is None:
                 raise response_format_error(200, data, "a list of generations")
-            yield rows
             pages += 1
-            if not isinstance(data, Mapping) or not rows:
+            page = GenerationPage(rows)
+            if isinstance(data, Mapping) and rows:
+                cursor = data.get("next_cursor") or data.get("cursor_next") or data.get("next")
+                if isinstance(cursor, str) and cursor:
+                    if cursor not in seen_cursors:
+                        seen_cursors.add(cursor)
+                        page.next = {**params, "cursor": cursor}
+                elif data.get("has_more"):
+                    start_at = data.get("offset", params.get("offset", 0))
+                    page.next = {**params, "offset": int(start_at or 0) + len(rows)}
+            yield page
+            if page.next is None or (max_pages is not None and pages >= max_pages):
                 return
-            if max_pages is not None and pages >= max_pages:
-                return
-            cursor = data.get("next_cursor") or data.get("cursor_next") or data.get("next")
-            if isinstance(cursor, str) and cursor:
-                if cursor in seen_cursors:
-                    return
-                seen_cursors.add(cursor)
-                params["cursor"] = cursor
-            elif data.get("has_more"):
-                start = data.get("offset", params.get("offset", 0))
-                params["offset"] = int(start or 0) + len(rows)
-            else:
-                return
+            params = dict(page.next)
 
     def history(self, **filters: Any) -> Any:
-        """Generations (server) joined with the local ledger, as a typed pandas DataFrame."""
+        """Generations (server, through the local mirror) joined with the local ledger, as a
+        typed pandas DataFrame; see :func:`kubeez_nb.history.history_frame` for the options."""
         from kubeez_nb.history import history_frame
 
         return history_frame(self, **filters)
@@ -548,6 +551,12 @@ class Client:
 
 
 # ---- helpers ---------------------------------------------------------------------------------
+
+
+class GenerationPage(list):  # type: ignore[type-arg]
+    """One page of ``/v1/generations`` rows; ``next``: the query of the following page or None."""
+
+    next: dict[str, Any] | None = None
 
 
 def _catalog_from(data: Any, catalog_cls: Any) -> Catalog:
