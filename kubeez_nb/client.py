@@ -466,21 +466,18 @@ class Client:
         return out
 
     def iter_generation_pages(
-        self, *, max_pages: int | None = MAX_PAGES, start: Mapping[str, Any] | None = None, **filters: Any
+        self, *, max_pages: int | None = MAX_PAGES, **filters: Any
     ) -> Iterator[GenerationPage]:
-        """The pages of ``GET /v1/generations`` one at a time (newest first), lazily.
-
-        Each page is a list of rows whose ``.next`` holds the query of the page after it (None
-        at the end); ``start=page.next`` continues a read where an earlier one stopped.
-        """
-        params = _clean({"limit": PAGE_SIZES[0], **filters, **(start or {})})
+        """The pages of ``GET /v1/generations`` (newest first), lazily; ``page.next`` is the
+        following page's query (None at the end): ``**page.next`` continues a read later."""
+        params = _clean({"limit": PAGE_SIZES[0], **filters})
         seen_cursors: set[str] = set()
         pages = 0
         while True:
             try:
                 data = self._get("/v1/generations", **params)
             except BadRequestError:
-                if pages or "limit" in filters or start or params["limit"] == PAGE_SIZES[-1]:
+                if pages or "limit" in filters or params["limit"] == PAGE_SIZES[-1]:
                     raise
                 params["limit"] = PAGE_SIZES[-1]
                 continue
@@ -504,8 +501,7 @@ class Client:
             params = dict(page.next)
 
     def history(self, **filters: Any) -> Any:
-        """Generations (server, through the local mirror) joined with the local ledger, as a
-        typed pandas DataFrame; see :func:`kubeez_nb.history.history_frame` for the options."""
+        """Generations (server, via the local mirror) + ledger as a typed DataFrame: history_frame."""
         from kubeez_nb.history import history_frame
 
         return history_frame(self, **filters)
@@ -554,9 +550,7 @@ class Client:
 
 
 class GenerationPage(list):  # type: ignore[type-arg]
-    """One page of ``/v1/generations`` rows; ``next``: the query of the following page or None."""
-
-    next: dict[str, Any] | None = None
+    next: dict[str, Any] | None = None  #: the query of the following page, None at the end
 
 
 def _catalog_from(data: Any, catalog_cls: Any) -> Catalog:

@@ -115,8 +115,7 @@ def _pages(client: Any, limit: int | None, start: Mapping[str, Any] | None) -> I
     params: dict[str, Any] = {"max_pages": None}
     if limit is not None:
         params["limit"] = limit
-    if start:
-        params["start"] = start
+    params.update(start or {})  # a page's .next: its limit, filters and cursor / offset
     return iter(client.iter_generation_pages(**params))
 
 
