@@ -25,7 +25,7 @@ import sqlite3
 import threading
 import time
 import warnings
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -276,16 +276,25 @@ class Mirror:
         return self._query("SELECT max(ord) FROM rows WHERE ord < ?", (ord_,))[0][0]
 
     # ---- writes ------------------------------------------------------------------------------
-    def write(self, placed: Iterable[tuple[float, Mapping[str, Any]]], **meta: Any) -> None:
-        """Upsert ``(position, row)`` pairs and set ``meta`` keys, in one transaction."""
-        records = []
-        for ord_, row in placed:
-            created, status, terminal, model, gtype = row_fields(row)
-            body = json.dumps(row, separators=(",", ":"), allow_nan=True)
-            records.append(
-                (str(row["id"]), ord_, created, status, int(terminal), model, gtype, body)
-            )
+    def write(
+        self,
+        placed: Iterable[tuple[float, Mapping[str, Any]]]
+        | Callable[[], Iterable[tuple[float, Mapping[str, Any]]]],
+        **meta: Any,
+    ) -> None:
+        """Upsert ``(position, row)`` pairs and set ``meta`` keys, in one transaction.
+
+        ``placed`` may be a function computing the pairs: it runs inside the transaction, so
+        positions chosen from what is held cannot race another kernel's write. A held row
+        keeps its position (only its content and state change)."""
         with self._tx() as conn:
+            records = []
+            for ord_, row in placed() if callable(placed) else placed:
+                created, status, terminal, model, gtype = row_fields(row)
+                body = json.dumps(row, separators=(",", ":"), allow_nan=True)
+                records.append(
+                    (str(row["id"]), ord_, created, status, int(terminal), model, gtype, body)
+                )
             conn.executemany(
                 "INSERT INTO rows (id, ord, created, status, terminal, model, gtype, body) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET "

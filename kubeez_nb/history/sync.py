@@ -153,7 +153,7 @@ def _head(
         behind = mirror.count_between(oldest, lowest) if lowest is not None else len(pending)
         if math.ceil(behind / max(1, len(page))) > len(pending):
             break  # one status request each is cheaper than the pages down to them
-    mirror.write(_place(mirror, collected, tail=False))
+    mirror.write(lambda: _place(mirror, collected, tail=False))
     if pending:
         _by_id(client, mirror, list(pending), stats, display)
     if end and not mirror.state()["complete"]:
@@ -174,7 +174,7 @@ def _tail(
         stats.rows += len(page)
         rows = [r for r in page if r.get("id") is not None]
         mirror.write(
-            _place(mirror, rows, tail=True),
+            lambda rows=rows: _place(mirror, rows, tail=True),
             started=True,
             tail=page.next,
             complete=page.next is None,
