@@ -16,6 +16,7 @@ import time
 import weakref
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from kubeez_nb._config import RATE_LIMITS, RATE_WINDOW_S
@@ -153,7 +154,7 @@ def _head(
         behind = mirror.count_between(oldest, lowest) if lowest is not None else len(pending)
         if math.ceil(behind / max(1, len(page))) > len(pending):
             break  # one status request each is cheaper than the pages down to them
-    mirror.write(lambda: _place(mirror, collected, tail=False))
+    mirror.write(partial(_place, mirror, collected, tail=False))
     if pending:
         _by_id(client, mirror, list(pending), stats, display)
     if end and not mirror.state()["complete"]:
@@ -174,7 +175,7 @@ def _tail(
         stats.rows += len(page)
         rows = [r for r in page if r.get("id") is not None]
         mirror.write(
-            lambda rows=rows: _place(mirror, rows, tail=True),
+            partial(_place, mirror, rows, tail=True),
             started=True,
             tail=page.next,
             complete=page.next is None,
