@@ -49,9 +49,11 @@ CREATE TABLE IF NOT EXISTS rows (
     terminal INTEGER NOT NULL,
     model TEXT,
     gtype TEXT,
-    body TEXT NOT NULL
+    body TEXT NOT NULL,
+    ver INTEGER NOT NULL DEFAULT 0
 );
-CREATE INDEX IF NOT EXISTS rows_ord ON rows (ord);
+CREATE INDEX IF NOT EXISTS rows_ord ON rows (ord, id);
+CREATE INDEX IF NOT EXISTS rows_ver ON rows (ver);
 CREATE INDEX IF NOT EXISTS rows_open ON rows (terminal) WHERE terminal = 0;
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT);
 """
@@ -133,6 +135,11 @@ class Mirror:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self._lock = threading.RLock()
+        self._memo: dict[str, dict[str, Any]] | None = None
+        self._memo_epoch: str | None = None
+        self._memo_ver = -1
+        self._ords: dict[str, float] = {}
+        self._order: list[str] = []
         try:
             self._conn = self._open()
         except sqlite3.DatabaseError as exc:
@@ -288,20 +295,23 @@ class Mirror:
         positions chosen from what is held cannot race another kernel's write. A held row
         keeps its position (only its content and state change)."""
         with self._tx() as conn:
+            ver = _meta_int(conn, "ver") + 1
             records = []
             for ord_, row in placed() if callable(placed) else placed:
                 created, status, terminal, model, gtype = row_fields(row)
                 body = json.dumps(row, separators=(",", ":"), allow_nan=True)
                 records.append(
-                    (str(row["id"]), ord_, created, status, int(terminal), model, gtype, body)
+                    (str(row["id"]), ord_, created, status, int(terminal), model, gtype, body, ver)
                 )
             conn.executemany(
-                "INSERT INTO rows (id, ord, created, status, terminal, model, gtype, body) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET "
+                "INSERT INTO rows (id, ord, created, status, terminal, model, gtype, body, ver) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET "
                 "created=excluded.created, status=excluded.status, terminal=excluded.terminal, "
-                "model=excluded.model, gtype=excluded.gtype, body=excluded.body",
+                "model=excluded.model, gtype=excluded.gtype, body=excluded.body, ver=excluded.ver",
                 records,
             )
+            if records:
+                meta = {**meta, "ver": ver}
             conn.executemany(
                 "INSERT OR REPLACE INTO meta (k, v) VALUES (?, ?)",
                 [(k, json.dumps(v)) for k, v in meta.items()],
@@ -311,7 +321,12 @@ class Mirror:
         """Forget every row and the sync state (``history(refresh=True)``)."""
         with self._tx() as conn:
             conn.execute("DELETE FROM rows")
-            conn.execute("DELETE FROM meta")
+            # the version keeps counting; a new epoch tells every kernel's memo to start over
+            conn.execute("DELETE FROM meta WHERE k NOT IN ('ver')")
+            conn.execute(
+                "INSERT OR REPLACE INTO meta (k, v) VALUES ('epoch', ?)",
+                (json.dumps(secrets.token_hex(8)),),
+            )
 
     # ---- reads -------------------------------------------------------------------------------
     def rows(
@@ -340,17 +355,62 @@ class Mirror:
         if until is not None:
             where.append("created < ?")
             args.append(until)
-        sql = "SELECT body FROM rows" + (" WHERE " + " AND ".join(where) if where else "")
-        bodies = self._query(sql + " ORDER BY ord DESC", args)
-        # one decode of a JSON array is ~3x faster than a call per row; the cyclic GC would
-        # rescan every new dict several times over (they hold no cycles)
-        was_enabled = gc.isenabled()
-        gc.disable()
-        try:
-            return json.loads("[" + ",".join(body for (body,) in bodies) + "]")  # type: ignore[no-any-return]
-        finally:
-            if was_enabled:
-                gc.enable()
+        sql = "SELECT id FROM rows WHERE " + " AND ".join(where) + " ORDER BY ord DESC"
+        with self._lock:
+            try:
+                self._conn.execute("BEGIN")  # one snapshot for the changes and the ids
+                try:
+                    memo = self._refresh_memo()
+                    if not where:
+                        return [memo[gid] for gid in self._order]
+                    ids = self._conn.execute(sql, args).fetchall()
+                finally:
+                    self._conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                raise MirrorError(
+                    f"the history mirror {self.path} could not be read: {exc}"
+                ) from None
+        return [memo[gid] for (gid,) in ids]
+
+    def _refresh_memo(self) -> dict[str, dict[str, Any]]:
+        """The decoded rows and their order, kept between reads: only the rows written since
+        the last read (by any kernel: each write bumps ``ver``) are decoded again, so a 50 000-row
+        mirror reads in a fraction of the time decoding every row takes. The rows are shared
+        between reads: callers must not change them (the frame builder copies what it keeps)."""
+        conn = self._conn
+        epoch = _meta_text(conn, "epoch")
+        ver = _meta_int(conn, "ver")
+        if self._memo is None or self._memo_epoch != epoch:
+            self._memo, self._memo_epoch, self._memo_ver = {}, epoch, -1
+            self._ords = {}
+        if ver != self._memo_ver:
+            changed = conn.execute(
+                "SELECT id, ord, body FROM rows WHERE ver > ?", (self._memo_ver,)
+            ).fetchall()
+            # one decode of a JSON array is ~3x faster than a call per row; the cyclic GC would
+            # rescan every new dict several times over (they hold no cycles)
+            was_enabled = gc.isenabled()
+            gc.disable()
+            try:
+                decoded = json.loads("[" + ",".join(body for _, _, body in changed) + "]")
+                self._memo.update(zip((gid for gid, _, _ in changed), decoded, strict=True))
+                self._ords.update((gid, o) for gid, o, _ in changed)
+                self._order = sorted(self._ords, key=self._ords.__getitem__, reverse=True)
+            finally:
+                if was_enabled:
+                    gc.enable()
+            self._memo_ver = ver
+        return self._memo
+
+
+def _meta_int(conn: sqlite3.Connection, key: str) -> int:
+    row = conn.execute("SELECT v FROM meta WHERE k = ?", (key,)).fetchone()
+    return int(json.loads(row[0])) if row else 0
+
+
+def _meta_text(conn: sqlite3.Connection, key: str) -> str | None:
+    row = conn.execute("SELECT v FROM meta WHERE k = ?", (key,)).fetchone()
+    return str(json.loads(row[0])) if row else None
 
 
 __all__ = ["Mirror", "MirrorError", "fingerprint", "mirror_path", "row_fields"]
