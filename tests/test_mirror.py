@@ -121,3 +121,25 @@ def test_two_kernels_sharing_a_home_do_not_corrupt_the_mirror(tmp_path: Path) ->
             3000,
             3000,
         )
+
+
+def test_a_kernel_sees_what_another_kernel_wrote(tmp_path: Path) -> None:
+    """Rows decoded once are kept between reads; another connection's writes still show."""
+    path = tmp_path / MIRROR_DIR / "generations-test.sqlite3"
+    a, b = Mirror(path), Mirror(path)
+    a.write([(2.0, {"id": "g2", "status": "processing"}), (1.0, {"id": "g1", "status": "failed"})])
+    assert [r["id"] for r in a.rows()] == ["g2", "g1"]
+    b.write(
+        [(3.0, {"id": "g3", "status": "completed"}), (2.0, {"id": "g2", "status": "completed"})]
+    )
+    assert [(r["id"], r["status"]) for r in a.rows()] == [
+        ("g3", "completed"),
+        ("g2", "completed"),
+        ("g1", "failed"),
+    ]
+    assert [r["id"] for r in a.rows(status="completed")] == ["g3", "g2"]
+    assert a.open_rows() == []
+    b.clear()
+    assert a.rows() == [] and a.count() == 0
+    a.write([(1.0, {"id": "g9", "status": "completed"})])
+    assert [r["id"] for r in b.rows()] == ["g9"]
