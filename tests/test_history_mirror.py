@@ -199,6 +199,22 @@ def test_a_slow_read_shows_pages_rows_and_time_left(
     text = out.getvalue()
     assert "3 pages, 300 rows" in text and "120 pages/min" in text and "✓" in text
 
+    seen: list[tuple[str, float | None]] = []
+
+    class Recorder:
+        def update(self, text: str, fraction: float | None = None) -> None:
+            seen.append((text, fraction))
+
+        def close(self, ok: bool = True) -> None:
+            seen.append(("closed", 1.0 if ok else 0.0))
+
+    monkeypatch.setattr(sync, "track", lambda what: Recorder())
+    client.history(limit=100, refresh=True)  # a rebuild knows how many rows to expect
+    assert seen[0] == ("1 pages, 100 rows, 0 s; ~1 s left at 120 reads/min", pytest.approx(1 / 3))
+    assert seen[-1] == ("closed", 1.0)
+    monkeypatch.setattr(sync, "track", lambda what: TextProgress(what, out))
+
+    out.seek(0)
     out.truncate(0)
     monkeypatch.setattr(sync, "PROGRESS_AFTER_S", 3600.0)  # a quick read shows nothing
     client.history()

@@ -57,9 +57,13 @@ class Display:
         self.what, self.show = what, show
         self.started = time.monotonic()
         self.handle: Progress | None = None
+        #: rows the read is expected to reach (a rebuild: what the mirror held), when known
+        self.expected: int | None = None
 
     def step(self, stats: SyncStats, left: int | None = None) -> None:
         """Report progress; ``left``: reads still to make, when known."""
+        if left is None and self.expected and stats.pages and stats.rows < self.expected:
+            left = math.ceil((self.expected - stats.rows) / max(1, stats.rows // stats.pages))
         if not self.show:
             return
         elapsed = time.monotonic() - self.started
@@ -97,7 +101,9 @@ def sync(
     ok = False
     try:
         if refresh:
+            expected = mirror.count()  # a rebuild expects about as many rows as before
             mirror.clear()
+            display.expected = expected or None
         if mirror.count():
             _head(client, mirror, limit, stats, display)
         state = mirror.state()
