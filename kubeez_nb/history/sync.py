@@ -192,7 +192,8 @@ def _tail(
 def _by_id(client: Any, mirror: Mirror, ids: list[str], stats: SyncStats, display: Display) -> None:
     """Re-read held non-terminal rows through their status routes (a read each)."""
     types = _model_types(client)
-    rows = {gid: row for gid, _, row in mirror.open_rows() if gid in set(ids)}
+    wanted = set(ids)
+    rows = {gid: row for gid, _, row in mirror.open_rows() if gid in wanted}
     fresh: list[tuple[float, dict[str, Any]]] = []
     held = mirror.held(ids)
     for n, gid in enumerate(ids):
