@@ -143,3 +143,21 @@ def test_a_kernel_sees_what_another_kernel_wrote(tmp_path: Path) -> None:
     assert a.rows() == [] and a.count() == 0
     a.write([(1.0, {"id": "g9", "status": "completed"})])
     assert [r["id"] for r in b.rows()] == ["g9"]
+
+
+def test_the_mirror_is_storage_it_knows_nothing_of_the_client() -> None:
+    """Layering (docs/ARCHITECTURE.md): storage sits below the client; history sits above."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "_layering", Path(__file__).with_name("test_layering.py")
+    )
+    assert spec is not None and spec.loader is not None
+    layering = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(layering)
+    graph = layering._graph()
+    upper = {"kubeez_nb.client", "kubeez_nb.pipeline", "kubeez_nb.job", "kubeez_nb.recovery"}
+    assert graph["kubeez_nb.mirror"] and not {
+        d for d in graph["kubeez_nb.mirror"] if d in upper or d.startswith("kubeez_nb.history")
+    }
+    assert "kubeez_nb.mirror" in graph["kubeez_nb.history.sync"]
