@@ -182,6 +182,13 @@ def test_filters_come_from_the_mirror_once_complete_and_from_the_server_before(
     expected = full[(full["created_at"] >= mid) & (full["created_at"] < late)]
     assert len(window) == len(expected) > 0
     assert set(window["id"]) == set(expected["id"])
+    # before the mirror is complete a date range reads from the server, newest first, and
+    # stops at the first page wholly older than ``since``
+    other = _client(emu, tmp_path / "other", key)
+    recent = times.iloc[150] + (times.iloc[149] - times.iloc[150]) / 2
+    before = _reads(emu)
+    newest = other.history(since=recent, progress=False)
+    assert set(newest["id"]) == set(full["id"].iloc[:150]) and _reads(emu) - before == 3
     with pytest.raises(ValueError, match="not a time"):
         client.history(since="yesterday-ish", progress=False)
 
