@@ -18,9 +18,16 @@ PAGE_SIZES = (100, 25)
 MAX_PAGES = 400
 
 
+class GenerationPage(list[dict[str, Any]]):
+    """One page of rows; ``next`` is the query of the following page (None at the end), so
+    ``generation_pages(get, **page.next)`` continues a read later (the history mirror's resume)."""
+
+    next: dict[str, Any] | None = None
+
+
 def generation_pages(
     get: Callable[..., Any], *, max_pages: int | None = MAX_PAGES, **filters: Any
-) -> Iterator[list[dict[str, Any]]]:
+) -> Iterator[GenerationPage]:
     """The pages of ``/v1/generations`` (newest first), lazily; ``get(path, **params)`` is the
     client's GET returning decoded JSON."""
     params = _clean({"limit": PAGE_SIZES[0], **filters})
@@ -37,23 +44,21 @@ def generation_pages(
         rows = _rows(data)
         if rows is None:
             raise response_format_error(200, data, "a list of generations")
-        yield rows
         pages += 1
-        if not isinstance(data, Mapping) or not rows:
+        page = GenerationPage(rows)
+        if isinstance(data, Mapping) and rows:
+            cursor = data.get("next_cursor") or data.get("cursor_next") or data.get("next")
+            if isinstance(cursor, str) and cursor:
+                if cursor not in seen_cursors:
+                    seen_cursors.add(cursor)
+                    page.next = {**params, "cursor": cursor}
+            elif data.get("has_more"):
+                start = data.get("offset", params.get("offset", 0))
+                page.next = {**params, "offset": int(start or 0) + len(rows)}
+        yield page
+        if page.next is None or (max_pages is not None and pages >= max_pages):
             return
-        if max_pages is not None and pages >= max_pages:
-            return
-        cursor = data.get("next_cursor") or data.get("cursor_next") or data.get("next")
-        if isinstance(cursor, str) and cursor:
-            if cursor in seen_cursors:
-                return
-            seen_cursors.add(cursor)
-            params["cursor"] = cursor
-        elif data.get("has_more"):
-            start = data.get("offset", params.get("offset", 0))
-            params["offset"] = int(start or 0) + len(rows)
-        else:
-            return
+        params = dict(page.next)
 
 
 def _rows(data: Any) -> list[dict[str, Any]] | None:

@@ -38,7 +38,7 @@ from kubeez_nb._config import (
     kubeez_home,
 )
 from kubeez_nb._http import Reply, Secret, Transport
-from kubeez_nb._pages import MAX_PAGES, generation_pages
+from kubeez_nb._pages import MAX_PAGES, GenerationPage, generation_pages
 from kubeez_nb.contract.checks import check_credits
 from kubeez_nb.errors import (
     FileTooLargeError,
@@ -465,12 +465,13 @@ class Client:
 
     def iter_generation_pages(
         self, *, max_pages: int | None = MAX_PAGES, **filters: Any
-    ) -> Iterator[list[dict[str, Any]]]:
-        """The pages of ``GET /v1/generations`` one at a time (newest first), lazily."""
+    ) -> Iterator[GenerationPage]:
+        """The pages of ``GET /v1/generations`` (newest first), lazily; ``page.next`` is the
+        following page's query (None at the end): ``**page.next`` continues a read later."""
         return generation_pages(self._get, max_pages=max_pages, **filters)
 
     def history(self, **filters: Any) -> Any:
-        """Generations (server) joined with the local ledger, as a typed pandas DataFrame."""
+        """Generations (server, via the local mirror) + ledger as a typed DataFrame: history_frame."""
         from kubeez_nb.history import history_frame
 
         return history_frame(self, **filters)

@@ -164,7 +164,12 @@ def test_front_ends_go_through_prepare_and_submit(front: str) -> None:
 def test_storage_knows_nothing_of_the_client_or_the_job() -> None:
     graph = _graph()
     upper = {"kubeez_nb.client", "kubeez_nb.pipeline", "kubeez_nb.job", "kubeez_nb.recovery"}
-    for storage in ("kubeez_nb.ledger", "kubeez_nb.cache", "kubeez_nb.matching"):
+    for storage in (
+        "kubeez_nb.ledger",
+        "kubeez_nb.cache",
+        "kubeez_nb.matching",
+        "kubeez_nb.mirror",
+    ):
         assert not graph[storage] & upper, (storage, sorted(graph[storage] & upper))
 
 

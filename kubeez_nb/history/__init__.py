@@ -1,6 +1,6 @@
 """Generation history as a typed pandas DataFrame: ``/v1/generations`` merged with the local ledger.
 
->>> df = client.history(status="completed")     # every page, one row per generation id
+>>> df = client.history(status="completed")     # every row, one per generation id (mirrored)
 >>> df.groupby("model", observed=True).credits.sum()
 
 :func:`frame_from_rows` is the pure part (rows in, typed frame out, no HTTP), so rows from
@@ -42,28 +42,134 @@ if TYPE_CHECKING:  # pragma: no cover
 # public entry points
 
 
-def history_frame(client: Any, *, ledger: bool = True, **filters: Any) -> pd.DataFrame:
-    """Every page of ``GET /v1/generations`` (``filters`` passed through) merged with the ledger.
+def history_frame(
+    client: Any,
+    *,
+    ledger: bool = True,
+    mirror: bool = True,
+    refresh: bool = False,
+    since: Any = None,
+    until: Any = None,
+    progress: bool = True,
+    **filters: Any,
+) -> pd.DataFrame:
+    """``GET /v1/generations`` (through the local mirror) merged with the ledger, typed.
 
-    ``client.history(**filters)`` calls this. The catalog (``client.catalog()``) gives each
-    model its ``model_type``; the local ledger, when the client keeps one, adds the request
-    parameters, the pre-submit estimate and the paths of cached outputs, and contributes the
-    jobs the server no longer lists. ``ledger=False`` uses the server's rows only.
+    ``client.history(...)`` calls this. The first call reads every page into a local mirror
+    (``KUBEEZ_HOME/mirror/``, one file per API origin + key fingerprint); later calls read only
+    the pages newer than what it holds, plus the rows it holds in a non-terminal state, so a
+    50 000-row account costs a request or two instead of 500. A first read interrupted (Ctrl-C)
+    continues where it stopped on the next call. ``refresh=True`` rebuilds the mirror.
 
-    Every page is read (``max_pages=None``) unless ``max_pages`` says otherwise: a cost report on
-    a silently truncated history would be wrong. Reads are paced by the client's rate limiter
-    (the documented 120 reads/min), so a long history takes a while to fetch the first time.
+    Filters: ``status``, ``model``, ``generation_type`` (the server's) and ``since`` /
+    ``until`` (creation time: a datetime, a timestamp string or epoch seconds; ``[since,
+    until)``). They are answered from the mirror once it holds the whole list, from the server
+    otherwise. ``limit``: rows per page asked. ``max_pages``: read only that many pages
+    straight from the server (no mirror), as does ``mirror=False``. Reads are paced by the
+    client's rate limiter (the documented 120 reads/min, shared with job polling) and show a
+    progress display when they take over a second (``progress=False``: never).
+
+    The catalog (``client.catalog()``) gives each model its ``model_type``; the local ledger,
+    when the client keeps one, adds the request parameters, the pre-submit estimate and the
+    paths of cached outputs, and contributes the jobs the server no longer lists.
+    ``ledger=False`` uses the server's rows only.
     """
-    filters.setdefault("max_pages", None)
-    rows = client.generations(**filters)
-    ledger_rows = _ledger_rows(client, filters) if ledger else None
+    from kubeez_nb.history import sync as _sync
+
+    lo, hi = _epoch_arg("since", since), _epoch_arg("until", until)
+    limit = filters.pop("limit", None)
+    server: dict[str, Any] = {}
+    for key in ("status", "model", "generation_type"):
+        if filters.get(key) is not None:
+            server[key] = filters.pop(key)
+        filters.pop(key, None)
+    max_pages = filters.pop("max_pages", None)
+    display = _sync.Display("history", show=progress)
+    if not mirror or max_pages is not None or filters:
+        rows = _server_rows(client, {**server, **filters}, limit, max_pages, lo, display)
+    else:
+        store = _sync.mirror_for(client)
+        if refresh or not (server or lo is not None or hi is not None) or store.state()["complete"]:
+            _sync.sync(client, store, limit=limit, refresh=refresh, display=display)
+            rows = store.rows(since=lo, until=hi, **server)
+        else:  # a filtered read before the mirror holds everything: the server answers
+            rows = _server_rows(client, server, limit, None, lo, display)
+    ledger_rows = _ledger_rows(client, server) if ledger else None
     try:
         catalog = client.catalog()
     except Exception:  # the history is still useful untyped: model_type becomes "unknown"
         catalog = None
-    return frame_from_rows(
+    df = frame_from_rows(
         rows, ledger_rows, catalog=catalog, base_url=getattr(client, "base_url", None)
     )
+    if lo is not None or hi is not None:
+        import pandas as pd
+
+        keep = pd.Series(True, index=df.index)
+        if lo is not None:
+            keep &= df["created_at"] >= pd.Timestamp(lo, unit="s", tz="UTC")
+        if hi is not None:
+            keep &= df["created_at"] < pd.Timestamp(hi, unit="s", tz="UTC")
+        attrs = dict(df.attrs)
+        df = df[keep].reset_index(drop=True)
+        df.attrs.update(attrs)
+    return df
+
+
+def _server_rows(
+    client: Any,
+    filters: Mapping[str, Any],
+    limit: int | None,
+    max_pages: int | None,
+    since: float | None,
+    display: Any,
+) -> list[dict[str, Any]]:
+    """Pages straight from the server (no mirror); stops below ``since`` (newest first)."""
+    from kubeez_nb.contract import wire
+    from kubeez_nb.history.sync import SyncStats
+
+    stats = SyncStats()
+    rows: list[dict[str, Any]] = []
+    params = {**filters, "max_pages": max_pages}
+    if limit is not None:
+        params["limit"] = limit
+    ok = False
+    try:
+        for page in client.iter_generation_pages(**params):
+            stats.pages += 1
+            stats.rows += len(page)
+            rows.extend(page)
+            display.step(stats)
+            if since is not None and page:
+                times = [wire.epoch(r.get("created_at")) for r in page]
+                if all(t is not None and t < since for t in times):
+                    break
+        ok = True
+    finally:
+        display.close(ok)
+    return rows
+
+
+def _epoch_arg(name: str, value: Any) -> float | None:
+    """``since`` / ``until`` as epoch seconds (datetime, date, pandas Timestamp, ISO text, number)."""
+    if value is None:
+        return None
+    import datetime as dt
+
+    from kubeez_nb.contract import wire
+
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        value = dt.datetime(value.year, value.month, value.day, tzinfo=dt.timezone.utc)
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=dt.timezone.utc)
+        return value.timestamp()
+    out = wire.epoch(value)
+    if out is None:
+        raise ValueError(
+            f"{name}={value!r} is not a time: pass a datetime, an ISO date or epoch seconds"
+        )
+    return out
 
 
 def frame_from_rows(
