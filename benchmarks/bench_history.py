@@ -81,12 +81,18 @@ def _resync(record: Callable[..., None]) -> None:
     second_s = statistics.median(t for t, _ in rounds)
     requests = max(n for _, n in rounds)
     record(
-        "history_resync_requests", requests, 2, "<=",
+        "history_resync_requests",
+        requests,
+        2,
+        "<=",
         f"history() of a {ROWS:,}-row account after 10 new jobs, most of {RESYNC_ROUNDS} rounds "
         f"(the first read: {ROWS // 100} pages)",
     )
     record(
-        "history_resync_ratio", second_s / first_s, 0.05, "<=",
+        "history_resync_ratio",
+        second_s / first_s,
+        0.05,
+        "<=",
         f"history() after 10 new jobs {second_s * 1000:.0f} ms (median of {RESYNC_ROUNDS}: "
         f"{', '.join(f'{t * 1000:.0f}' for t, _ in rounds)}) vs the first (full read into the "
         f"mirror, same run) {first_s:.1f} s",
