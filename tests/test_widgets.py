@@ -550,10 +550,12 @@ def test_history_tab_shows_a_picked_job(client: Any) -> None:
     assert tab is not None
     tab.refresh(wait=True)
     index = next(i for i, r in enumerate(tab.rows) if r.get("id") == job.id)
-    label = dict((v, k) for k, v in tab.list.options)[index]
-    assert "<b>history</b> pick me" in label  # a Select label is plain text, shown as typed
+    tile = tab.tiles[index]
+    info = next(w for w in _walk(tile) if isinstance(w, ipywidgets.HTML))
+    assert "&lt;b&gt;history&lt;/b&gt; pick me" in info.value  # escaped, shown as typed
     tab.viewed.clear()
-    tab.list.value = index  # the user's click
+    view = next(w for w in _walk(tile) if getattr(w, "description", "") == "View")
+    view.click()  # the user's click
     assert tab.viewed.wait(30)
     images = [w for w in _walk(tab.view) if isinstance(w, ipywidgets.Image)]
     assert images and bytes(images[0].value).startswith(b"\x89PNG")

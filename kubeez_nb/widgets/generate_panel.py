@@ -19,8 +19,10 @@ import ipywidgets as W
 
 from kubeez_nb.contract.catalog import Catalog, Model
 from kubeez_nb.errors import Problem
+from kubeez_nb.widgets.cards import cards_for
 from kubeez_nb.widgets.fields import ChoiceField, MediaField
 from kubeez_nb.widgets.form import ModelForm, problems_html
+from kubeez_nb.widgets.live import JobProgress
 from kubeez_nb.widgets.results import result_widgets
 
 ALL = "all"
@@ -64,9 +66,12 @@ class Panel(W.VBox):
         filters: bool = False,
         catalog: Catalog | None = None,
         on_done: Callable[[Any], None] | None = None,
+        host: Any = None,
         **kw: Any,
     ) -> None:
         self.client = client
+        self.host = host  # the studio: result cards call its actions
+        self.on_progress: Callable[[JobProgress], None] | None = None
         self.kind = kind
         self.models = list(models)
         self._by_id = {m.id: m for m in self.models if m is not None}
@@ -131,6 +136,7 @@ class Panel(W.VBox):
         )
         self.cancel_button = W.Button(description="Cancel", layout=W.Layout(display=_HIDDEN))
         self.status_html = W.HTML()
+        self.progress = JobProgress(on_tick=self._progress_tick)
         self.result = W.HBox(layout=W.Layout(flex_flow="row wrap"))
         self.picker.add_class("kubeez-picker")
         self.generate_button.add_class("kubeez-generate")
@@ -149,6 +155,7 @@ class Panel(W.VBox):
             self.form_box,
             self.problems_html,
             buttons,
+            self.progress,
             self.status_html,
             self.result,
         ]
@@ -200,6 +207,9 @@ class Panel(W.VBox):
         elif self._gtype_wanted() and "generation_type" in form.fields:
             form.apply({"generation_type": self._gtype_wanted()})
         self.form = form
+        if old is not None and not self.busy:  # a previous model's result would mislead
+            self.result.children = ()
+            self.progress.layout.display = _HIDDEN
         self.form_box.children = (form.widget,)
         self.info.value = self._info_html(form.model)
         if model_id is not None and self.picker.value != model_id and model_id in self._by_id:
@@ -401,7 +411,9 @@ class Panel(W.VBox):
         self.finished.clear()
         self.generate_button.disabled = True
         self.generate_button.tooltip = "a job from this panel is running"
-        self.status_html.value = "<i>Submitting…</i>"
+        self.status_html.value = ""
+        self.progress.start(self.form.model if self.form is not None else None)
+        self._submitted = request
         worker = threading.Thread(
             target=self._run, args=(request, confirm), name="kubeez-panel-generate", daemon=True
         )
@@ -440,12 +452,16 @@ class Panel(W.VBox):
                 waiter(progress=False)
             self.result_value = result
             if getattr(result, "failed", False) or getattr(result, "ok", True) is False:
+                self.progress.finish(False)
                 self.status_html.value = self._failed_html(result)
             else:
-                self.result.children = tuple(result_widgets(result))
+                self.result.children = tuple(self._result_widgets(result, request))
+                self.progress.finish(True)
                 self.status_html.value = self._done_html(result, started)
         except Exception as err:  # every failure is shown in the panel with what to do
             self.error = err
+            if self.progress.running:
+                self.progress.finish(False)
             self.status_html.value = _error_html(err)
         finally:
             self.busy = False
@@ -459,12 +475,33 @@ class Panel(W.VBox):
 
     def _show_status(self, result: Any, started: float) -> None:
         jobs = getattr(result, "jobs", None) or [result]
-        states = ", ".join(str(getattr(j, "status", "?")) for j in jobs)
-        ident = html.escape(str(getattr(jobs[0], "id", "")))
-        self.status_html.value = (
-            f"<i>{html.escape(states)} · {time.monotonic() - started:.0f} s</i>"
-            f" <small style='color:#666'>{ident}</small>"
-        )
+        states = ", ".join(dict.fromkeys(str(getattr(j, "status", "?")) for j in jobs))
+        self.progress.update(states, str(getattr(jobs[0], "id", "")))
+
+    def _progress_tick(self, progress: JobProgress) -> None:
+        if self.on_progress is not None:
+            self.on_progress(progress)
+
+    def _result_widgets(self, result: Any, request: Any) -> list[W.Widget]:
+        """Result cards with their actions (outputs), else the result's own rendering."""
+        try:
+            code = request.code("client") if request is not None else None
+        except Exception:  # no code for this request: the card leaves the action out
+            code = None
+        model = self.catalog.get(str(getattr(result, "model", ""))) if self.catalog else None
+        extendable = bool(getattr(model, "extendable", False))
+        cards = cards_for(result, code=code, host=self.host, extendable=extendable)
+        return cards or result_widgets(result)
+
+    def restore(self, model_id: str | None, body: dict[str, Any]) -> list[str]:
+        """Show ``model_id``'s form holding ``body`` (a job's request: remix / re-run / vary);
+        returns the names applied."""
+        if model_id and model_id in self._by_id:
+            if model_id not in [v for _, v in self.picker.options]:
+                self.picker.options = [(model_label(m), m.id) for m in self.models if m]
+            self.select(model_id)
+        values = {k: v for k, v in body.items() if k != "model"}
+        return self.form.apply(values)
 
     def _done_html(self, result: Any, started: float) -> str:
         cost = getattr(result, "cost", None)
