@@ -171,7 +171,7 @@ class HistoryTab(W.VBox):
             finally:
                 with lock:
                     left[0] -= 1
-                    if left[0] == 0:
+                    if left[0] == 0 and generation == self._generation:
                         self.thumbs_done.set()
 
         for i, r in todo:

@@ -36,12 +36,14 @@ def fraction(elapsed: float, eta: float | None, status: str) -> float:
     floor = _START.get(status, 0.1)
     if eta is None:  # no estimate: creep towards the cap so the bar still moves
         return min(_CAP, floor + (1 - floor) * (1 - 1 / (1 + elapsed / 30)))
-    return min(_CAP, max(floor, elapsed / eta))
+    return min(_CAP, floor + (1 - floor) * elapsed / eta)
 
 
-def _clock(seconds: float) -> str:
+def _clock(seconds: float, tenths: bool = False) -> str:
     s = int(seconds)
-    return f"{s // 60}:{s % 60:02d}" if s >= 60 else f"{s} s"
+    if s >= 60:
+        return f"{s // 60}:{s % 60:02d}"
+    return f"{seconds:.1f} s" if tenths else f"{s} s"
 
 
 class JobProgress(W.VBox):
@@ -119,7 +121,7 @@ class JobProgress(W.VBox):
             )
             self.text.value = (
                 f"<span class='kubeez-elapsed'>{html.escape(self.status)} · "
-                f"{_clock(self.elapsed)}</span>{html.escape(left)}{ident}"
+                f"{_clock(self.elapsed, True)}</span>{html.escape(left)}{ident}"
             )
             self.ticks += 1
         if self._on_tick is not None:

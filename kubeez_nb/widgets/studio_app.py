@@ -271,6 +271,10 @@ class Studio(StudioActions, W.VBox):
             t.join()
 
     def _load_assets(self) -> None:
+        try:  # the History tab's table needs pandas: import it now, off the kernel's thread
+            import pandas  # noqa: F401
+        except Exception:  # pragma: no cover - pandas is a dependency of the extras
+            pass
         try:
             assets = list(self.client.assets())
         except Exception:
