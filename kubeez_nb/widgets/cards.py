@@ -60,36 +60,21 @@ def actions_for(kind: str, *, extendable: bool = False, has_url: bool = True) ->
     return [*out, "rerun", "vary", "code"]
 
 
-def server_path(local: str | os.PathLike[str] | None) -> str | None:
-    """``local`` relative to the Jupyter server's root (what ``/files/`` serves), or None.
+def notebook_relative(local: str | os.PathLike[str] | None) -> str | None:
+    """``local`` relative to the kernel's working directory (the notebook's folder in Jupyter),
+    as a POSIX path (``../kubeez-data/...`` when the cache sits higher); None without a file.
 
-    The kernel's working directory is the notebook's folder; the server tells the kernel the
-    notebook's path (``JPY_SESSION_NAME``, relative to its root or absolute), so the root is
-    the working directory minus the notebook's folders. Without it the working directory is
-    taken as the root."""
+    The browser turns it into a ``/files/`` URL: the kernel cannot know the server's root (the
+    server tells it only the notebook's absolute path), the page knows the notebook's path."""
     if not local:
         return None
-    path = Path(local).resolve()
-    cwd = Path.cwd().resolve()
-    root = cwd
-    session = os.environ.get("JPY_SESSION_NAME") or ""
-    if session:
-        nb = Path(session)
-        if nb.is_absolute():
-            root = _root_of(cwd, nb) or cwd
-        else:
-            depth = len(nb.parent.parts)
-            root = cwd.parents[depth - 1] if depth else cwd
-    try:
-        return path.relative_to(root).as_posix()
-    except ValueError:
+    path = Path(local)
+    if not path.is_file():
         return None
-
-
-def _root_of(cwd: Path, notebook: Path) -> Path | None:
-    # an absolute session path: the server root is unknown; the notebook's own folder is the
-    # working directory, so serve relative to it (works for files below the notebook)
-    return cwd if notebook.parent == cwd else None
+    try:
+        return Path(os.path.relpath(path.resolve(), Path.cwd().resolve())).as_posix()
+    except ValueError:  # another drive on Windows
+        return None
 
 
 def _attr(value: str) -> str:
@@ -100,7 +85,11 @@ def _attr(value: str) -> str:
 _FILES_JS = (
     "var c=document.getElementById('jupyter-config-data');"
     "var b=c?JSON.parse(c.textContent).baseUrl||'/':'/';"
-    "this.href=b+'files/'+this.dataset.path.split('/').map(encodeURIComponent).join('/');"
+    "var m=decodeURIComponent(location.pathname).match(/\\/(?:tree|notebooks|render)\\/(.*)$/);"
+    "var d=m?m[1].split('/').slice(0,-1):[];"
+    "this.dataset.rel.split('/').forEach(function(p){if(p==='..')d.pop();"
+    "else if(p&&p!=='.')d.push(p);});"
+    "this.href=b+'files/'+d.map(encodeURIComponent).join('/');"
 )
 _COPY_JS = (
     "var t=this.dataset.url,s=this;"
@@ -137,13 +126,13 @@ _LINK = (
 
 def download_html(output: Any) -> str:
     """A Download link to the cached file through ``/files/`` (href made in the browser)."""
-    rel = server_path(getattr(output, "local_path", None))
+    rel = notebook_relative(getattr(output, "local_path", None))
     if rel is None:
         return "<small style='color:#666' title='not in the cache yet'>no local copy</small>"
     name = Path(rel).name
     return (
         f"<a class='kubeez-act-download' href='#' download='{_attr(name)}' "
-        f'data-path=\'{_attr(rel)}\' onmousedown="{_FILES_JS}" onfocus="{_FILES_JS}" '
+        f'data-rel=\'{_attr(rel)}\' onmousedown="{_FILES_JS}" onfocus="{_FILES_JS}" '
         f"style='{_LINK}'>⬇ Download</a>"
     )
 
@@ -247,4 +236,4 @@ def cards_for(
     return out
 
 
-__all__ = ["ACTIONS", "CardHost", "ResultCard", "actions_for", "cards_for", "server_path"]
+__all__ = ["ACTIONS", "CardHost", "ResultCard", "actions_for", "cards_for", "notebook_relative"]
