@@ -25,10 +25,7 @@ pytestmark = pytest.mark.browser
 REPO = Path(__file__).resolve().parent.parent
 DOCS = REPO / "docs"
 #: demo speed 18: the catalog's 180 s for veo3-1-text-to-video is 10 s of emulator time
-SETUP = (
-    "import os\nos.environ['KUBEEZ_DEMO_SPEED'] = '18'\n"
-    "import kubeez_nb as kz\nkz.studio()"
-)
+SETUP = "import os\nos.environ['KUBEEZ_DEMO_SPEED'] = '18'\nimport kubeez_nb as kz\nkz.studio()"
 
 
 def _label(model_id: str) -> str:
@@ -169,6 +166,9 @@ def test_card_actions_progress_and_history(lab: LabServer, page: Any) -> None:
     assert widget_error_count(page) == 0
     assert cell_errors(page) == []
     _tab(page, "Image & video")
+    page.set_viewport_size({"width": 1400, "height": 2000})
+    page.locator(".kubeez-card").first.scroll_into_view_if_needed()
+    page.wait_for_timeout(500)
     screenshot(page, DOCS / "studio-1400.png")
 
 
@@ -189,6 +189,9 @@ _LAYOUT_JS = """() => {
 def test_studio_fits_800px(lab: LabServer, page: Any) -> None:
     page.set_viewport_size({"width": 800, "height": 1000})
     _open_studio(lab, page, "studio-actions/layout.ipynb")
+    # the notebook gets the page's width (left sidebar closed): an 800 px notebook column
+    page.locator(".jp-SideBar.jp-mod-left .lm-TabBar-tab.lm-mod-current").first.click()
+    page.wait_for_timeout(500)
     for title in ("Image & video", "Voice", "Captions", "Music"):
         _tab(page, title)
         page.wait_for_timeout(800)
@@ -197,4 +200,6 @@ def test_studio_fits_800px(lab: LabServer, page: Any) -> None:
         assert got["area"][0] <= got["area"][1], (title, got)
         assert got["clipped"] == [], (title, got)
     _tab(page, "Image & video")
+    page.set_viewport_size({"width": 800, "height": 1800})
+    page.wait_for_timeout(500)
     screenshot(page, DOCS / "studio-800.png")

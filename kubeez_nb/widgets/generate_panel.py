@@ -147,7 +147,7 @@ class Panel(W.VBox):
         self.cancel_button.on_click(lambda _b: self.cancel())
         buttons = W.HBox(
             [self.generate_button, self.confirm_button, self.cancel_button, self.price_html],
-            layout=W.Layout(margin="4px 0 0 134px", align_items="center"),
+            layout=W.Layout(margin="4px 0 0 134px", align_items="center", flex_flow="row wrap"),
         )
         body = [
             *rows,

@@ -68,8 +68,13 @@ class JobProgress(W.VBox):
         self._stop = threading.Event()
         self._lock = threading.Lock()
         super().__init__(
-            [W.HBox([self.bar, self.text], layout=W.Layout(align_items="center"))],
-            layout=W.Layout(display="none"),
+            [
+                W.HBox(
+                    [self.bar, self.text],
+                    layout=W.Layout(align_items="center", flex_flow="row wrap"),
+                )
+            ],
+            layout=W.Layout(display="none", margin="2px 0 0 134px"),
         )
         self.add_class("kubeez-progress")
 

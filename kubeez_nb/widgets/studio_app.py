@@ -38,6 +38,28 @@ _PANEL_KINDS = ("media", "extend", "music", "dialogue", "captions", "separation"
 _REFERENCE_TABS = ("media", "music", "captions", "separation", "ad-copy")
 
 
+#: The studio's layout rules: tabs wrap onto more rows instead of overflowing, nothing is wider
+#: than the notebook column, every field (toggle buttons too) has its label in one 130 px column.
+STUDIO_CSS = """
+.kubeez-studio {max-width: 100%; box-sizing: border-box;}
+.kubeez-studio .lm-TabBar-tab, .kubeez-studio .p-TabBar-tab
+  {flex: 0 0 auto !important; min-width: fit-content !important;}
+.kubeez-studio .widget-tab > .lm-TabBar, .kubeez-studio .widget-tab > .p-TabBar
+  {height: auto !important; max-height: none !important; overflow: visible !important;}
+.kubeez-studio .lm-TabBar-content, .kubeez-studio .p-TabBar-content
+  {flex-wrap: wrap !important; height: auto !important;}
+.kubeez-studio .widget-box, .kubeez-studio .widget-inline-hbox, .kubeez-studio .widget-tab,
+.kubeez-studio .widget-tab-contents {min-width: 0; max-width: 100%; box-sizing: border-box;}
+.kubeez-studio .widget-dropdown > select, .kubeez-studio .widget-text > input {min-width: 0;}
+.kubeez-studio .widget-toggle-buttons {flex-wrap: wrap; align-items: baseline;}
+.kubeez-studio .widget-toggle-buttons > .widget-label
+  {width: 130px; min-width: 130px; text-align: right; margin-right: 4px;}
+.kubeez-studio .widget-toggle-buttons .widget-toggle-button {margin-bottom: 2px;}
+.kubeez-studio .kubeez-card {max-width: 100%;}
+.kubeez-studio .kubeez-card img, .kubeez-studio .kubeez-card video {max-width: 100%; height: auto;}
+"""
+
+
 class BalanceBar(W.HBox):
     """``Balance: N credits`` with a refresh button; refreshes in the background."""
 
@@ -111,12 +133,13 @@ class Studio(StudioActions, W.VBox):
         self.tabs.observe(lambda ch: self.open_tab(ch["new"]), "selected_index")
         header = W.HBox(
             [demo_banner(client), self.balance],
-            layout=W.Layout(justify_content="space-between", align_items="center"),
+            layout=W.Layout(
+                justify_content="space-between", align_items="center", flex_flow="row wrap"
+            ),
         )
         # ipywidgets gives every tab a fixed width; let this studio's tabs fit their titles
         style = W.HTML(
-            "<style>.kubeez-studio .lm-TabBar-tab, .kubeez-studio .p-TabBar-tab"
-            " {flex: 0 0 auto !important; min-width: fit-content !important;}</style>",
+            f"<style>{STUDIO_CSS}</style>",
             layout=W.Layout(display="none"),
         )
         super().__init__([style, header, self.queue, self.tabs], **kw)
