@@ -122,14 +122,12 @@ def test_card_actions_progress_and_history(lab: LabServer, page: Any) -> None:
     panel = _generate(page, "veo3-1-text-to-video", "waves on a beach at dusk")
     text_el = panel.locator(".kubeez-progress-text")
     text_el.filter(has_text="catalog estimate 3:00").wait_for(timeout=20_000)
-    bar = panel.locator(".kubeez-bar .progress-bar, .kubeez-bar .widget-progress .progress-bar")
     samples = []
     for _ in range(6):
         samples.append((text_el.inner_text(), panel.locator(".kubeez-bar").inner_html()))
         time.sleep(1.0)  # sampling the page once a second while the job's own 10 s run
-    changed = sum(1 for a, b in zip(samples, samples[1:], strict=False) if a != b)
+    changed = sum(1 for i in range(1, len(samples)) if samples[i] != samples[i - 1])
     assert changed == len(samples) - 1, samples
-    assert bar.count() >= 0
     panel.locator(".kubeez-progress-end", has_text="done in").wait_for(timeout=60_000)
     page.locator(".kubeez-queue-item", has_text="veo3-1-text-to-video").first.wait_for()
     vcard = panel.locator(".kubeez-card-video").first

@@ -270,8 +270,12 @@ def test_generate_is_disabled_while_the_form_is_invalid(client: Any) -> None:
     m = next(m for m in SHARED.values() if m.endpoint == "media" and m.needs_input_media)
     p = kz.panel(m.id, client=client)
     assert p.generate_button.disabled  # no prompt, no reference yet
-    assert "prompt" in p.problems_html.value and "source_media_urls" in p.problems_html.value
+    # what is left to fill in, in the form's words, grey (nothing is red before the user acted)
+    todo = p.problems_html.value
+    assert "Prompt" in todo and "References" in todo and "source_media_urls" not in todo
+    assert "kubeez-todo" in todo and "#b00020" not in todo
     p.form.apply({"prompt": "make it move"})
+    assert "kubeez-todo" not in p.problems_html.value  # after an edit: red
     assert p.generate_button.disabled
     assert p.generate() is False  # a click does nothing while invalid
     kind = next(k for k, v in m.media_limits.items() if v > 0)

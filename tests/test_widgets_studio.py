@@ -81,7 +81,7 @@ def test_each_card_shows_the_actions_that_fit_its_kind(made: dict[str, Any]) -> 
     # Download goes through the Jupyter server's /files/ route to the cached file, never a URL
     # of the (loopback) API; Copy URL carries the output URL; Insert code carries the call
     assert (
-        "data-path=" in html_row
+        "data-rel='media/" in html_row
         and "files/" in html_row
         and "127.0.0.1" not in html_row.split("data-url")[0]
     )
@@ -266,3 +266,20 @@ def test_history_shows_fifty_tiles_fast_and_opens_in_form(kubeez_client: Any) ->
     assert p.form.model.id == IMAGE
     params = p.form.params()
     assert params["prompt"] == "remix me" and params["aspect_ratio"] == "16:9"
+
+
+def test_an_untouched_optional_number_says_default_and_is_not_sent(client: Any) -> None:
+    """No hidden "send" switch: untouched shows "default" and is left out (price and body
+    agree with the form); moving the slider sends it; reset leaves it out again."""
+    from kubeez_nb.widgets import Studio
+    from kubeez_nb.widgets.fields import NumberField
+
+    p = Studio(client).panel("dialogue")
+    p.form.apply({"text": "Hello."})
+    f = p.form.fields["stability"]
+    assert isinstance(f, NumberField)
+    assert "default" in f.state.value and "stability" not in p.request.body
+    f._value_widget.value = 0.9  # the user moves the slider
+    assert p.request.body["stability"] == 0.9 and f.state.value == ""
+    f.reset.click()
+    assert "stability" not in p.request.body and "default" in f.state.value

@@ -87,6 +87,7 @@ class Panel(W.VBox):
         self.finished = threading.Event()
         self.finished.set()
         self._pending: Any = None  # the Request waiting for confirmation
+        self._acted = False  # Generate was pressed: problems are shown in red from now on
         self.request: Any = None  # the Request the form holds now (client.prepare)
         self.form: ModelForm = None  # type: ignore[assignment]  # set by select() below
 
@@ -332,7 +333,9 @@ class Panel(W.VBox):
             self.request = None
             found = (Problem("request", None, None, f"{type(err).__name__}: {err}"),)
         problems = form.problems(found)
-        self.problems_html.value = problems_html(problems)
+        self.problems_html.value = problems_html(
+            problems, form.labels(), quiet=not (self._acted or form.edited)
+        )
         est = self.estimate()
         self.price_html.value = (
             f"<span style='margin-left:8px'>{est._repr_html_()}</span>" if est is not None else ""
@@ -360,6 +363,7 @@ class Panel(W.VBox):
 
         if self.busy or self._pending is not None:
             return False
+        self._acted = True
         self.refresh()
         request = self.request
         if self._problems or request is None:
