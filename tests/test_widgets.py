@@ -419,11 +419,16 @@ def test_assets_tab_adds_and_uses_a_reference(client: Any) -> None:
         png.unlink()
     assert tab.loaded.wait(10), tab.status.value
     asset = next(a for a in tab.assets if a.name == name)
-    tab.use(asset)
-    assert s.tabs.selected_index == 0
     media = s.panel("media")
     assert media is not None
-    field = media.form.media_fields()  # the model switched to one that takes images if needed
+    media.picker.value = "z-image"  # takes no reference: Use keeps the model and says so
+    tab.use(asset)
+    assert s.tabs.selected_index == 0 and media.form.model.id == "z-image"
+    assert "takes no image references" in media.status_html.value
+    media.picker.value = "nano-banana-2"  # takes reference images
+    tab.use(asset)
+    assert media.form.model.id == "nano-banana-2"
+    field = media.form.media_fields()
     assert field and asset.url in field[0].url_list()
     assert media.form.params()["source_media_urls"] == [{"url": asset.url, "type": "image"}]
     tab.delete(asset, wait=True)

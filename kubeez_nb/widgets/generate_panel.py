@@ -269,30 +269,21 @@ class Panel(W.VBox):
                 f.set_assets(self._assets)
 
     def add_reference(self, url: str, kind: str | None = None) -> bool:
-        """Put ``url`` into the current form's reference field.
+        """Put ``url`` into the current form's reference field, keeping the model.
 
-        When the current model takes no such media, switch to the first model of this panel
-        that does (values carried over, the switch said in the status line); False if none."""
+        When the current model takes no such media nothing changes but the status line, which
+        says so and how to find a model that does; False then."""
         fields = self.form.media_fields() if self.form else []
-        if not fields:
-            takes = [
-                m
-                for m in self.models
-                if m is not None
-                and (m.media_limits.get(kind, 0) > 0 if kind else m.accepts_sources)
-            ]
-            if not takes:
-                return False
-            before = self.form.model.id if self.form and self.form.model else self.kind
-            if takes[0].id not in [v for _, v in self.picker.options]:
-                self.picker.options = [(model_label(m), m.id) for m in self.models if m]
-            self.select(takes[0].id)
+        takes = [f for f in fields if not kind or not f.limits or kind in f.limits]
+        if not takes:
+            model = self.form.model.id if self.form and self.form.model else self.kind
+            what = f"{kind} references" if kind else "reference media"
             self.status_html.value = (
-                f"<i>{html.escape(before)} takes no {html.escape(kind or 'reference media')}: "
-                f"switched to {html.escape(takes[0].id)}.</i>"
+                f"<i>{html.escape(model)} takes no {html.escape(what)}: pick a model that does "
+                "(the generation type filter: image-to-image, image-to-video), then Use again.</i>"
             )
-            fields = self.form.media_fields()
-        fields[0].add(url, kind)
+            return False
+        takes[0].add(url, kind)
         return True
 
     def _upload(self, data: bytes, filename: str) -> str:

@@ -315,10 +315,11 @@ class Studio(StudioActions, W.VBox):
     def use_reference(self, url: str, kind: str | None, target: str = "media") -> bool:
         """Put ``url`` into the reference field of the ``target`` tab and show that tab."""
         p = self.panel(target)
-        if p is None or not p.add_reference(url, kind):
+        if p is None:
             return False
-        self.select(target)
-        return True
+        added = p.add_reference(url, kind)
+        self.select(target)  # added, or the tab's status line says why not
+        return added
 
 
 def close_tree(widget: W.Widget) -> None:
