@@ -372,10 +372,8 @@ class NumberField(Field):
             self._show()
 
     def _show(self) -> None:
-        if not self.optional:
-            return
         self.state.value = "" if self.touched else "<small style='color:#666'>default</small>"
-        self.reset.layout.display = None if self.touched else "none"
+        self.reset.layout.display = None if self.touched and self.optional else "none"
 
     def observe(self, callback: Callback) -> None:
         self._callbacks.append(callback)
@@ -389,29 +387,20 @@ class NumberField(Field):
 
     def set(self, value: Any) -> bool:
         w = self._value_widget
-        if value is None:
-            if not self.optional:
-                return False
-            was = self.touched
-            self._quiet = True
-            try:
-                self.touched = False
-                w.value = self.default
-            finally:
-                self._quiet = False
-            self._show()
-            if was:
-                for cb in self._callbacks:
-                    cb()
-            return True
-        if (
+        if value is None and not self.optional:
+            return False
+        if value is not None and (
             isinstance(value, bool)
             or not isinstance(value, (int, float))
             or not (w.min <= value <= w.max)
         ):
             return False
-        self.touched = True
-        w.value = value
+        self._quiet = True
+        try:  # None: back to the default, not sent
+            self.touched = value is not None
+            w.value = self.default if value is None else value
+        finally:
+            self._quiet = False
         self._show()
         for cb in self._callbacks:
             cb()
