@@ -283,3 +283,20 @@ def test_an_untouched_optional_number_says_default_and_is_not_sent(client: Any) 
     assert p.request.body["stability"] == 0.9 and f.state.value == ""
     f.reset.click()
     assert "stability" not in p.request.body and "default" in f.state.value
+
+
+def test_the_model_list_price_is_the_default_forms_price(client: Any) -> None:
+    """Every media / music model: the picker's price (the catalog's) is what its untouched form
+    costs (imagen-4 defaults to the quoted "standard", wan-2-5 to the quoted 1080p)."""
+    from kubeez_nb.widgets.form import ModelForm
+    from kubeez_nb.widgets.generate_panel import model_label
+
+    wrong = []
+    for m in client.catalog().values():
+        if m.endpoint not in ("media", "music"):
+            continue
+        params = {"prompt": "x", **ModelForm(m, m.endpoint).params()}
+        est = client.prepare(m.endpoint, m, **params).estimate
+        if est is None or float(est) != m.cost_per_generation:
+            wrong.append((m.id, model_label(m), est and float(est)))
+    assert wrong == []
