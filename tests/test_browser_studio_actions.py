@@ -201,3 +201,25 @@ def test_studio_fits_800px(lab: LabServer, page: Any) -> None:
     page.set_viewport_size({"width": 800, "height": 1800})
     page.wait_for_timeout(500)
     screenshot(page, DOCS / "studio-800.png")
+
+
+@pytest.mark.timeout(300)
+def test_insert_code_in_notebook7(notebook7: LabServer, page: Any) -> None:
+    """Insert code works in Notebook 7 too (the same notebook widget and shortcuts), and Download
+    resolves under Notebook 7's /notebooks/ URL."""
+    _open_studio(notebook7, page, "studio-actions/nb7.ipynb")
+    panel = _generate(page, "z-image", "a fox in Notebook 7")
+    card = panel.locator(".kubeez-card").first
+    card.locator(".kubeez-act-vary").wait_for(timeout=60_000)
+    link = card.locator("a.kubeez-act-download")
+    link.dispatch_event("mousedown")
+    href = link.get_attribute("href") or ""
+    assert "/files/" in href and "kubeez-data/media/" in href, href
+    reply = page.request.get(href if href.startswith("http") else notebook7.url(href.lstrip("/")))
+    assert reply.ok and reply.body().startswith(b"\x89PNG")
+    cells = page.locator(".jp-Notebook .jp-Cell").count()
+    card.locator("button.kubeez-act-code").click()
+    page.locator(".kubeez-inserted").wait_for(timeout=10_000)
+    assert page.locator(".jp-Notebook .jp-Cell").count() == cells + 1
+    text = page.locator(".jp-Notebook .jp-Cell").nth(1).locator(".cm-content").inner_text()
+    assert 'client.generate_media("z-image"' in text and "a fox in Notebook 7" in text, text
