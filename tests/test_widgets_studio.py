@@ -300,3 +300,21 @@ def test_the_model_list_price_is_the_default_forms_price(client: Any) -> None:
         if est is None or float(est) != m.cost_per_generation:
             wrong.append((m.id, model_label(m), est and float(est)))
     assert wrong == []
+
+
+def test_the_queue_strip_shows_every_job_in_flight(client: Any) -> None:
+    """Two tabs generating at once: two chips in flight, each with its model and state, then a
+    clear end state for both."""
+    from kubeez_nb.widgets import Studio
+
+    s = Studio(client)
+    media, voice = s.panel("media"), s.panel("dialogue")
+    media.picker.value = IMAGE
+    media.form.apply({"prompt": "a fox"})
+    voice.form.apply({"text": "Hello."})
+    assert media.generate() and voice.generate()
+    assert s.queue.in_flight == 2 and len(s.queue.children) == 2
+    assert media.finished.wait(60) and voice.finished.wait(60)
+    assert s.queue.in_flight == 0
+    assert sorted(s.queue.states()) == sorted([f"{IMAGE} · completed", f"{VOICE} · completed"])
+    assert all("completed" in chip.value for chip in s.queue.children)
