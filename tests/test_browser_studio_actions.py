@@ -155,6 +155,8 @@ def test_card_actions_progress_and_history(lab: LabServer, page: Any) -> None:
         " return t.length > 0 && t.every(x => x.classList.contains('kubeez-history-video')); }",
         timeout=20_000,
     )
+    page.locator(".kubeez-history").first.scroll_into_view_if_needed()
+    screenshot(page, DOCS / "studio-history.png")
     page.locator(".kubeez-history-tile .kubeez-history-open").first.click()
     media = page.locator(".kubeez-studio .kubeez-panel").first
     media.locator(".kubeez-model-info", has_text="veo3-1-text-to-video").wait_for(timeout=20_000)

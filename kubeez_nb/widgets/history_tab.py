@@ -29,9 +29,9 @@ from kubeez_nb.widgets.results import result_widgets
 #: Jobs per page.
 PAGE = 50
 #: Size of a tile, in pixels.
-TILE = 112
+TILE = 128
 ANY = "any"
-_ICON = {"video": "🎬", "audio": "♪", "image": "🖼"}
+_ICON = {"video": "▶ video", "audio": "♪ audio", "image": "image"}
 _DATES = (("any date", ANY), ("today", "1"), ("last 7 days", "7"), ("last 30 days", "30"))
 
 
@@ -224,15 +224,15 @@ class HistoryTab(W.VBox):
             f"<span style='color:#333'>{html.escape(str(_value(row, 'prompt') or '')[:40])}</span>"
             "</div>"
         )
-        view = W.Button(description="View", layout=W.Layout(width="44px"), tooltip="view this job")
+        view = W.Button(description="View", layout=W.Layout(width=f"{TILE}px"), tooltip="view it")
         view.add_class("kubeez-history-view-button")
         view.on_click(lambda _b: self.show(row))
         open_b = W.Button(
-            description="Open in form", layout=W.Layout(width="auto"), tooltip="remix"
+            description="Open in form", layout=W.Layout(width=f"{TILE}px"), tooltip="remix"
         )
         open_b.add_class("kubeez-history-open")
         open_b.on_click(lambda _b: self.open_in_form(row))
-        buttons = W.HBox([view, open_b], layout=W.Layout(width=f"{TILE + 40}px"))
+        buttons = W.VBox([view, open_b], layout=W.Layout(width=f"{TILE}px"))
         box = W.VBox([thumb, info, buttons], layout=W.Layout(margin="0 6px 8px 0"))
         box.add_class("kubeez-history-tile")
         box.add_class(f"kubeez-history-{kind}")

@@ -51,7 +51,8 @@ STUDIO_CSS = """
 .kubeez-studio .widget-box, .kubeez-studio .widget-inline-hbox, .kubeez-studio .widget-tab,
 .kubeez-studio .widget-tab-contents {min-width: 0; max-width: 100%; box-sizing: border-box;}
 .kubeez-studio .widget-dropdown > select, .kubeez-studio .widget-text > input {min-width: 0;}
-.kubeez-studio .widget-toggle-buttons {flex-wrap: wrap; align-items: baseline;}
+.kubeez-studio .widget-toggle-buttons
+  {display: flex !important; flex-direction: row !important; flex-wrap: wrap; align-items: baseline;}
 .kubeez-studio .widget-toggle-buttons > .widget-label
   {width: 130px; min-width: 130px; text-align: right; margin-right: 4px;}
 .kubeez-studio .widget-toggle-buttons .widget-toggle-button {margin-bottom: 2px;}
