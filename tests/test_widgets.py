@@ -271,8 +271,12 @@ def test_generate_is_disabled_while_the_form_is_invalid(client: Any) -> None:
     m = next(m for m in SHARED.values() if m.endpoint == "media" and m.needs_input_media)
     p = kz.panel(m.id, client=client)
     assert p.generate_button.disabled  # no prompt, no reference yet
-    assert "prompt" in p.problems_html.value and "source_media_urls" in p.problems_html.value
+    # what is left to fill in, in the form's words, grey (nothing is red before the user acted)
+    todo = p.problems_html.value
+    assert "Prompt" in todo and "References" in todo and "source_media_urls" not in todo
+    assert "kubeez-todo" in todo and "#b00020" not in todo
     p.form.apply({"prompt": "make it move"})
+    assert "kubeez-todo" not in p.problems_html.value  # after an edit: red
     assert p.generate_button.disabled
     assert p.generate() is False  # a click does nothing while invalid
     kind = next(k for k, v in m.media_limits.items() if v > 0)
@@ -416,11 +420,16 @@ def test_assets_tab_adds_and_uses_a_reference(client: Any) -> None:
         png.unlink()
     assert tab.loaded.wait(10), tab.status.value
     asset = next(a for a in tab.assets if a.name == name)
-    tab.use(asset)
-    assert s.tabs.selected_index == 0
     media = s.panel("media")
     assert media is not None
-    field = media.form.media_fields()  # the model switched to one that takes images if needed
+    media.picker.value = "z-image"  # takes no reference: Use keeps the model and says so
+    tab.use(asset)
+    assert s.tabs.selected_index == 0 and media.form.model.id == "z-image"
+    assert "takes no image references" in media.status_html.value
+    media.picker.value = "nano-banana-2"  # takes reference images
+    tab.use(asset)
+    assert media.form.model.id == "nano-banana-2"
+    field = media.form.media_fields()
     assert field and asset.url in field[0].url_list()
     assert media.form.params()["source_media_urls"] == [{"url": asset.url, "type": "image"}]
     tab.delete(asset, wait=True)
@@ -551,10 +560,12 @@ def test_history_tab_shows_a_picked_job(client: Any) -> None:
     assert tab is not None
     tab.refresh(wait=True)
     index = next(i for i, r in enumerate(tab.rows) if r.get("id") == job.id)
-    label = dict((v, k) for k, v in tab.list.options)[index]
-    assert "<b>history</b> pick me" in label  # a Select label is plain text, shown as typed
+    tile = tab.tiles[index]
+    info = next(w for w in _walk(tile) if isinstance(w, ipywidgets.HTML))
+    assert "&lt;b&gt;history&lt;/b&gt; pick me" in info.value  # escaped, shown as typed
     tab.viewed.clear()
-    tab.list.value = index  # the user's click
+    view = next(w for w in _walk(tile) if getattr(w, "description", "") == "View")
+    view.click()  # the user's click
     assert tab.viewed.wait(30)
     images = [w for w in _walk(tab.view) if isinstance(w, ipywidgets.Image)]
     assert images and bytes(images[0].value).startswith(b"\x89PNG")

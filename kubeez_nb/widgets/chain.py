@@ -108,7 +108,22 @@ def options_from_cap(name: str, value: Any, model: Model) -> Field | _Nothing | 
     if not isinstance(value, (list, tuple)) or not value:
         return NOTHING
     field = name[: -len("_options")]
-    return ChoiceField(field, [str(v) for v in value])
+    options = [str(v) for v in value]
+    return ChoiceField(field, options, default=quoted_option(model, options))
+
+
+def quoted_option(model: Model, options: list[str]) -> str | None:
+    """The option the catalog's price is quoted for ("cost_per_generation is the standard
+    price"), so the default form costs what the model list says; None: the first option."""
+    import re
+
+    said = re.search(r"cost_per_generation is the (.+?) price", model.cost_note or "")
+    if said is None:
+        return None
+    words = said.group(1)
+    return next(
+        (o for o in options if re.search(rf"(?<![\w.]){re.escape(o)}(?![\w.])", words)), None
+    )
 
 
 def generation_types_from_model(name: str, value: Any, model: Model) -> Field | _Nothing | None:

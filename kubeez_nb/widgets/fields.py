@@ -320,7 +320,9 @@ class TextField(Field):
 
 
 class NumberField(Field):
-    """An optional number in a range: a checkbox to send it, and a slider for the value."""
+    """A number in a range (a slider). An optional one left untouched shows "default" and is not
+    sent (the server's default applies); moving the slider sends it; "reset" goes back to the
+    default (not sent). No hidden "send" switch: what the form shows is what is sent and priced."""
 
     def __init__(
         self,
@@ -336,6 +338,9 @@ class NumberField(Field):
         when: tuple[str, str] | None = None,
     ) -> None:
         self.integer = integer
+        self.default = default
+        self.optional = optional
+        self.touched = not optional
         cls = W.IntSlider if integer else W.FloatSlider
         slider = cls(
             value=default,
@@ -347,36 +352,58 @@ class NumberField(Field):
             style=_DESC,
         )
         self._value_widget = slider
-        self.enabled = W.Checkbox(
-            value=not optional, description="send", indent=False, layout=_layout(width="70px")
+        self._quiet = False
+        self.state = W.HTML(layout=_layout(width="70px"))
+        self.reset = W.Button(
+            description="reset",
+            tooltip="back to the default (not sent)",
+            layout=_layout(width="60px"),
         )
-        slider.disabled = optional
-        self.enabled.observe(lambda ch: setattr(slider, "disabled", not ch["new"]), "value")
-        widget = W.HBox([slider, self.enabled]) if optional else slider
+        self.reset.on_click(lambda _b: self.set(None))
+        self._callbacks: list[Callback] = []
+        slider.observe(self._moved, "value")
+        widget = W.HBox([slider, self.state, self.reset]) if optional else slider
         super().__init__(name, widget, when=when)
+        self._show()
 
-    def _watched(self) -> list[W.Widget]:
-        return [self._value_widget, self.enabled]
+    def _moved(self, _change: Any) -> None:
+        if not self._quiet and not self.touched:
+            self.touched = True
+            self._show()
+
+    def _show(self) -> None:
+        self.state.value = "" if self.touched else "<small style='color:#666'>default</small>"
+        self.reset.layout.display = None if self.touched and self.optional else "none"
+
+    def observe(self, callback: Callback) -> None:
+        self._callbacks.append(callback)
+        self._value_widget.observe(lambda _change: callback(), "value")
 
     def get(self) -> Any:
-        if not self.enabled.value:
+        if not self.touched:
             return None
         value = self._value_widget.value
         return int(value) if self.integer else round(float(value), 4)
 
     def set(self, value: Any) -> bool:
         w = self._value_widget
-        if value is None:
-            self.enabled.value = False
-            return True
-        if (
+        if value is None and not self.optional:
+            return False
+        if value is not None and (
             isinstance(value, bool)
             or not isinstance(value, (int, float))
             or not (w.min <= value <= w.max)
         ):
             return False
-        w.value = value
-        self.enabled.value = True
+        self._quiet = True
+        try:  # None: back to the default, not sent
+            self.touched = value is not None
+            w.value = self.default if value is None else value
+        finally:
+            self._quiet = False
+        self._show()
+        for cb in self._callbacks:
+            cb()
         return True
 
 

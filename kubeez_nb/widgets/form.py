@@ -105,6 +105,15 @@ class ModelForm:
         self._changed()
         return applied
 
+    def labels(self) -> dict[str, str]:
+        """Each field's label as the form shows it (what messages call the field)."""
+        out = {}
+        for name, f in self.fields.items():
+            w = f._value_widget
+            label = getattr(w, "description", "") if w is not None else ""
+            out[name] = str(label or name.replace("_", " ").capitalize())
+        return out
+
     def media_fields(self) -> list[MediaField]:
         return [f for f in self.fields.values() if isinstance(f, MediaField)]
 
@@ -119,9 +128,13 @@ class ModelForm:
 
     _held = 0
 
+    #: True once any value changed (the user typed, picked, or a value was applied)
+    edited = False
+
     def _changed(self) -> None:
         if self._held:
             return
+        self.edited = True
         if any(f.when for f in self.fields.values()):
             self._sync_visibility()
         for cb in list(self._listeners):
@@ -154,8 +167,34 @@ def _is_info(f: Field) -> bool:
     return not f.send and f.__class__.__name__ == "InfoField"
 
 
-def problems_html(problems: Sequence[Problem]) -> str:
-    """The problems as a short list: field, what was given, what is allowed."""
+#: API words in messages and the UI's own words for them (the form's buttons, not code).
+_UI_WORDS = (
+    ("client.upload(path)", "the Upload file button"),
+    ("kz.upload(path)", "the Upload file button"),
+    ("client.upload()", "the Upload file button"),
+    ("client.add_asset", "the Assets tab"),
+)
+
+
+def ui_words(text: str, labels: Mapping[str, str] | None = None) -> str:
+    """``text`` with API field names replaced by the form's labels and code by the UI's buttons."""
+    for api, ui in _UI_WORDS:
+        text = text.replace(api, ui)
+    for name, label in sorted((labels or {}).items(), key=lambda kv: -len(kv[0])):
+        if name and label and name != label:
+            text = text.replace(f"`{name}`", label).replace(name, label)
+    return text
+
+
+def problems_html(
+    problems: Sequence[Problem],
+    labels: Mapping[str, str] | None = None,
+    *,
+    quiet: bool = False,
+) -> str:
+    """The problems as a short list: field (the form's label), what was given, what is allowed.
+
+    ``quiet``: the user has not acted yet: the same list in grey, as what is left to fill in."""
     if not problems:
         return ""
     rows = []
@@ -168,9 +207,12 @@ def problems_html(problems: Sequence[Problem]) -> str:
         if allowed:
             extra.append(f"allowed: {allowed}")
         tail = f" <span style='color:#666'>({'; '.join(extra)})</span>" if extra else ""
-        rows.append(f"<li><b>{html.escape(p.field)}</b>: {html.escape(p.message)}{tail}</li>")
+        field = (labels or {}).get(p.field) or p.field
+        message = ui_words(p.message, labels)
+        rows.append(f"<li><b>{html.escape(field)}</b>: {html.escape(message)}{tail}</li>")
+    color = "#666" if quiet else "#b00020"
     return (
-        "<div class='kubeez-problems' style='color:#b00020'>"
+        f"<div class='kubeez-problems{' kubeez-todo' if quiet else ''}' style='color:{color}'>"
         f"<ul style='margin:2px 0 2px 1em;padding:0'>{''.join(rows)}</ul></div>"
     )
 

@@ -19,8 +19,10 @@ import ipywidgets as W
 
 from kubeez_nb.contract.catalog import Catalog, Model
 from kubeez_nb.errors import Problem
+from kubeez_nb.widgets.cards import cards_for
 from kubeez_nb.widgets.fields import ChoiceField, MediaField
 from kubeez_nb.widgets.form import ModelForm, problems_html
+from kubeez_nb.widgets.live import JobProgress
 from kubeez_nb.widgets.results import result_widgets
 
 ALL = "all"
@@ -64,9 +66,12 @@ class Panel(W.VBox):
         filters: bool = False,
         catalog: Catalog | None = None,
         on_done: Callable[[Any], None] | None = None,
+        host: Any = None,
         **kw: Any,
     ) -> None:
         self.client = client
+        self.host = host  # the studio: result cards call its actions
+        self.on_progress: Callable[[JobProgress], None] | None = None
         self.kind = kind
         self.models = list(models)
         self._by_id = {m.id: m for m in self.models if m is not None}
@@ -82,6 +87,7 @@ class Panel(W.VBox):
         self.finished = threading.Event()
         self.finished.set()
         self._pending: Any = None  # the Request waiting for confirmation
+        self._acted = False  # Generate was pressed: problems are shown in red from now on
         self.request: Any = None  # the Request the form holds now (client.prepare)
         self.form: ModelForm = None  # type: ignore[assignment]  # set by select() below
 
@@ -131,6 +137,7 @@ class Panel(W.VBox):
         )
         self.cancel_button = W.Button(description="Cancel", layout=W.Layout(display=_HIDDEN))
         self.status_html = W.HTML()
+        self.progress = JobProgress(on_tick=self._progress_tick)
         self.result = W.HBox(layout=W.Layout(flex_flow="row wrap"))
         self.picker.add_class("kubeez-picker")
         self.generate_button.add_class("kubeez-generate")
@@ -141,7 +148,7 @@ class Panel(W.VBox):
         self.cancel_button.on_click(lambda _b: self.cancel())
         buttons = W.HBox(
             [self.generate_button, self.confirm_button, self.cancel_button, self.price_html],
-            layout=W.Layout(margin="4px 0 0 134px", align_items="center"),
+            layout=W.Layout(margin="4px 0 0 134px", align_items="center", flex_flow="row wrap"),
         )
         body = [
             *rows,
@@ -149,6 +156,7 @@ class Panel(W.VBox):
             self.form_box,
             self.problems_html,
             buttons,
+            self.progress,
             self.status_html,
             self.result,
         ]
@@ -200,6 +208,9 @@ class Panel(W.VBox):
         elif self._gtype_wanted() and "generation_type" in form.fields:
             form.apply({"generation_type": self._gtype_wanted()})
         self.form = form
+        if old is not None and not self.busy:  # a previous model's result would mislead
+            self.result.children = ()
+            self.progress.layout.display = _HIDDEN
         self.form_box.children = (form.widget,)
         self.info.value = self._info_html(form.model)
         if model_id is not None and self.picker.value != model_id and model_id in self._by_id:
@@ -258,30 +269,21 @@ class Panel(W.VBox):
                 f.set_assets(self._assets)
 
     def add_reference(self, url: str, kind: str | None = None) -> bool:
-        """Put ``url`` into the current form's reference field.
+        """Put ``url`` into the current form's reference field, keeping the model.
 
-        When the current model takes no such media, switch to the first model of this panel
-        that does (values carried over, the switch said in the status line); False if none."""
+        When the current model takes no such media nothing changes but the status line, which
+        says so and how to find a model that does; False then."""
         fields = self.form.media_fields() if self.form else []
-        if not fields:
-            takes = [
-                m
-                for m in self.models
-                if m is not None
-                and (m.media_limits.get(kind, 0) > 0 if kind else m.accepts_sources)
-            ]
-            if not takes:
-                return False
-            before = self.form.model.id if self.form and self.form.model else self.kind
-            if takes[0].id not in [v for _, v in self.picker.options]:
-                self.picker.options = [(model_label(m), m.id) for m in self.models if m]
-            self.select(takes[0].id)
+        takes = [f for f in fields if not kind or not f.limits or kind in f.limits]
+        if not takes:
+            model = self.form.model.id if self.form and self.form.model else self.kind
+            what = f"{kind} references" if kind else "reference media"
             self.status_html.value = (
-                f"<i>{html.escape(before)} takes no {html.escape(kind or 'reference media')}: "
-                f"switched to {html.escape(takes[0].id)}.</i>"
+                f"<i>{html.escape(model)} takes no {html.escape(what)}: pick a model that does "
+                "(the generation type filter: image-to-image, image-to-video), then Use again.</i>"
             )
-            fields = self.form.media_fields()
-        fields[0].add(url, kind)
+            return False
+        takes[0].add(url, kind)
         return True
 
     def _upload(self, data: bytes, filename: str) -> str:
@@ -322,7 +324,9 @@ class Panel(W.VBox):
             self.request = None
             found = (Problem("request", None, None, f"{type(err).__name__}: {err}"),)
         problems = form.problems(found)
-        self.problems_html.value = problems_html(problems)
+        self.problems_html.value = problems_html(
+            problems, form.labels(), quiet=not (self._acted or form.edited)
+        )
         est = self.estimate()
         self.price_html.value = (
             f"<span style='margin-left:8px'>{est._repr_html_()}</span>" if est is not None else ""
@@ -350,6 +354,7 @@ class Panel(W.VBox):
 
         if self.busy or self._pending is not None:
             return False
+        self._acted = True
         self.refresh()
         request = self.request
         if self._problems or request is None:
@@ -401,7 +406,9 @@ class Panel(W.VBox):
         self.finished.clear()
         self.generate_button.disabled = True
         self.generate_button.tooltip = "a job from this panel is running"
-        self.status_html.value = "<i>Submitting…</i>"
+        self.status_html.value = ""
+        self.progress.start(self.form.model if self.form is not None else None)
+        self._submitted = request
         worker = threading.Thread(
             target=self._run, args=(request, confirm), name="kubeez-panel-generate", daemon=True
         )
@@ -440,12 +447,16 @@ class Panel(W.VBox):
                 waiter(progress=False)
             self.result_value = result
             if getattr(result, "failed", False) or getattr(result, "ok", True) is False:
+                self.progress.finish(False)
                 self.status_html.value = self._failed_html(result)
             else:
-                self.result.children = tuple(result_widgets(result))
+                self.result.children = tuple(self._result_widgets(result, request))
+                self.progress.finish(True)
                 self.status_html.value = self._done_html(result, started)
         except Exception as err:  # every failure is shown in the panel with what to do
             self.error = err
+            if self.progress.running:
+                self.progress.finish(False)
             self.status_html.value = _error_html(err)
         finally:
             self.busy = False
@@ -459,12 +470,33 @@ class Panel(W.VBox):
 
     def _show_status(self, result: Any, started: float) -> None:
         jobs = getattr(result, "jobs", None) or [result]
-        states = ", ".join(str(getattr(j, "status", "?")) for j in jobs)
-        ident = html.escape(str(getattr(jobs[0], "id", "")))
-        self.status_html.value = (
-            f"<i>{html.escape(states)} · {time.monotonic() - started:.0f} s</i>"
-            f" <small style='color:#666'>{ident}</small>"
-        )
+        states = ", ".join(dict.fromkeys(str(getattr(j, "status", "?")) for j in jobs))
+        self.progress.update(states, str(getattr(jobs[0], "id", "")))
+
+    def _progress_tick(self, progress: JobProgress) -> None:
+        if self.on_progress is not None:
+            self.on_progress(progress)
+
+    def _result_widgets(self, result: Any, request: Any) -> list[W.Widget]:
+        """Result cards with their actions (outputs), else the result's own rendering."""
+        try:
+            code = request.code("client") if request is not None else None
+        except Exception:  # no code for this request: the card leaves the action out
+            code = None
+        model = self.catalog.get(str(getattr(result, "model", ""))) if self.catalog else None
+        extendable = bool(getattr(model, "extendable", False))
+        cards = cards_for(result, code=code, host=self.host, extendable=extendable)
+        return cards or result_widgets(result)
+
+    def restore(self, model_id: str | None, body: dict[str, Any]) -> list[str]:
+        """Show ``model_id``'s form holding ``body`` (a job's request: remix / re-run / vary);
+        returns the names applied."""
+        if model_id and model_id in self._by_id:
+            if model_id not in [v for _, v in self.picker.options]:
+                self.picker.options = [(model_label(m), m.id) for m in self.models if m]
+            self.select(model_id)
+        values = {k: v for k, v in body.items() if k != "model"}
+        return self.form.apply(values)
 
     def _done_html(self, result: Any, started: float) -> str:
         cost = getattr(result, "cost", None)

@@ -1,8 +1,7 @@
 """The studio's Assets and History tabs (lists of server-side things, loaded in the background).
 
 Assets: thumbnails, add by URL, upload a local file, rename, delete (asks twice), and "use" to
-put an asset into another tab's reference field. History: recent jobs; picking one re-attaches
-to it and shows its outputs. Every request runs in a worker thread through the client.
+put an asset into another tab's reference field. Every request runs in a worker thread through the client.
 """
 
 from __future__ import annotations
@@ -17,9 +16,7 @@ from typing import Any
 
 import ipywidgets as W
 
-from kubeez_nb.contract.catalog import Catalog
 from kubeez_nb.contract.wire import media_kind
-from kubeez_nb.widgets.results import result_widgets
 
 #: Largest asset whose thumbnail is fetched and shown.
 THUMB_MAX_BYTES = 2 * 1024 * 1024
@@ -260,81 +257,4 @@ def _name_from(filename: str) -> str:
     return re.sub(r"[^a-z0-9_-]+", "-", stem).strip("-")[:64] or "upload"
 
 
-class HistoryTab(_Loading):
-    """Recent jobs (``client.generations``); picking one shows its outputs."""
-
-    def __init__(self, client: Any, catalog: Catalog | None = None, **kw: Any) -> None:
-        self.client = client
-        self.catalog = catalog
-        self.rows: list[dict[str, Any]] = []
-        self.loaded = threading.Event()
-        self.viewed = threading.Event()
-        self.list = W.Select(options=[], rows=12, layout=W.Layout(width="98%"))
-        self.list.observe(self._on_pick, "value")
-        refresh = W.Button(description="Refresh", icon="refresh")
-        refresh.on_click(lambda _b: self.refresh())
-        self.status = W.HTML()
-        self.view = W.VBox()
-        super().__init__([W.HBox([refresh, self.status]), self.list, self.view], **kw)
-
-    def _load(self) -> None:
-        try:
-            rows = self.client.generations(max_pages=1)
-        except Exception as err:
-            self.status.value = _err(err)
-            self.loaded.set()
-            return
-        self.rows = rows
-        self.list.options = [(self._label(r), i) for i, r in enumerate(rows) if r.get("id")]
-        self.status.value = f"<small>{len(rows)} recent job(s); pick one to view it</small>"
-        self.loaded.set()
-
-    @staticmethod
-    def _label(row: dict[str, Any]) -> str:
-        when = str(row.get("created_at") or "")[:19].replace("T", " ")
-        cost = row.get("credits_deducted", row.get("cost"))
-        prompt = str(row.get("prompt") or "")[:50]
-        parts = [when, str(row.get("model") or "?"), str(row.get("status") or "?")]
-        if isinstance(cost, (int, float)):
-            parts.append(f"{cost:g} cr")
-        if prompt:
-            parts.append(prompt)
-        return " · ".join(p for p in parts if p)
-
-    def _kind(self, row: dict[str, Any]) -> str:
-        model = self.catalog.get(str(row.get("model"))) if self.catalog is not None else None
-        endpoint = model.endpoint if model is not None else "media"
-        return endpoint if endpoint in ("music", "separation") else "media"
-
-    def _on_pick(self, change: dict[str, Any]) -> None:
-        index = change["new"]
-        if index is None or index >= len(self.rows):
-            return
-        self.show(self.rows[index])
-
-    def show(self, row: dict[str, Any], *, wait: bool = False) -> None:
-        """Re-attach to a job of the list and show its outputs."""
-        self.viewed.clear()
-
-        def run() -> None:
-            try:
-                job = self.client.job(str(row["id"]), self._kind(row))
-                cache = getattr(self.client, "cache", None)
-                if cache is not None and job.ok:
-                    cache.fetch(job)
-                self.view.children = (
-                    tuple(result_widgets(job))
-                    if job.outputs
-                    else (W.HTML(f"<i>{html.escape(repr(job))}</i>"),)
-                )
-            except Exception as err:
-                self.view.children = (W.HTML(_err(err)),)
-            self.viewed.set()
-
-        self.view.children = (W.HTML("<i>Loading…</i>"),)
-        t = _background(run)
-        if wait:
-            t.join()
-
-
-__all__ = ["AssetsTab", "HistoryTab"]
+__all__ = ["AssetsTab"]

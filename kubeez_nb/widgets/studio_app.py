@@ -15,8 +15,11 @@ import ipywidgets as W
 
 from kubeez_nb.contract.catalog import Catalog, Model
 from kubeez_nb.widgets.generate_panel import Panel
-from kubeez_nb.widgets.library import AssetsTab, HistoryTab
+from kubeez_nb.widgets.history_tab import HistoryTab
+from kubeez_nb.widgets.library import AssetsTab
+from kubeez_nb.widgets.live import QueueStrip
 from kubeez_nb.widgets.login import demo_banner, with_client
+from kubeez_nb.widgets.studio_actions import StudioActions
 
 #: (tab title, request kind or tab name), in display order.
 TABS: tuple[tuple[str, str], ...] = (
@@ -33,6 +36,29 @@ TABS: tuple[tuple[str, str], ...] = (
 _PANEL_KINDS = ("media", "extend", "music", "dialogue", "captions", "separation", "ad-copy")
 #: Tabs whose forms take reference media (targets of an asset's "Use").
 _REFERENCE_TABS = ("media", "music", "captions", "separation", "ad-copy")
+
+
+#: The studio's layout rules: tabs wrap onto more rows instead of overflowing, nothing is wider
+#: than the notebook column, every field (toggle buttons too) has its label in one 130 px column.
+STUDIO_CSS = """
+.kubeez-studio {max-width: 100%; box-sizing: border-box;}
+.kubeez-studio .lm-TabBar-tab, .kubeez-studio .p-TabBar-tab
+  {flex: 0 0 auto !important; min-width: fit-content !important;}
+.kubeez-studio .widget-tab > .lm-TabBar, .kubeez-studio .widget-tab > .p-TabBar
+  {height: auto !important; max-height: none !important; overflow: visible !important;}
+.kubeez-studio .lm-TabBar-content, .kubeez-studio .p-TabBar-content
+  {flex-wrap: wrap !important; height: auto !important;}
+.kubeez-studio .widget-box, .kubeez-studio .widget-inline-hbox, .kubeez-studio .widget-tab,
+.kubeez-studio .widget-tab-contents {min-width: 0; max-width: 100%; box-sizing: border-box;}
+.kubeez-studio .widget-dropdown > select, .kubeez-studio .widget-text > input {min-width: 0;}
+.kubeez-studio .widget-toggle-buttons
+  {display: flex !important; flex-direction: row !important; flex-wrap: wrap; align-items: baseline;}
+.kubeez-studio .widget-toggle-buttons > .widget-label
+  {width: 130px; min-width: 130px; text-align: right; margin-right: 4px;}
+.kubeez-studio .widget-toggle-buttons .widget-toggle-button {margin-bottom: 2px;}
+.kubeez-studio .kubeez-card {max-width: 100%;}
+.kubeez-studio .kubeez-card img, .kubeez-studio .kubeez-card video {max-width: 100%; height: auto;}
+"""
 
 
 class BalanceBar(W.HBox):
@@ -89,7 +115,7 @@ def _models_for(catalog: Catalog, kind: str) -> list[Model]:
     )
 
 
-class Studio(W.VBox):
+class Studio(StudioActions, W.VBox):
     """The studio app. ``studio.panel(kind)`` is the (lazily built) Panel of a job kind."""
 
     def __init__(self, client: Any, **kw: Any) -> None:
@@ -100,21 +126,24 @@ class Studio(W.VBox):
         self.assets_tab: AssetsTab | None = None
         self.history_tab: HistoryTab | None = None
         self._assets: list[tuple[str, str, str | None]] = []
+        self._session: list[tuple[str, str, str | None]] = []  # outputs made this session
+        self.queue = QueueStrip()
         self._slots = [W.VBox() for _ in TABS]
         self.tabs = W.Tab(children=self._slots, titles=[t for t, _ in TABS])
         self._built: set[int] = set()
         self.tabs.observe(lambda ch: self.open_tab(ch["new"]), "selected_index")
         header = W.HBox(
             [demo_banner(client), self.balance],
-            layout=W.Layout(justify_content="space-between", align_items="center"),
+            layout=W.Layout(
+                justify_content="space-between", align_items="center", flex_flow="row wrap"
+            ),
         )
         # ipywidgets gives every tab a fixed width; let this studio's tabs fit their titles
         style = W.HTML(
-            "<style>.kubeez-studio .lm-TabBar-tab, .kubeez-studio .p-TabBar-tab"
-            " {flex: 0 0 auto !important; min-width: fit-content !important;}</style>",
+            f"<style>{STUDIO_CSS}</style>",
             layout=W.Layout(display="none"),
         )
-        super().__init__([style, header, self.tabs], **kw)
+        super().__init__([style, header, self.queue, self.tabs], **kw)
         self.add_class("kubeez-studio")
         self.open_tab(0)
         self.balance.refresh()
@@ -151,7 +180,9 @@ class Studio(W.VBox):
             self.assets_tab.refresh()
             return self.assets_tab
         if kind == "history":
-            self.history_tab = HistoryTab(self.client, self.catalog)
+            self.history_tab = HistoryTab(
+                self.client, self.catalog, on_open=self.open_in_form, host=self
+            )
             self.history_tab.refresh()
             return self.history_tab
         return self.panel(kind) or W.HTML("<i>The catalog has no model for this route today.</i>")
@@ -179,9 +210,11 @@ class Studio(W.VBox):
             filters=kind == "media",
             catalog=self.catalog,
             on_done=self._job_done,
+            host=self,
         )
-        if self._assets:
-            p.set_assets(self._assets)
+        p.on_progress = self._progress
+        if self._assets or self._session:
+            p.set_assets([*self._session, *self._assets])
         self.panels[kind] = p
         if kind == "extend":
             self.load_extend_sources()
@@ -196,7 +229,28 @@ class Studio(W.VBox):
                 return
 
     # cross-tab plumbing ---------------------------------------------------------------------------
-    def _job_done(self, _result: Any) -> None:
+    def _progress(self, progress: Any) -> None:
+        if progress not in self.queue._items.values():
+            self.queue.track(progress)
+        else:
+            self.queue.redraw(progress)
+
+    def open_in_form(self, kind: str, model_id: str | None, body: dict[str, Any]) -> bool:
+        """Show ``kind``'s tab with ``model_id``'s form holding ``body`` (History's remix)."""
+        p = self.panel(kind)
+        if p is None:
+            return False
+        if kind == "extend" and body.get("source_task_id"):
+            self.add_extend_source(
+                type("_Clip", (), {"id": body["source_task_id"], "model": "", "request": body})
+            )
+        p.restore(model_id, body)
+        self.select(kind)
+        return True
+
+    def _job_done(self, result: Any) -> None:
+        if result is not None:
+            self.remember(result)
         self.balance.refresh()
         if self.history_tab is not None:
             self.history_tab.refresh()
@@ -220,11 +274,14 @@ class Studio(W.VBox):
                     options.append((f"{r['model']} · {when} · {prompt}", str(r["id"])))
             p = self.panels.get("extend")
             if p is not None:
-                if not options:
+                if not options and not self.extend_options():
                     p.status_html.value = (
                         "<i>No completed Veo 3.1 clip yet: make one in Image &amp; video "
                         "(a veo3-1 model), then come back.</i>"
                     )
+                mine = [o for o in self.extend_options() if o[0].startswith("★")]
+                known = {v for _, v in options}
+                options = [*(o for o in mine if o[1] not in known), *options]
                 try:
                     p.set_choices("source_task_id", options)
                 except Exception as err:  # a thread's exception would vanish: show it instead
@@ -238,6 +295,10 @@ class Studio(W.VBox):
             t.join()
 
     def _load_assets(self) -> None:
+        try:  # the History tab's table needs pandas: import it now, off the kernel's thread
+            import pandas  # noqa: F401
+        except Exception:  # pragma: no cover - pandas is a dependency of the extras
+            pass
         try:
             assets = list(self.client.assets())
         except Exception:
@@ -250,16 +311,16 @@ class Studio(W.VBox):
         self._assets = [
             (a.name, a.url, a.kind or media_kind(a.url, a.mime_type)) for a in assets if a.url
         ]
-        for p in self.panels.values():
-            p.set_assets(self._assets)
+        self.offer_media()
 
     def use_reference(self, url: str, kind: str | None, target: str = "media") -> bool:
         """Put ``url`` into the reference field of the ``target`` tab and show that tab."""
         p = self.panel(target)
-        if p is None or not p.add_reference(url, kind):
+        if p is None:
             return False
-        self.select(target)
-        return True
+        added = p.add_reference(url, kind)
+        self.select(target)  # added, or the tab's status line says why not
+        return added
 
 
 def close_tree(widget: W.Widget) -> None:
