@@ -65,26 +65,15 @@ def test_load_ext_registers_both_magics_and_imports_nothing_heavy() -> None:
     assert out.stdout.strip() == "[]"
 
 
-def test_help_documents_every_option_and_subcommand(ip: Any) -> None:
+def test_help_fits_one_screen_and_points_to_every_option(
+    ip: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ip.run_cell("%kubeez?")
+    shown = capsys.readouterr().out
+    assert len(shown.splitlines()) <= 60
+    assert "::" not in shown and shown.count("-o NAME") == 1
+    assert "%kubeez help SUBCOMMAND" in shown
     doc = ip.find_magic("kubeez").__doc__
-    for flag in (
-        "-m",
-        "--ar",
-        "--duration",
-        "--resolution",
-        "--quality",
-        "--sound",
-        "--no-sound",
-        "--negative",
-        "--ref",
-        "-n",
-        "--voice",
-        "--no-wait",
-        "--dry-run",
-        "--yes",
-        "-o",
-    ):
-        assert flag in doc, flag
     for sub in (
         "models",
         "balance",
@@ -101,7 +90,67 @@ def test_help_documents_every_option_and_subcommand(ip: Any) -> None:
         "resume",
         "demo",
     ):
-        assert f"%kubeez {sub}" in doc, sub
+        assert f"  {sub} " in doc, sub
+    every = ""
+    for sub in ("", "music", "say", "captions"):
+        kz(ip, f"help {sub}")
+        every += capsys.readouterr().out
+    for flag in (
+        "-m",
+        "--ar",
+        "--duration",
+        "--resolution",
+        "--quality",
+        "--sound",
+        "--no-sound",
+        "--negative",
+        "--ref",
+        "-n",
+        "--voice",
+        "--no-wait",
+        "--dry-run",
+        "--yes",
+        "-o",
+        "--srt",
+        "--lyrics",
+    ):
+        assert flag in every, flag
+    with pytest.raises(UsageError, match="No subcommand"):
+        kz(ip, "help nosuch")
+
+
+@pytest.mark.parametrize(
+    ("line", "meant", "fixed"),
+    [
+        ("hisotry 20", "history", "%kubeez history 20"),
+        ("modles video", "models", "%kubeez models video"),
+        ("balanse", "balance", "%kubeez balance"),
+        ("sya hello there", "say", "%kubeez say hello there"),
+    ],
+)
+def test_a_misspelt_subcommand_is_refused_not_sent(
+    ip: Any, emulator: Any, line: str, meant: str, fixed: str
+) -> None:
+    before = emulator.stats()["generations_created"]
+    with pytest.raises(UsageError, match=f"did you mean `{meant}`") as err:
+        kz(ip, line)
+    assert fixed in str(err.value) and f"%kubeez -- {line}" in str(err.value)
+    assert emulator.stats()["generations_created"] == before
+
+
+def test_prompts_that_only_resemble_a_subcommand_are_sent(ip: Any) -> None:
+    for line in ("--dry-run sky", "--dry-run cats on a roof", "--dry-run a modern history"):
+        assert kz(ip, line).body["prompt"] == line.removeprefix("--dry-run ")
+
+
+def test_captions_of_a_dollar_variable_says_to_use_braces(ip: Any) -> None:
+    ip.user_ns["url"] = "https://example.com/clip.mp4"
+    with pytest.raises(UsageError) as err:
+        kz(ip, "captions $url")
+    assert "{url}" in str(err.value) and "--ref" not in str(err.value)
+    with pytest.raises(UsageError) as err:
+        kz(ip, "captions no-such-asset")
+    assert "--ref" not in str(err.value) and "URL" in str(err.value)
 
 
 def test_config_sets_the_default_model(ip: Any, capsys: pytest.CaptureFixture[str]) -> None:
@@ -252,7 +301,7 @@ def test_a_line_is_one_prepared_request_and_the_magic_threshold_goes_to_submit(
     assert not submitted
     group = kz(ip, "-n 2 --no-wait --ar 16:9 a fox")
     assert len(prepared) == 2 and len(submitted) == 2  # one prepare for both jobs
-    assert all(kw["confirm_above"] == float("inf") for kw in submitted)
+    assert all(kw["confirm"] for kw in submitted)  # never asks; the budget is still checked
     assert len(group.jobs) == 2
 
 
@@ -392,7 +441,7 @@ def test_demo_switches_to_a_local_emulator(
     kz(ip, "demo")
     client = magics_of(ip).client
     try:
-        assert "emulator" in capsys.readouterr().out
+        assert capsys.readouterr().out.count("emulator") == 1  # one banner
         assert client.base_url.rstrip("/") != emulator.url.rstrip("/")
         assert float(kz(ip, "balance").credits) > 0
     finally:

@@ -19,7 +19,9 @@ from kubeez_nb.magics.lookup import LookupMixin
 from kubeez_nb.magics.options import (
     _MEDIA_FIELDS,
     _NO_CLIENT,
+    _SUBCOMMANDS,
     Kubeez,
+    _command_help,
     _help_text,
 )
 from kubeez_nb.magics.parse import _IDENT_RE, _parse, _Parsed, interpolate
@@ -278,8 +280,10 @@ class KubeezMagics(LookupMixin, Magics):
             return DryRun(dict(request.body), request.estimate, count, KINDS[kind].post_path, label)
         print(f"{label}: {_estimate_line(request.estimate, count)}")
         threshold = self.settings.confirm_above
-        threshold = math.inf if threshold is None else float(threshold)  # None: never ask
-        yes = bool(getattr(p.args, "yes", False))
+        # None: never ask (submit takes only finite thresholds; confirm=True skips the question,
+        # never the budget)
+        yes = bool(getattr(p.args, "yes", False)) or threshold is None
+        threshold = math.inf if threshold is None else float(threshold)
         if local or count > 1:  # before any upload, and for the N jobs together
             from kubeez_nb.pipeline import (
                 guard,  # the client's one guard (lazy: %load_ext stays light)
@@ -292,7 +296,13 @@ class KubeezMagics(LookupMixin, Magics):
         results: list[Any] = []
         try:
             for _ in range(count):
-                results.append(self.client.submit(request, confirm=yes, confirm_above=threshold))
+                results.append(
+                    self.client.submit(
+                        request,
+                        confirm=yes,
+                        confirm_above=None if math.isinf(threshold) else threshold,
+                    )
+                )
         except Exception as err:
             if results:  # credits are committed for these: keep the handles and say where they are
                 self.shell.user_ns["_kubeez_partial"] = _group(results)
@@ -378,11 +388,13 @@ class KubeezMagics(LookupMixin, Magics):
         return _group(list(found))
 
     def _cmd_demo(self, p: _Parsed) -> None:
-        from kubeez_nb.client import connect
+        from kubeez_nb import client as client_module
 
-        self._client = connect(demo=True)
-        url = getattr(self._client, "base_url", "")
-        print(f"%kubeez now uses the local Kubeez emulator at {url}: demo mode, no credits spent.")
+        announced = client_module._DEMO is None  # connect() prints the banner when it starts one
+        self._client = client_module.connect(demo=True)
+        if not announced:
+            where = str(getattr(self._client, "base_url", "")).split("://", 1)[-1]
+            print(f"Kubeez demo mode: local emulator at {where}, no credits spent.")
 
     def _cmd_use(self, p: _Parsed) -> None:
         name = p.text.strip()
@@ -395,7 +407,15 @@ class KubeezMagics(LookupMixin, Magics):
         print(f"%kubeez now uses {value!r}")
 
     def _cmd_help(self, p: _Parsed) -> None:
-        print(type(self).kubeez.__doc__)
+        name = p.text.strip().lstrip("%").removeprefix("kubeez").strip()
+        if not name:
+            print(type(self).kubeez.__doc__)
+        elif name in _SUBCOMMANDS:
+            print(_command_help(name))
+        else:
+            raise UsageError(
+                f"No subcommand {name!r}; they are: {', '.join(_SUBCOMMANDS)} (%kubeez help NAME)"
+            )
 
     # -- helpers ----------------------------------------------------------------------------
 
