@@ -364,12 +364,9 @@ class KubeezMagics(LookupMixin, Magics):
         return cost_report(self.client.history(), client=self.client)
 
     def _cmd_assets(self, p: _Parsed) -> Any:
-        import pandas as pd
+        from kubeez_nb.records import AssetList
 
-        cols = ["name", "kind", "size_bytes", "mime_type", "id", "url"]
-        return pd.DataFrame(
-            [{c: getattr(x, c, None) for c in cols} for x in self.client.assets()], columns=cols
-        )
+        return AssetList(self.client.assets())
 
     def _cmd_jobs(self, p: _Parsed) -> Any:
         from kubeez_nb.recovery import jobs
