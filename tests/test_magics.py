@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
+from html import escape as html_escape
 from pathlib import Path
 from typing import Any
 
@@ -566,3 +568,44 @@ def test_tab_completion_offers_subcommands_options_and_catalog_values(ip: Any) -
     ) and "21:9" not in ratios  # that model's own ratios
     assert "Aria" in complete("%kubeez say --voice Ari")
     assert "quality" in complete("%kubeez extend _ --extend-model q")
+
+
+# ---------------------------------------------------------------------------------------------
+# tables: a handful of columns, short ids, hover text, thumbnails, words when empty
+# ---------------------------------------------------------------------------------------------
+
+
+def test_history_is_a_compact_table_with_short_ids_hover_and_thumbnails(ip: Any) -> None:
+    long_prompt = "a fox" + " in deep snow" * 8
+    job = kz(ip, long_prompt)
+    shown = kz(ip, "history 5")
+    html = shown._repr_mimebundle_()["text/html"]
+    assert html.count("<th") <= 8 and "params" not in html and "output_urls" not in html
+    assert f">{job.id[:8]}</code>" in html and f"title='{job.id}'" in html
+    assert "…" in html and f"title='{long_prompt}'" in html  # cut, full text on hover
+    assert f"kubeez-data/media/{job.id}/0.png" in html or "<img" in html
+    assert job.id not in repr(shown) and job.id[:8] in repr(shown)
+    assert shown.frame is not None and len(shown.frame.columns) > 10  # everything one step away
+    none = kz(ip, "history 3 --status cancelled")
+    assert "No generations yet with status=cancelled." in none._repr_mimebundle_()["text/html"]
+    assert repr(none) == "No generations yet with status=cancelled."
+
+
+def test_jobs_shows_this_kernels_jobs_unless_all(ip: Any) -> None:
+    magics = magics_of(ip)
+    kz(ip, "a fox for the ledger")
+    mine = kz(ip, "jobs")
+    assert len(mine) >= 1 and "from this kernel" in mine._repr_mimebundle_()["text/html"]
+    magics._started = time.time() + 60  # as if this kernel had started after those jobs
+    fresh = kz(ip, "jobs")
+    assert len(fresh) == 0
+    assert "No jobs from this kernel yet" in repr(fresh) and "--all" in repr(fresh)
+    assert len(kz(ip, "jobs --all")) >= len(mine)
+
+
+def test_models_shows_every_match_with_the_full_price_note_on_hover(ip: Any) -> None:
+    videos = kz(ip, "models video")
+    html = videos._repr_mimebundle_()["text/html"]
+    assert html.count("<tr>") == len(videos) + 1 and "more" not in html.split("</table>")[-1]
+    note = str(videos["pricing"].iloc[0])
+    assert f"title='{html_escape(note)}'" in html

@@ -6,6 +6,7 @@ import argparse
 import dataclasses
 import math
 import os
+import time
 from collections.abc import Callable
 from types import MappingProxyType
 from typing import Any, cast
@@ -14,6 +15,7 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
 
 from kubeez_nb.contract.kinds import KINDS
+from kubeez_nb.magics import tables
 from kubeez_nb.magics.display import DryRun, _credits, _estimate_line
 from kubeez_nb.magics.lookup import LookupMixin
 from kubeez_nb.magics.options import (
@@ -51,6 +53,7 @@ class KubeezMagics(LookupMixin, Magics):
         super().__init__(shell)
         self.settings = config
         self._client: Any = None
+        self._started = time.time()  # %kubeez jobs shows what was submitted since
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -343,7 +346,28 @@ class KubeezMagics(LookupMixin, Magics):
                     f"'models' goes after --: %kubeez -- models {query}"
                 )
         frame = found.to_dataframe()
-        return frame[list(_MODEL_COLUMNS)].rename(columns=_MODEL_COLUMNS)
+        frame = frame[list(_MODEL_COLUMNS)].rename(columns=_MODEL_COLUMNS)
+        what = f" matching {query!r}" if query else ""
+        return tables.Table(
+            frame,
+            [
+                tables.Column("model", lambda r: f"<code>{tables.esc(r['model_id'])}</code>"),
+                tables.plain("type"),
+                tables.Column(
+                    "credits",
+                    lambda r: (
+                        f"<span title='{tables.esc(r['pricing'])}'>"
+                        f"{tables.amount(r['credits'])}</span>"
+                    ),
+                    lambda r: tables.amount(r["credits"]),
+                ),
+                tables.prompt("pricing", 70),
+            ],
+            empty=f"No models{what}.",
+            limit=500,
+            search=True,
+            caption=f"<b>{len(frame)} models</b>{tables.esc(what)}; hover a price for its note",
+        )
 
     def _cmd_balance(self, p: _Parsed) -> Any:
         return self.client.balance()
@@ -356,7 +380,33 @@ class KubeezMagics(LookupMixin, Magics):
         filters = {k: v for k, v in (("model", a.model), ("status", a.status)) if v}
         n = int(raw)
         # enough pages for n rows even at the smallest page size; never the whole history
-        return self.client.history(max_pages=max(1, -(-n // 25)), **filters).head(n)
+        frame = self.client.history(max_pages=max(1, -(-n // 25)), **filters)
+        shown = frame.head(n)
+        more = len(frame) - len(shown)
+        return tables.Table(
+            shown,
+            [
+                tables.thumbnail(),
+                tables.short_id("id"),
+                tables.when("created_at", "created"),
+                tables.plain("model"),
+                tables.plain("status"),
+                tables.credits("credits"),
+                tables.prompt(),
+            ],
+            empty="No generations yet"
+            + (f" with {', '.join(f'{k}={v}' for k, v in filters.items())}" if filters else "")
+            + ".",
+            limit=n,
+            caption=(
+                f"<b>latest {len(shown)}</b>"
+                + (
+                    f" of at least {len(frame):,}: %kubeez history {n + 20} shows more"
+                    if more
+                    else ""
+                )
+            ),
+        )
 
     def _cmd_cost(self, p: _Parsed) -> Any:
         from kubeez_nb.report import cost_report
@@ -371,7 +421,32 @@ class KubeezMagics(LookupMixin, Magics):
     def _cmd_jobs(self, p: _Parsed) -> Any:
         from kubeez_nb.recovery import jobs
 
-        return jobs(self.client.home, unfinished=p.args.unfinished)
+        frame = jobs(self.client.home, unfinished=p.args.unfinished)
+        everything = len(frame)
+        if not p.args.all and len(frame):
+            import pandas as pd
+
+            since = pd.Timestamp(self._started, unit="s", tz="UTC")
+            frame = frame[frame["submitted"] >= since]
+        older = everything - len(frame)
+        which = "unfinished jobs" if p.args.unfinished else "jobs"
+        scope = "" if p.args.all else " from this kernel"
+        return tables.Table(
+            frame,
+            [
+                tables.short_id("job_id"),
+                tables.when("submitted"),
+                tables.plain("model"),
+                tables.plain("status"),
+                tables.credits("cost"),
+                tables.prompt(),
+                tables.plain("error"),
+            ],
+            empty=f"No {which}{scope} yet."
+            + (f" {older:,} older: %kubeez jobs --all" if older else ""),
+            caption=f"<b>{len(frame)} {which}{scope}</b>"
+            + (f" ({older:,} older: %kubeez jobs --all)" if older else ""),
+        )
 
     def _cmd_resume(self, p: _Parsed) -> Any:
         from kubeez_nb.recovery import resume

@@ -244,9 +244,13 @@ _COMMANDS: tuple[_Command, ...] = (
     _Command("assets", "%kubeez assets", "Your asset library (names usable with --ref).", (_OUT,)),
     _Command(
         "jobs",
-        "%kubeez jobs [--unfinished]",
-        "Jobs this machine submitted (the local ledger).",
-        (argument("--unfinished", action="store_true", help="only jobs still running"), _OUT),
+        "%kubeez jobs [--unfinished] [--all]",
+        "Jobs this kernel submitted (--all: every job in the local ledger).",
+        (
+            argument("--unfinished", action="store_true", help="only jobs still running"),
+            argument("--all", action="store_true", help="also jobs of earlier sessions"),
+            _OUT,
+        ),
     ),
     _Command(
         "resume", "%kubeez resume", "Re-attach to unfinished jobs from earlier sessions.", (_OUT,)
