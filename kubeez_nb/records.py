@@ -86,7 +86,7 @@ class Asset:
         thumb = ""
         image = wire.media_kind(short_url(url), self.mime_type or self.kind) == "image"
         if url.startswith(("https://", "http://")) and image:
-            thumb = f"<img src='{esc(url)}' alt='' loading='lazy' style='height:32px'>"
+            thumb = f"<img src='{esc(url)}' alt='' style='height:32px'>"
         link = (
             f"<a href='{esc(url)}' target='_blank' title='{esc(short_url(url))}'>open</a>"
             if url.startswith(("https://", "http://"))

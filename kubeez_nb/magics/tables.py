@@ -124,9 +124,7 @@ def thumbnail(
         if media == "image" or (
             not media and short_url(src).lower().endswith((".png", ".jpg", ".webp"))
         ):
-            return (
-                f"<img src='{esc(src)}' alt='' loading='lazy' style='height:40px;max-width:64px'>"
-            )
+            return f"<img src='{esc(src)}' alt='' style='height:40px;max-width:64px'>"
         return f"<a href='{esc(src)}' target='_blank'>{esc(media or 'file')} ↗</a>"
 
     return Column("", cell, lambda row: "")
