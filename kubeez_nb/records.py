@@ -82,18 +82,14 @@ class Asset:
         return f"Asset({self.name!r}{kind}{sized}, id={self.id[:8]!r})"
 
     def _row(self) -> list[str]:
+        # no <img> / link to the signed URL: on a remote hub the browser cannot reach the host the
+        # kernel talks to (a local emulator), and a saved notebook would keep a dead one
         url = str(self.url or "")
-        thumb = ""
-        image = wire.media_kind(short_url(url), self.mime_type or self.kind) == "image"
-        if url.startswith(("https://", "http://")) and image:
-            thumb = f"<img src='{esc(url)}' alt='' style='height:32px'>"
+        where = short_url(url).rsplit("/", 1)[-1]
         link = (
-            f"<a href='{esc(url)}' target='_blank' title='{esc(short_url(url))}'>open</a>"
-            if url.startswith(("https://", "http://"))
-            else ""
+            f"<span title='signed for about an hour: asset.url'>{esc(where)}</span>" if url else ""
         )
         return [
-            thumb,
             f"<b>{esc(self.name)}</b>",
             esc(self.kind or self.mime_type or ""),
             esc(size(self.size_bytes)),
@@ -127,7 +123,7 @@ class Asset:
         )
 
 
-_ASSET_COLUMNS = ("", "name", "kind", "size", "id", "url")
+_ASSET_COLUMNS = ("name", "kind", "size", "id", "url")
 
 
 class AssetList(list[Asset]):
@@ -156,11 +152,7 @@ class Uploaded(list[str]):
         return f"[uploaded {len(self)} URL{'s' if len(self) != 1 else ''}: {names}]"
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        rows = [
-            [f"<a href='{esc(u)}' target='_blank'>{esc(short_url(u).rsplit('/', 1)[-1])}</a>"]
-            for u in self
-            if str(u).startswith(("https://", "http://"))
-        ]
+        rows = [[f"<code>{esc(short_url(u).rsplit('/', 1)[-1])}</code>"] for u in self]
         return bundle(repr(self), table(("uploaded (signed for about an hour)",), rows))
 
 

@@ -56,7 +56,7 @@ def test_every_record_has_an_html_view_and_one_line_of_text(rc: Client, rich: An
     assert shown["estimate"][0] == "Estimate(nano-banana-2: 14 credits)"
     text, body = shown["catalog"]
     assert "type='search'" in body and body.count("<tr>") == len(catalog) + 1
-    assert "poster" in shown["assets"][1] and "<img" in shown["assets"][1]
+    assert "poster" in shown["assets"][1] and "href" not in shown["assets"][1]
 
 
 def test_the_server_message_reads_with_separators() -> None:
