@@ -482,3 +482,21 @@ def watch(job: Any) -> Any:
     else:
         threading.Thread(target=tick, name="kubeez-display-tick", daemon=True).start()
     return handle
+
+
+def static_bundle(results: Any, *, title: str = "") -> dict[str, str]:
+    """A static bundle of what an app made (a Job, a JobGroup or a list of them): for a studio /
+    panel to ``handle.update(static_bundle(jobs), raw=True)`` over its widget output once done,
+    so a saved notebook keeps a readable trace instead of "Error displaying widget"."""
+    items = list(getattr(results, "jobs", None) or ([results] if _get(results, "id") else results))
+    if len(items) == 1:
+        bundle = job_bundle(items[0])
+    else:
+        bundle = _safe("gallery", lambda js: _bundle(
+            "\n".join(job_text(j) for j in js), group_html(js)), items)  # fmt: skip
+    if title:
+        bundle = {
+            "text/plain": f"{title}\n{bundle['text/plain']}",
+            "text/html": f"<div><b>{_esc(title)}</b></div>{bundle['text/html']}",
+        }
+    return bundle

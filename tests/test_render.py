@@ -223,3 +223,15 @@ def test_a_running_card_ticks_the_elapsed_time_against_the_usual_duration() -> N
     job.status, job.completed_at = "completed", job.submitted_at + 30
     html = media.job_bundle(job)["text/html"]
     assert "usually" not in html and "30.0 s" in html
+
+
+def test_static_bundle_is_what_a_saved_studio_cell_can_keep(nb_client: Client) -> None:
+    jobs = [
+        nb_client.generate_media("nano-banana-2", f"fox {i}").wait(progress=False) for i in (1, 2)
+    ]
+    bundle = media.static_bundle(jobs, title="made in the studio")
+    assert set(bundle) == {"text/plain", "text/html"}
+    assert "widget" not in bundle["text/html"] and "made in the studio" in bundle["text/html"]
+    assert all(f"kubeez-data/media/{j.id}/0.png" in bundle["text/html"] for j in jobs)
+    one = media.static_bundle(jobs[0])
+    assert f"kubeez-data/media/{jobs[0].id}/0.png" in one["text/html"]
