@@ -444,7 +444,7 @@ class KubeezMagics(LookupMixin, Magics):
             ],
             empty=f"No {which}{scope} yet."
             + (f" {older:,} older: %kubeez jobs --all" if older else ""),
-            caption=f"<b>{len(frame)} {which}{scope}</b>"
+            caption=f"<b>{len(frame)} {which.removesuffix('s') if len(frame) == 1 else which}{scope}</b>"
             + (f" ({older:,} older: %kubeez jobs --all)" if older else ""),
         )
 
