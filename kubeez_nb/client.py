@@ -139,6 +139,13 @@ class Client:
             f"Client(base_url={self.base_url!r}, key={'set' if transport.has_key else 'missing'})"
         )
 
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        from kubeez_nb.contract.htmltable import bundle, esc
+
+        key = "key set" if "key=set" in repr(self) else "<b style='color:#c62828'>no key</b>"
+        url = esc(getattr(getattr(self, "_transport", None), "base_url", "unconfigured"))
+        return bundle(repr(self), f"<div><b>Kubeez client</b> · <code>{url}</code> · {key}</div>")
+
     @property
     def base_url(self) -> str:
         return self._transport.base_url

@@ -420,7 +420,9 @@ def _progress(job: Job) -> Any:
     except ImportError:
         return None
     try:
-        return track(f"{job.model or job.kind} {job.id[:8]}")
+        from kubeez_nb.render import eta_seconds
+
+        return track(f"{job.model or job.kind} {job.id[:8]}", eta=eta_seconds(job))
     except Exception:
         log.debug("progress display unavailable", exc_info=True)
         return None

@@ -1,6 +1,9 @@
 """Progress display: an ipywidgets bar in a kernel, one rewriting line on a terminal, else nothing.
 
-``track(description)`` returns a handle with ``update(text, fraction)`` and ``close(ok)``.
+``track(description, eta=None)`` returns a handle with ``update(text, fraction)`` and
+``close(ok)``. In a kernel the bar ticks the elapsed time (and the catalog's usual duration)
+every second, and when it closes its display is replaced by static output, so a saved notebook
+never shows "Error displaying widget" where a finished bar was.
 Updates may come from any thread: widget traits are set directly (ipywidgets syncs trait
 changes from threads through the kernel's comm), never through ``with Output():``, which is
 not thread-safe.
@@ -38,11 +41,30 @@ def in_kernel() -> bool:
     )
 
 
-def track(description: str, *, stream: TextIO | None = None) -> Progress:
-    """Start a progress display for ``description`` (a widget, a text line or a silent no-op)."""
+def clock_text(elapsed: float | None, eta: float | None = None) -> str:
+    """``12 s`` / ``12 s of usually ~40 s`` / ``1 min 5 s``: how long a job has been running."""
+    if elapsed is None:
+        return ""
+
+    def short(seconds: float) -> str:
+        seconds = max(0, round(seconds))
+        return f"{seconds} s" if seconds < 60 else f"{seconds // 60} min {seconds % 60} s"
+
+    text = short(elapsed)
+    if eta is not None and eta > 0:
+        text += f" of usually ~{short(eta)}"
+    return text
+
+
+def track(description: str, *, stream: TextIO | None = None, eta: float | None = None) -> Progress:
+    """Start a progress display for ``description`` (a widget, a text line or a silent no-op).
+
+    ``eta``: the usual duration in seconds (the catalog's ``estimated_time_seconds``), shown
+    next to the elapsed time in a kernel.
+    """
     if in_kernel():
         try:
-            return WidgetProgress(description)
+            return WidgetProgress(description, eta=eta)
         except Exception:  # ipywidgets missing or broken: fall back to text, never fail the job
             pass
     out = stream if stream is not None else sys.stderr
@@ -125,9 +147,10 @@ class TextProgress:
 
 
 class WidgetProgress:
-    """An ipywidgets ``FloatProgress`` + ``Label`` in an ``HBox``, displayed once."""
+    """An ipywidgets ``FloatProgress`` + ``Label`` in an ``HBox``, displayed once, ticking each
+    second; replaced by static output (nothing when it succeeded) when it closes."""
 
-    def __init__(self, description: str) -> None:
+    def __init__(self, description: str, *, eta: float | None = None) -> None:
         import ipywidgets as w
         from IPython.display import display
 
@@ -138,27 +161,61 @@ class WidgetProgress:
         self.title = w.Label(value=description)
         self.box = w.HBox([self.title, self.bar, self.label])
         self.description = description
+        self.eta = eta
+        self._text = ""
+        self._start = time.monotonic()
         self._closed = False
         self._indeterminate = True
-        display(self.box)
+        self._stop = threading.Event()
+        self._handle = display(self.box, display_id=True)
+        self._ticker = threading.Thread(target=self._tick, name="kubeez-progress", daemon=True)
+        self._ticker.start()
+
+    def _tick(self) -> None:
+        while not self._stop.wait(1.0):
+            try:
+                self._draw()
+            except Exception:  # a dead comm must not kill the thread noisily
+                return
+
+    def _draw(self) -> None:
+        elapsed = time.monotonic() - self._start
+        if self._indeterminate and self.eta:
+            # no fraction from the server: the usual duration gives a fair idea, never 100 %
+            self.bar.value = min(0.95, elapsed / self.eta)
+        clock = clock_text(elapsed, self.eta)
+        self.label.value = f"{self._text} · {clock}" if self._text else clock
 
     def update(self, text: str, fraction: float | None = None) -> None:
         if self._closed:
             return
         if fraction is None:
-            # no fraction known: a slowly filling bar shows life without claiming progress
-            self.bar.value = (
-                min(0.95, self.bar.value + 0.02) if self._indeterminate else self.bar.value
-            )
+            if not self.eta:
+                # no fraction known: a slowly filling bar shows life without claiming progress
+                self.bar.value = (
+                    min(0.95, self.bar.value + 0.02) if self._indeterminate else self.bar.value
+                )
         else:
             self._indeterminate = False
             self.bar.value = min(1.0, max(0.0, float(fraction)))
-        self.label.value = text
+        self._text = text
+        self._draw()
 
     def close(self, ok: bool = True) -> None:
         if self._closed:
             return
         self._closed = True
+        self._stop.set()
         if ok:
             self.bar.value = 1.0
         self.bar.bar_style = "success" if ok else "danger"
+        if self._handle is None:
+            return
+        # the result's own card says how it ended; a failed or interrupted wait keeps one line
+        took = clock_text(time.monotonic() - self._start)
+        text = "" if ok else f"{self.description}: {self._text or 'stopped'} after {took}"
+        try:
+            self._handle.update({"text/plain": text}, raw=True)
+            self.box.close()
+        except Exception:
+            pass

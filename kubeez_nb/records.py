@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kubeez_nb.contract import wire
+from kubeez_nb.contract.htmltable import amount, bundle, esc, fix_numbers, short_url, size, table
 
 # the tolerant wire readers (one definition, in contract/wire.py)
 _float = wire.number
@@ -44,7 +45,21 @@ class Balance:
         return self.credits
 
     def __str__(self) -> str:
-        return f"{self.credits:g} credits"
+        return f"{amount(self.credits)} credits"
+
+    def __repr__(self) -> str:
+        return f"Balance({amount(self.credits)} credits)"
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        message = fix_numbers(self.message)
+        buy = ""
+        if self.purchase_url and str(self.purchase_url).startswith(("https://", "http://")):
+            buy = f" · <a href='{esc(self.purchase_url)}' target='_blank'>buy credits</a>"
+        note = f"<br><small style='color:#666'>{esc(message)}</small>" if message else ""
+        return bundle(
+            repr(self),
+            f"<div><b>{amount(self.credits)}</b> credits{buy}{note}</div>",
+        )
 
 
 @dataclass
@@ -60,6 +75,30 @@ class Asset:
     url_expires_at: str | None = None
     created_at: str | None = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def __repr__(self) -> str:
+        kind = f", {self.kind}" if self.kind else ""
+        sized = f", {size(self.size_bytes)}" if self.size_bytes is not None else ""
+        return f"Asset({self.name!r}{kind}{sized}, id={self.id[:8]!r})"
+
+    def _row(self) -> list[str]:
+        # no <img> / link to the signed URL: on a remote hub the browser cannot reach the host the
+        # kernel talks to (a local emulator), and a saved notebook would keep a dead one
+        url = str(self.url or "")
+        where = short_url(url).rsplit("/", 1)[-1]
+        link = (
+            f"<span title='signed for about an hour: asset.url'>{esc(where)}</span>" if url else ""
+        )
+        return [
+            f"<b>{esc(self.name)}</b>",
+            esc(self.kind or self.mime_type or ""),
+            esc(size(self.size_bytes)),
+            f"<code title='{esc(self.id)}'>{esc(self.id[:8])}</code>",
+            link,
+        ]
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        return bundle(repr(self), table(_ASSET_COLUMNS, [self._row()]))
 
     @classmethod
     def from_json(cls, data: Any, resolve: Any = None) -> Asset:
@@ -82,6 +121,39 @@ class Asset:
             created_at=_str(data.get("created_at")),
             raw=dict(data),
         )
+
+
+_ASSET_COLUMNS = ("name", "kind", "size", "id", "url")
+
+
+class AssetList(list[Asset]):
+    """A list of :class:`Asset` that shows as a compact table (no signed URLs in its text)."""
+
+    def __repr__(self) -> str:
+        names = ", ".join(repr(a.name) for a in self[:5]) + (", …" if len(self) > 5 else "")
+        return f"[{len(self)} asset{'s' if len(self) != 1 else ''}{': ' + names if names else ''}]"
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        return bundle(
+            repr(self),
+            table(
+                _ASSET_COLUMNS,
+                [a._row() for a in self],
+                empty="No assets yet: client.add_asset(name, url) or client.upload(path) adds one.",
+            ),
+        )
+
+
+class Uploaded(list[str]):
+    """The URLs ``client.upload`` returned; shows the file names, never the signatures."""
+
+    def __repr__(self) -> str:
+        names = ", ".join(short_url(u).rsplit("/", 1)[-1] for u in self)
+        return f"[uploaded {len(self)} URL{'s' if len(self) != 1 else ''}: {names}]"
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        rows = [[f"<code>{esc(short_url(u).rsplit('/', 1)[-1])}</code>"] for u in self]
+        return bundle(repr(self), table(("uploaded (signed for about an hour)",), rows))
 
 
 def _ms(value: Any, scale: float) -> int | None:

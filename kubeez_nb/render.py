@@ -26,6 +26,7 @@ import html
 import mimetypes
 import os
 import re
+import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -268,6 +269,27 @@ def elapsed_seconds(job: Any) -> float | None:
     return max(0.0, end - start)
 
 
+def eta_seconds(job: Any) -> float | None:
+    """The catalog's usual duration of the job's model (``estimated_time_seconds``), from the
+    client's cached catalog only: a display never fetches."""
+    try:
+        catalog = getattr(_get(job, "client"), "_catalog", None)
+        model = catalog.get(_get(job, "model")) if catalog is not None else None
+        eta = getattr(model, "estimated_time_seconds", None)
+        return float(eta) if eta else None
+    except Exception:
+        return None
+
+
+def _running_clock(job: Any) -> str:
+    """``running · 12 s of usually ~40 s`` while a job runs, else ""."""
+    from kubeez_nb.progress import clock_text
+
+    if str(_get(job, "status") or "") in TERMINAL_OK | TERMINAL_FAILED:
+        return ""
+    return clock_text(elapsed_seconds(job), eta_seconds(job))
+
+
 def _credits(value: Any) -> str | None:
     try:
         return f"{float(value):,.4g}"
@@ -319,7 +341,7 @@ def job_html(job: Any, *, embed: bool | None = None, outputs: bool = True) -> st
     el = elapsed_seconds(job)
     meta = [f"<b>{_esc(_get(job, 'model') or _get(job, 'kind') or '?')}</b>",
             f"<span style='color:{colour}'>● {_esc(status)}</span>"]  # fmt: skip
-    if el is not None:
+    if el is not None and status in TERMINAL_OK | TERMINAL_FAILED:
         meta.append(f"{el:.1f} s")
     cost = cost_text(job)
     if cost:
@@ -334,7 +356,8 @@ def job_html(job: Any, *, embed: bool | None = None, outputs: bool = True) -> st
     if outputs and items:
         body += outputs_html(items, str(_get(job, "kind") or ""), embed=embed)
     elif status not in TERMINAL_OK | TERMINAL_FAILED:
-        body += "<small style='color:#888'>running…</small>"
+        clock = _running_clock(job)
+        body += f"<small style='color:#888'>running… {_esc(clock)}</small>"
     return f"<div style='border-left:3px solid {colour};padding:2px 8px'><div>{' · '.join(meta)}{ident}</div>{body}</div>"
 
 
@@ -440,13 +463,40 @@ def watch(job: Any) -> Any:
     handle = display(bundle(job), raw=True, display_id=True)
     if handle is None or finished():
         return handle
+    lock = threading.Lock()
 
     def redraw(_changed: Any = None) -> None:
-        handle.update(bundle(job), raw=True)
+        with lock:  # a tick never publishes an older state after the final one
+            handle.update(bundle(job), raw=True)
+
+    def tick() -> None:  # the elapsed time moves each second; stops once every job ended
+        while not finished():
+            time.sleep(1.0)
+            redraw()
 
     for member in members:
         member.on_change(redraw)
         member.watch()
     if finished():  # finished before we subscribed
         redraw()
+    else:
+        threading.Thread(target=tick, name="kubeez-display-tick", daemon=True).start()
     return handle
+
+
+def static_bundle(results: Any, *, title: str = "") -> dict[str, str]:
+    """A static bundle of what an app made (a Job, a JobGroup or a list of them): for a studio /
+    panel to ``handle.update(static_bundle(jobs), raw=True)`` over its widget output once done,
+    so a saved notebook keeps a readable trace instead of "Error displaying widget"."""
+    items = list(getattr(results, "jobs", None) or ([results] if _get(results, "id") else results))
+    if len(items) == 1:
+        bundle = job_bundle(items[0])
+    else:
+        bundle = _safe("gallery", lambda js: _bundle(
+            "\n".join(job_text(j) for j in js), group_html(js)), items)  # fmt: skip
+    if title:
+        bundle = {
+            "text/plain": f"{title}\n{bundle['text/plain']}",
+            "text/html": f"<div><b>{_esc(title)}</b></div>{bundle['text/html']}",
+        }
+    return bundle

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
+from html import escape as html_escape
 from pathlib import Path
 from typing import Any
 
@@ -65,26 +67,15 @@ def test_load_ext_registers_both_magics_and_imports_nothing_heavy() -> None:
     assert out.stdout.strip() == "[]"
 
 
-def test_help_documents_every_option_and_subcommand(ip: Any) -> None:
+def test_help_fits_one_screen_and_points_to_every_option(
+    ip: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ip.run_cell("%kubeez?")
+    shown = capsys.readouterr().out
+    assert len(shown.splitlines()) <= 60
+    assert "::" not in shown and shown.count("-o NAME") == 1
+    assert "%kubeez help SUBCOMMAND" in shown
     doc = ip.find_magic("kubeez").__doc__
-    for flag in (
-        "-m",
-        "--ar",
-        "--duration",
-        "--resolution",
-        "--quality",
-        "--sound",
-        "--no-sound",
-        "--negative",
-        "--ref",
-        "-n",
-        "--voice",
-        "--no-wait",
-        "--dry-run",
-        "--yes",
-        "-o",
-    ):
-        assert flag in doc, flag
     for sub in (
         "models",
         "balance",
@@ -101,7 +92,67 @@ def test_help_documents_every_option_and_subcommand(ip: Any) -> None:
         "resume",
         "demo",
     ):
-        assert f"%kubeez {sub}" in doc, sub
+        assert f"  {sub} " in doc, sub
+    every = ""
+    for sub in ("", "music", "say", "captions"):
+        kz(ip, f"help {sub}")
+        every += capsys.readouterr().out
+    for flag in (
+        "-m",
+        "--ar",
+        "--duration",
+        "--resolution",
+        "--quality",
+        "--sound",
+        "--no-sound",
+        "--negative",
+        "--ref",
+        "-n",
+        "--voice",
+        "--no-wait",
+        "--dry-run",
+        "--yes",
+        "-o",
+        "--srt",
+        "--lyrics",
+    ):
+        assert flag in every, flag
+    with pytest.raises(UsageError, match="No subcommand"):
+        kz(ip, "help nosuch")
+
+
+@pytest.mark.parametrize(
+    ("line", "meant", "fixed"),
+    [
+        ("hisotry 20", "history", "%kubeez history 20"),
+        ("modles video", "models", "%kubeez models video"),
+        ("balanse", "balance", "%kubeez balance"),
+        ("sya hello there", "say", "%kubeez say hello there"),
+    ],
+)
+def test_a_misspelt_subcommand_is_refused_not_sent(
+    ip: Any, emulator: Any, line: str, meant: str, fixed: str
+) -> None:
+    before = emulator.stats()["generations_created"]
+    with pytest.raises(UsageError, match=f"did you mean `{meant}`") as err:
+        kz(ip, line)
+    assert fixed in str(err.value) and f"%kubeez -- {line}" in str(err.value)
+    assert emulator.stats()["generations_created"] == before
+
+
+def test_prompts_that_only_resemble_a_subcommand_are_sent(ip: Any) -> None:
+    for line in ("--dry-run sky", "--dry-run cats on a roof", "--dry-run a modern history"):
+        assert kz(ip, line).body["prompt"] == line.removeprefix("--dry-run ")
+
+
+def test_captions_of_a_dollar_variable_says_to_use_braces(ip: Any) -> None:
+    ip.user_ns["url"] = "https://example.com/clip.mp4"
+    with pytest.raises(UsageError) as err:
+        kz(ip, "captions $url")
+    assert "{url}" in str(err.value) and "--ref" not in str(err.value)
+    with pytest.raises(UsageError) as err:
+        kz(ip, "captions no-such-asset")
+    assert "--ref" not in str(err.value) and "URL" in str(err.value)
 
 
 def test_config_sets_the_default_model(ip: Any, capsys: pytest.CaptureFixture[str]) -> None:
@@ -252,7 +303,7 @@ def test_a_line_is_one_prepared_request_and_the_magic_threshold_goes_to_submit(
     assert not submitted
     group = kz(ip, "-n 2 --no-wait --ar 16:9 a fox")
     assert len(prepared) == 2 and len(submitted) == 2  # one prepare for both jobs
-    assert all(kw["confirm_above"] == float("inf") for kw in submitted)
+    assert all(kw["confirm"] for kw in submitted)  # never asks; the budget is still checked
     assert len(group.jobs) == 2
 
 
@@ -375,7 +426,7 @@ def test_balance_history_cost_assets_jobs_resume(ip: Any) -> None:
     assert kz(ip, "history -o h") is ip.user_ns["h"]
     assert kz(ip, "cost") is not None
     assets = kz(ip, "assets")
-    assert "name" in assets.columns
+    assert isinstance(assets, list) and ">name<" in assets._repr_mimebundle_()["text/html"]
     assert kz(ip, "jobs") is not None
     # submitted and left alone (no waiting, no watcher), as if the kernel had restarted
     pending = magics_of(ip).client.generate_media("nano-banana-2", prompt="a fox to pick up later")
@@ -392,7 +443,7 @@ def test_demo_switches_to_a_local_emulator(
     kz(ip, "demo")
     client = magics_of(ip).client
     try:
-        assert "emulator" in capsys.readouterr().out
+        assert capsys.readouterr().out.count("emulator") == 1  # one banner
         assert client.base_url.rstrip("/") != emulator.url.rstrip("/")
         assert float(kz(ip, "balance").credits) > 0
     finally:
@@ -517,3 +568,44 @@ def test_tab_completion_offers_subcommands_options_and_catalog_values(ip: Any) -
     ) and "21:9" not in ratios  # that model's own ratios
     assert "Aria" in complete("%kubeez say --voice Ari")
     assert "quality" in complete("%kubeez extend _ --extend-model q")
+
+
+# ---------------------------------------------------------------------------------------------
+# tables: a handful of columns, short ids, hover text, thumbnails, words when empty
+# ---------------------------------------------------------------------------------------------
+
+
+def test_history_is_a_compact_table_with_short_ids_hover_and_thumbnails(ip: Any) -> None:
+    long_prompt = "a fox" + " in deep snow" * 8
+    job = kz(ip, long_prompt)
+    shown = kz(ip, "history 5")
+    html = shown._repr_mimebundle_()["text/html"]
+    assert html.count("<th") <= 8 and "params" not in html and "output_urls" not in html
+    assert f">{job.id[:8]}</code>" in html and f"title='{job.id}'" in html
+    assert "…" in html and f"title='{long_prompt}'" in html  # cut, full text on hover
+    assert f"kubeez-data/media/{job.id}/0.png" in html or "<img" in html
+    assert job.id not in repr(shown) and job.id[:8] in repr(shown)
+    assert shown.frame is not None and len(shown.frame.columns) > 10  # everything one step away
+    none = kz(ip, "history 3 --status cancelled")
+    assert "No generations yet with status=cancelled." in none._repr_mimebundle_()["text/html"]
+    assert repr(none) == "No generations yet with status=cancelled."
+
+
+def test_jobs_shows_this_kernels_jobs_unless_all(ip: Any) -> None:
+    magics = magics_of(ip)
+    kz(ip, "a fox for the ledger")
+    mine = kz(ip, "jobs")
+    assert len(mine) >= 1 and "from this kernel" in mine._repr_mimebundle_()["text/html"]
+    magics._started = time.time() + 60  # as if this kernel had started after those jobs
+    fresh = kz(ip, "jobs")
+    assert len(fresh) == 0
+    assert "No jobs from this kernel yet" in repr(fresh) and "--all" in repr(fresh)
+    assert len(kz(ip, "jobs --all")) >= len(mine)
+
+
+def test_models_shows_every_match_with_the_full_price_note_on_hover(ip: Any) -> None:
+    videos = kz(ip, "models video")
+    html = videos._repr_mimebundle_()["text/html"]
+    assert html.count("<tr>") == len(videos) + 1 and "more" not in html.split("</table>")[-1]
+    note = str(videos["pricing"].iloc[0])
+    assert f"title='{html_escape(note)}'" in html

@@ -48,3 +48,42 @@ def test_widget_bar_in_a_kernel_updates_from_threads(monkeypatch: pytest.MonkeyP
     bar.close(ok=False)
     assert bar.bar.bar_style == "danger"
     assert len(shown) == 1  # displayed once, updated in place
+
+
+class _Handle:
+    def __init__(self) -> None:
+        self.updates: list[dict[str, str]] = []
+
+    def update(self, bundle: dict[str, str], raw: bool = False) -> None:
+        self.updates.append(bundle)
+
+
+def test_a_closed_bar_leaves_static_output_not_a_widget(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A saved notebook keeps the last bundle of each display: after close it must not be the
+    widget (it would reopen as "Error displaying widget")."""
+    handles: list[_Handle] = []
+
+    def display(obj: Any, **kw: Any) -> _Handle:
+        assert kw.get("display_id") is True
+        handles.append(_Handle())
+        return handles[-1]
+
+    monkeypatch.setattr(progress, "in_kernel", lambda: True)
+    monkeypatch.setattr("IPython.display.display", display)
+    done = progress.track("nano-banana-2 1234abcd", eta=40)
+    done.update("processing")
+    assert "processing" in done.label.value and "usually ~40 s" in done.label.value
+    done.close(ok=True)
+    assert handles[0].updates == [{"text/plain": ""}]  # the card below says completed
+    failed = progress.track("kling 99", eta=None)
+    failed.update("failed")
+    failed.close(ok=False)
+    (last,) = handles[1].updates
+    assert "application/vnd.jupyter.widget-view+json" not in last
+    assert last["text/plain"].startswith("kling 99: failed after")
+
+
+def test_clock_text_reads_like_a_person_would_say_it() -> None:
+    assert progress.clock_text(12.4) == "12 s"
+    assert progress.clock_text(65, 40) == "1 min 5 s of usually ~40 s"
+    assert progress.clock_text(None) == ""

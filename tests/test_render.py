@@ -205,3 +205,33 @@ def test_an_unsafe_song_cover_is_dropped_and_the_song_kept(client: Client) -> No
     html = job._repr_mimebundle_()["text/html"]
     assert "<audio controls" in html and "javascript" not in html.lower()
     assert f"cover: {media.UNSAFE_NOTE}" in html
+
+
+def test_a_running_card_ticks_the_elapsed_time_against_the_usual_duration() -> None:
+    import time
+    from types import SimpleNamespace
+
+    model = SimpleNamespace(estimated_time_seconds=40)
+    client = SimpleNamespace(_catalog=SimpleNamespace(get=lambda mid: model))
+    job = SimpleNamespace(
+        id="j1", kind="media", model="kling", status="processing", outputs=[], error=None,
+        estimate=14, cost=None, submitted_at=time.time() - 12, created_at=None,
+        completed_at=None, client=client,
+    )  # fmt: skip
+    html = media.job_bundle(job)["text/html"]
+    assert "running… 12 s of usually ~40 s" in html
+    job.status, job.completed_at = "completed", job.submitted_at + 30
+    html = media.job_bundle(job)["text/html"]
+    assert "usually" not in html and "30.0 s" in html
+
+
+def test_static_bundle_is_what_a_saved_studio_cell_can_keep(nb_client: Client) -> None:
+    jobs = [
+        nb_client.generate_media("nano-banana-2", f"fox {i}").wait(progress=False) for i in (1, 2)
+    ]
+    bundle = media.static_bundle(jobs, title="made in the studio")
+    assert set(bundle) == {"text/plain", "text/html"}
+    assert "widget" not in bundle["text/html"] and "made in the studio" in bundle["text/html"]
+    assert all(f"kubeez-data/media/{j.id}/0.png" in bundle["text/html"] for j in jobs)
+    one = media.static_bundle(jobs[0])
+    assert f"kubeez-data/media/{jobs[0].id}/0.png" in one["text/html"]

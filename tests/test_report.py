@@ -204,3 +204,24 @@ def test_hand_made_frames_and_bad_input() -> None:
     with pytest.raises(ValueError, match="credits"):
         kz.cost_report(pd.DataFrame({"model": ["x"]}))
     assert "kling-3-0-std" in repr(kz.cost_report(_frame()).by_model)
+
+
+def test_report_is_collapsed_except_the_headline_and_the_top_chart() -> None:
+    r = kz.cost_report(_frame(), balance=1000, as_of=AS_OF)
+    page = r._repr_html_()
+    assert page.count("<section>") == 1 and "<h3>Spend by model</h3>" in page
+    assert page.count("<details>") >= len(CHARTS) - 1  # the rest fold away
+    assert page.count(">Burn-down<") == 1 and "Nothing to show" not in page  # one heading
+    assert re.search(r"took [\d,]+ credits \(\d+ %\)", r.headline), r.headline
+    assert r.burn_down["runs_out"].dropna().dt.second.eq(0).all()  # to the minute
+
+
+def test_a_short_history_is_not_projected_and_draws_no_single_bar_charts() -> None:
+    rows = [_gen(f"s{i}", "nano-banana-2", 14, f"2026-11-20T11:5{i}:00Z") for i in range(5)]
+    r = kz.cost_report(frame_from_rows(rows), balance=1000, as_of=AS_OF)
+    assert not r.projectable
+    assert "too short to project" in r.headline and "days (until" not in r.headline
+    assert "burn_down" not in r.charts and "spend_by_day" not in r.charts
+    assert "spend_by_week" not in r.charts
+    page = r._repr_html_()
+    assert "Burn-down" not in page and "Estimate vs actual" not in page  # nothing to show: omitted

@@ -15,6 +15,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from kubeez_nb.contract.htmltable import amount, bundle, esc, table
 from kubeez_nb.contract.kinds import (
     KINDS,
     MEDIA_KINDS,
@@ -175,7 +176,27 @@ class Model:
         )
 
     def __repr__(self) -> str:
-        return f"Model({self.id!r}, {self.model_type}, {self.cost_per_generation:g} credits)"
+        return f"Model({self.id!r}, {self.model_type}, {amount(self.cost_per_generation)} credits)"
+
+    def _cells(self) -> list[str]:
+        note = self.cost_note or ""
+        short = note if len(note) <= 60 else note[:59] + "…"
+        took = f"~{self.estimated_time_seconds:g} s" if self.estimated_time_seconds else ""
+        return [
+            f"<code>{esc(self.id)}</code>",
+            esc(self.display_name if self.display_name != self.id else ""),
+            esc(self.model_type),
+            esc(self.provider),
+            f"<span title='{esc(note)}'>{amount(self.cost_per_generation)}</span>",
+            f"<span title='{esc(note)}'>{esc(short)}</span>",
+            esc(took),
+        ]
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        body = table(_MODEL_HEADERS, [self._cells()])
+        if self.usage_notes:
+            body += f"<div style='color:#666;font-size:90%'>{esc(self.usage_notes)}</div>"
+        return bundle(repr(self), body)
 
     @property
     def model_id(self) -> str:
@@ -322,6 +343,9 @@ class Model:
         }
 
 
+_MODEL_HEADERS = ("model", "name", "type", "provider", "credits", "pricing", "takes")
+
+
 class Catalog(Mapping[str, Model]):
     """Every model by id, in the order the server listed them."""
 
@@ -364,6 +388,21 @@ class Catalog(Mapping[str, Model]):
     def __repr__(self) -> str:
         counts = ", ".join(f"{t} {n}" for t, n in self.type_counts().items())
         return f"<Catalog of {len(self)} models: {counts}>"
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        counts = ", ".join(f"{n} {esc(t)}" for t, n in self.type_counts().items())
+        return bundle(
+            repr(self),
+            table(
+                _MODEL_HEADERS,
+                [m._cells() for m in self.models],
+                caption=f"<b>{len(self)} models</b> ({counts}); hover a price for its note; "
+                "<code>catalog.filter(model_type='video')</code> or "
+                "<code>filter(search='kling')</code> narrows it",
+                search=True,
+                empty="The catalog is empty.",
+            ),
+        )
 
     def _unknown_message(self, model_id: Any) -> str:
         close = suggest(str(model_id), list(self._models))

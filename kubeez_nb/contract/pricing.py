@@ -21,6 +21,7 @@ from typing import Any
 from kubeez_nb._config import EXTEND_PRICES
 from kubeez_nb.contract.catalog import Model
 from kubeez_nb.contract.checks import split_sources
+from kubeez_nb.contract.htmltable import amount
 from kubeez_nb.contract.wire import seconds as parse_seconds
 
 _NUM = r"(\d+(?:\.\d+)?)"
@@ -63,6 +64,14 @@ class Estimate:
             text += "; assumes " + ", ".join(self.assumptions)
         return text
 
+    def __repr__(self) -> str:
+        mark = "≈ " if self.approximate else ""
+        model = f"{self.model_id}: " if self.model_id else ""
+        return f"Estimate({model}{mark}{amount(self.credits)} credits)"
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        return {"text/plain": repr(self), "text/html": self._repr_html_()}
+
     def _repr_html_(self) -> str:
         mark = "≈ " if self.approximate else ""
         extra = (
@@ -71,7 +80,7 @@ class Estimate:
             else ""
         )
         return (
-            f"<span class='kubeez-estimate'><b>{mark}{_num(self.credits)} credits</b> "
+            f"<span class='kubeez-estimate'><b>{mark}{amount(self.credits)} credits</b> "
             f"<small>{html.escape(self.model_id)}: {html.escape(self.breakdown)}</small>{extra}</span>"
         )
 

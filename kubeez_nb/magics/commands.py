@@ -6,6 +6,7 @@ import argparse
 import dataclasses
 import math
 import os
+import time
 from collections.abc import Callable
 from types import MappingProxyType
 from typing import Any, cast
@@ -14,12 +15,15 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
 
 from kubeez_nb.contract.kinds import KINDS
+from kubeez_nb.magics import tables
 from kubeez_nb.magics.display import DryRun, _credits, _estimate_line
 from kubeez_nb.magics.lookup import LookupMixin
 from kubeez_nb.magics.options import (
     _MEDIA_FIELDS,
     _NO_CLIENT,
+    _SUBCOMMANDS,
     Kubeez,
+    _command_help,
     _help_text,
 )
 from kubeez_nb.magics.parse import _IDENT_RE, _parse, _Parsed, interpolate
@@ -49,6 +53,7 @@ class KubeezMagics(LookupMixin, Magics):
         super().__init__(shell)
         self.settings = config
         self._client: Any = None
+        self._started = time.time()  # %kubeez jobs shows what was submitted since
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -278,8 +283,10 @@ class KubeezMagics(LookupMixin, Magics):
             return DryRun(dict(request.body), request.estimate, count, KINDS[kind].post_path, label)
         print(f"{label}: {_estimate_line(request.estimate, count)}")
         threshold = self.settings.confirm_above
-        threshold = math.inf if threshold is None else float(threshold)  # None: never ask
-        yes = bool(getattr(p.args, "yes", False))
+        # None: never ask (submit takes only finite thresholds; confirm=True skips the question,
+        # never the budget)
+        yes = bool(getattr(p.args, "yes", False)) or threshold is None
+        threshold = math.inf if threshold is None else float(threshold)
         if local or count > 1:  # before any upload, and for the N jobs together
             from kubeez_nb.pipeline import (
                 guard,  # the client's one guard (lazy: %load_ext stays light)
@@ -292,7 +299,13 @@ class KubeezMagics(LookupMixin, Magics):
         results: list[Any] = []
         try:
             for _ in range(count):
-                results.append(self.client.submit(request, confirm=yes, confirm_above=threshold))
+                results.append(
+                    self.client.submit(
+                        request,
+                        confirm=yes,
+                        confirm_above=None if math.isinf(threshold) else threshold,
+                    )
+                )
         except Exception as err:
             if results:  # credits are committed for these: keep the handles and say where they are
                 self.shell.user_ns["_kubeez_partial"] = _group(results)
@@ -333,7 +346,28 @@ class KubeezMagics(LookupMixin, Magics):
                     f"'models' goes after --: %kubeez -- models {query}"
                 )
         frame = found.to_dataframe()
-        return frame[list(_MODEL_COLUMNS)].rename(columns=_MODEL_COLUMNS)
+        frame = frame[list(_MODEL_COLUMNS)].rename(columns=_MODEL_COLUMNS)
+        what = f" matching {query!r}" if query else ""
+        return tables.Table(
+            frame,
+            [
+                tables.Column("model", lambda r: f"<code>{tables.esc(r['model_id'])}</code>"),
+                tables.plain("type"),
+                tables.Column(
+                    "credits",
+                    lambda r: (
+                        f"<span title='{tables.esc(r['pricing'])}'>"
+                        f"{tables.amount(r['credits'])}</span>"
+                    ),
+                    lambda r: tables.amount(r["credits"]),
+                ),
+                tables.prompt("pricing", 70),
+            ],
+            empty=f"No models{what}.",
+            limit=500,
+            search=True,
+            caption=f"<b>{len(frame)} models</b>{tables.esc(what)}; hover a price for its note",
+        )
 
     def _cmd_balance(self, p: _Parsed) -> Any:
         return self.client.balance()
@@ -346,7 +380,33 @@ class KubeezMagics(LookupMixin, Magics):
         filters = {k: v for k, v in (("model", a.model), ("status", a.status)) if v}
         n = int(raw)
         # enough pages for n rows even at the smallest page size; never the whole history
-        return self.client.history(max_pages=max(1, -(-n // 25)), **filters).head(n)
+        frame = self.client.history(max_pages=max(1, -(-n // 25)), **filters)
+        shown = frame.head(n)
+        more = len(frame) - len(shown)
+        return tables.Table(
+            shown,
+            [
+                tables.thumbnail(),
+                tables.short_id("id"),
+                tables.when("created_at", "created"),
+                tables.plain("model"),
+                tables.plain("status"),
+                tables.credits("credits"),
+                tables.prompt(),
+            ],
+            empty="No generations yet"
+            + (f" with {', '.join(f'{k}={v}' for k, v in filters.items())}" if filters else "")
+            + ".",
+            limit=n,
+            caption=(
+                f"<b>latest {len(shown)}</b>"
+                + (
+                    f" of at least {len(frame):,}: %kubeez history {n + 20} shows more"
+                    if more
+                    else ""
+                )
+            ),
+        )
 
     def _cmd_cost(self, p: _Parsed) -> Any:
         from kubeez_nb.report import cost_report
@@ -354,17 +414,39 @@ class KubeezMagics(LookupMixin, Magics):
         return cost_report(self.client.history(), client=self.client)
 
     def _cmd_assets(self, p: _Parsed) -> Any:
-        import pandas as pd
+        from kubeez_nb.records import AssetList
 
-        cols = ["name", "kind", "size_bytes", "mime_type", "id", "url"]
-        return pd.DataFrame(
-            [{c: getattr(x, c, None) for c in cols} for x in self.client.assets()], columns=cols
-        )
+        return AssetList(self.client.assets())
 
     def _cmd_jobs(self, p: _Parsed) -> Any:
         from kubeez_nb.recovery import jobs
 
-        return jobs(self.client.home, unfinished=p.args.unfinished)
+        frame = jobs(self.client.home, unfinished=p.args.unfinished)
+        everything = len(frame)
+        if not p.args.all and len(frame):
+            import pandas as pd
+
+            since = pd.Timestamp(self._started, unit="s", tz="UTC")
+            frame = frame[frame["submitted"] >= since]
+        older = everything - len(frame)
+        which = "unfinished jobs" if p.args.unfinished else "jobs"
+        scope = "" if p.args.all else " from this kernel"
+        return tables.Table(
+            frame,
+            [
+                tables.short_id("job_id"),
+                tables.when("submitted"),
+                tables.plain("model"),
+                tables.plain("status"),
+                tables.credits("cost"),
+                tables.prompt(),
+                tables.plain("error"),
+            ],
+            empty=f"No {which}{scope} yet."
+            + (f" {older:,} older: %kubeez jobs --all" if older else ""),
+            caption=f"<b>{len(frame)} {which.removesuffix('s') if len(frame) == 1 else which}{scope}</b>"
+            + (f" ({older:,} older: %kubeez jobs --all)" if older else ""),
+        )
 
     def _cmd_resume(self, p: _Parsed) -> Any:
         from kubeez_nb.recovery import resume
@@ -378,11 +460,13 @@ class KubeezMagics(LookupMixin, Magics):
         return _group(list(found))
 
     def _cmd_demo(self, p: _Parsed) -> None:
-        from kubeez_nb.client import connect
+        from kubeez_nb import client as client_module
 
-        self._client = connect(demo=True)
-        url = getattr(self._client, "base_url", "")
-        print(f"%kubeez now uses the local Kubeez emulator at {url}: demo mode, no credits spent.")
+        announced = client_module._DEMO is None  # connect() prints the banner when it starts one
+        self._client = client_module.connect(demo=True)
+        if not announced:
+            where = str(getattr(self._client, "base_url", "")).split("://", 1)[-1]
+            print(f"Kubeez demo mode: local emulator at {where}, no credits spent.")
 
     def _cmd_use(self, p: _Parsed) -> None:
         name = p.text.strip()
@@ -395,7 +479,15 @@ class KubeezMagics(LookupMixin, Magics):
         print(f"%kubeez now uses {value!r}")
 
     def _cmd_help(self, p: _Parsed) -> None:
-        print(type(self).kubeez.__doc__)
+        name = p.text.strip().lstrip("%").removeprefix("kubeez").strip()
+        if not name:
+            print(type(self).kubeez.__doc__)
+        elif name in _SUBCOMMANDS:
+            print(_command_help(name))
+        else:
+            raise UsageError(
+                f"No subcommand {name!r}; they are: {', '.join(_SUBCOMMANDS)} (%kubeez help NAME)"
+            )
 
     # -- helpers ----------------------------------------------------------------------------
 

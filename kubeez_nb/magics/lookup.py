@@ -76,7 +76,7 @@ class LookupMixin:
         return None
 
     def _resolve_refs(
-        self, refs: Sequence[str], problems: list[Any]
+        self, refs: Sequence[str], problems: list[Any], field: str = "--ref"
     ) -> tuple[list[str], dict[int, str]]:
         """URLs for ``--ref`` values. Local files get an ``upload://name`` placeholder (and their
         index in ``local``) so nothing is uploaded before the request is known to be valid."""
@@ -100,7 +100,7 @@ class LookupMixin:
                     hint = f" (did you mean the asset {near[0]!r}?)" if near else ""
                     problems.append(
                         _problem(
-                            "--ref",
+                            field,
                             ref,
                             list(assets),
                             f"{ref!r} is not a URL, an existing file or an asset name{hint}; %kubeez assets lists your assets",
@@ -118,7 +118,14 @@ class LookupMixin:
     def _one_media(self, p: _Parsed, problems: list[Any]) -> tuple[str, dict[int, str]]:
         if len(p.words) != 1:
             raise UsageError(f"Give exactly one media URL, asset name or file: {p.command.usage}")
-        urls, local = self._resolve_refs([p.words[0].text], problems)
+        word = p.words[0].text
+        name = word[1:].strip("{}")
+        if word.startswith("$") and _IDENT_RE.match(name):
+            raise UsageError(
+                f"%kubeez does not expand {word} (prompts often mention prices); write {{{name}}} "
+                f"to use the variable: %kubeez {p.command.name} {{{name}}}"
+            )
+        urls, local = self._resolve_refs([word], problems, field="media_url")
         return (urls[0] if urls else p.words[0].text), local
 
     def _job_ref(self, ref: str) -> Any:

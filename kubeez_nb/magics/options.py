@@ -244,9 +244,13 @@ _COMMANDS: tuple[_Command, ...] = (
     _Command("assets", "%kubeez assets", "Your asset library (names usable with --ref).", (_OUT,)),
     _Command(
         "jobs",
-        "%kubeez jobs [--unfinished]",
-        "Jobs this machine submitted (the local ledger).",
-        (argument("--unfinished", action="store_true", help="only jobs still running"), _OUT),
+        "%kubeez jobs [--unfinished] [--all]",
+        "Jobs this kernel submitted (--all: every job in the local ledger).",
+        (
+            argument("--unfinished", action="store_true", help="only jobs still running"),
+            argument("--all", action="store_true", help="also jobs of earlier sessions"),
+            _OUT,
+        ),
     ),
     _Command(
         "resume", "%kubeez resume", "Re-attach to unfinished jobs from earlier sessions.", (_OUT,)
@@ -264,7 +268,13 @@ _COMMANDS: tuple[_Command, ...] = (
         (),
         "name",
     ),
-    _Command("help", "%kubeez help", "This help.", ()),
+    _Command(
+        "help",
+        "%kubeez help [SUBCOMMAND]",
+        "This help, or every option of one subcommand.",
+        (),
+        "name",
+    ),
 )
 _BY_NAME: dict[str, _Command] = {c.name: c for c in _COMMANDS}
 _SUBCOMMANDS = tuple(c.name for c in _COMMANDS if c.name)
@@ -298,21 +308,34 @@ _NO_CLIENT = (
 
 
 def _help_text() -> str:
-    """The ``%kubeez?`` text: every subcommand with its options."""
-    parts = [
-        "%kubeez / %%kubeez: Kubeez generations from one line.\n",
+    """The ``%kubeez?`` text: one screen (usage, the subcommands, the common options)."""
+    rows = "\n".join(
+        f"  {c.name:<10}{c.summary.split('. ')[0].rstrip('.')}" for c in _COMMANDS if c.name
+    )
+    return (
+        "%kubeez / %%kubeez: Kubeez generations from one line.\n\n"
+        "Usage:\n"
+        "  %kubeez [options] PROMPT          an image (a video with --video or -m)\n"
+        "  %%kubeez [options]                the cell body is the prompt\n"
+        "  %kubeez SUBCOMMAND [options] ...  one of the subcommands below\n\n"
+        f"Subcommands:\n{rows}\n\n"
+        "Common options (before the prompt):\n"
+        "  -m MODEL        model id (%kubeez models lists them); --video: the default video model\n"
+        "  --ar RATIO      aspect ratio, e.g. 16:9; --duration 5s; --resolution 2K; --quality high\n"
+        "  --sound / --no-sound, --negative TEXT, --ref URL|ASSET|FILE (repeatable), -n N variants\n"
+        "  --dry-run       show the request and its estimate; send nothing\n"
+        "  --no-wait       return the job at once (it updates itself); -y / --yes: skip the confirm\n"
+        "  -o NAME         also store the result in the notebook variable NAME\n\n"
         "Examples:\n"
         "  %kubeez a red fox in snow\n"
         "  %kubeez -m kling-3-0-std --duration 5s --no-sound --ar 16:9 a fox running at dawn\n"
-        "  %kubeez --dry-run --ar 16:9 a red fox        (body + estimate, nothing sent)\n"
-        "  %kubeez --ref logo.png --ref my-asset a poster\n"
-        "  %kubeez -n 4 --no-wait -o foxes four foxes\n"
-        "  %%kubeez --ar 9:16      (cell body = prompt; {name} is filled from your variables)\n"
-        '  %config Kubeez.default_model = "flux-2-1K"\n\n'
-        "Options go before the prompt; put a prompt that starts with a subcommand word or a dash\n"
-        "after -- (%kubeez -- models on a runway). {{ and }} give literal braces; $name is not\n"
-        "expanded (prompts often mention prices). TAB completes model ids, options and values.\n",
-    ]
-    for cmd in _COMMANDS:
-        parts.append("-" * 72 + "\n" + cmd.parser().format_help())
-    return "\n".join(parts)
+        "  %kubeez history 20        %kubeez models video        %kubeez balance\n\n"
+        "A prompt that starts with a subcommand word or a dash goes after -- (%kubeez -- models on\n"
+        "a runway); {name} is filled from your variables ({{ }} for literal braces).\n"
+        "Every option of a subcommand: %kubeez help SUBCOMMAND (e.g. %kubeez help music)."
+    )
+
+
+def _command_help(name: str) -> str:
+    """Every option of one subcommand (``%kubeez help NAME``)."""
+    return _BY_NAME[name].parser().format_help().replace("::\n\n", "", 1).strip()

@@ -14,7 +14,7 @@ from typing import Any
 from IPython.core.error import UsageError
 from IPython.core.magic_arguments import MagicArgumentParser
 
-from kubeez_nb.magics.options import _BY_NAME, _Command
+from kubeez_nb.magics.options import _BY_NAME, _SUBCOMMANDS, _Command
 
 # A quoted token counts only when the quote closes before whitespace, so apostrophes inside
 # prompt words ("a fox's den") never swallow the rest of the line.
@@ -105,6 +105,8 @@ def _parse(line: str) -> _Parsed:
     if toks and not toks[0].quoted and toks[0].text in _BY_NAME and toks[0].text:
         command = _BY_NAME[toks[0].text]
         toks = toks[1:]
+    elif toks and not toks[0].quoted:
+        _refuse_typo(line, toks)
     parser = command.parser()
     actions = parser._option_string_actions  # flag -> argparse.Action (argparse's own table)
     argv: list[str] = []
@@ -158,6 +160,53 @@ def _parse(line: str) -> _Parsed:
     except UsageError as err:
         raise UsageError(f"{err}\nusage: {command.usage}\n(%kubeez? lists every option)") from None
     return _Parsed(command, args, words, _join(line, words), line, spans)
+
+
+def _distance(a: str, b: str) -> int:
+    """Edit distance counting a swap of two neighbours as one edit (optimal string alignment)."""
+    d = [[i + j if not i * j else 0 for j in range(len(b) + 1)] for i in range(len(a) + 1)]
+    for i in range(1, len(a) + 1):
+        for j in range(1, len(b) + 1):
+            d[i][j] = min(
+                d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] != b[j - 1])
+            )
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                d[i][j] = min(d[i][j], d[i - 2][j - 2] + 1)
+    return d[-1][-1]
+
+
+def _near_subcommand(word: str, n_words: int) -> str | None:
+    """The subcommand ``word`` is probably a typo of, else None.
+
+    Short words need one insertion, deletion or swap ("sya", "jobz" is a prompt); longer ones one
+    edit, or two when the whole prompt is at most two words ("balanse", "hisotry 20").
+    """
+    word = word.lower()
+    if not word.isalpha() or word in _BY_NAME:
+        return None
+    best = min(_SUBCOMMANDS, key=lambda name: _distance(word, name))
+    dist = _distance(word, best)
+    if len(word) <= 4:
+        substitution = len(word) == len(best) and sorted(word) != sorted(best)
+        return best if dist == 1 and not substitution else None
+    limit = 2 if n_words <= 2 and len(word) >= 7 else 1
+    return best if dist <= limit else None
+
+
+def _refuse_typo(line: str, toks: Sequence[_Token]) -> None:
+    """A prompt whose first word misspells a subcommand is a ``UsageError``, never a paid image."""
+    n_words = sum(1 for t in toks if t.quoted or not t.text.startswith("-"))
+    first = toks[0]
+    near = _near_subcommand(first.text, n_words)
+    if near is None:
+        return
+    rest = line[first.end :].strip()
+    fixed = f"%kubeez {near} {rest}".strip()
+    raise UsageError(
+        f"{first.text!r} is not a subcommand; did you mean `{near}`? Nothing was sent.\n"
+        f"  {fixed}\n"
+        f"To generate it as a prompt, put it after --:  %kubeez -- {line.strip()}"
+    )
 
 
 def _glue(argv: list[str], actions: dict[str, argparse.Action]) -> list[str]:

@@ -23,6 +23,7 @@ from kubeez_nb.report.tables import (
     _NO_MODEL,
     _WINDOWS,
     CHARTS,
+    MIN_PROJECTION_DAYS,
     TABLES,
     _burn_sentence,
     _codes,
@@ -195,6 +196,12 @@ class CostReport(ChartsMixin, ExportMixin):
         return self._summary.get("days_left")
 
     @property
+    def projectable(self) -> bool:
+        """True when the history spans enough days (``MIN_PROJECTION_DAYS``) for a burn-down."""
+        span = self._summary.get("span_days")
+        return span is not None and span >= MIN_PROJECTION_DAYS
+
+    @property
     def headline(self) -> str:
         """One paragraph a person can forward: spend, failures, top model and the burn-down."""
         return self._summary["headline"]
@@ -206,13 +213,14 @@ class CostReport(ChartsMixin, ExportMixin):
         have = {
             "spend_by_model": t["by_model"]["credits"].sum() > 0,
             "spend_by_model_type": t["by_model_type"]["credits"].sum() > 0,
-            "spend_by_day": len(t["by_day"]) > 0,
-            "spend_by_week": len(t["by_week"]) > 0,
+            # one bar is not a chart: a time chart needs at least two days / weeks
+            "spend_by_day": len(t["by_day"]) > 1,
+            "spend_by_week": len(t["by_week"]) > 1,
             "failed_spend": len(t["failed_spend"]) > 0
             and t["failed_spend"]["failed_credits"].sum() > 0,
             "credits_per_output": len(t["credits_per_output"]) > 0,
             "estimate_vs_actual": len(t["estimate_vs_actual"]) > 0,
-            "burn_down": len(t["by_day"]) > 0,
+            "burn_down": len(t["by_day"]) > 0 and self.projectable,
         }
         return [name for name in CHARTS if have[name]]
 
@@ -438,7 +446,8 @@ class CostReport(ChartsMixin, ExportMixin):
                 "runs_out",
             ],
         )
-        table["runs_out"] = pd.to_datetime(table["runs_out"], utc=True)
+        # to the minute: a projection has no use for nanoseconds
+        table["runs_out"] = pd.to_datetime(table["runs_out"], utc=True).dt.floor("min")
         table["balance"] = table["balance"].astype("float64")
         table["days_left"] = table["days_left"].astype("float64")
         return table
@@ -480,6 +489,10 @@ class CostReport(ChartsMixin, ExportMixin):
             "credits_per_day": None if rate_row is None else float(rate_row["credits_per_day"]),
             "days_left": days_left,
         }
+        dated = created.dropna() if n else created
+        s["span_days"] = (
+            (dated.max() - dated.min()).total_seconds() / 86_400 if len(dated) else None
+        )
         s["burn_sentence"] = _burn_sentence(s, burn, self.balance_note)
         s["headline"] = _headline(s)
         return s

@@ -67,8 +67,8 @@ class ExportMixin:
         parts.append(self._summary_html())
         charts = set(self.charts)
         layout: list[tuple[str, str | None]] = [
-            ("burn_down", "burn_down"),
             ("by_model", "spend_by_model"),
+            ("burn_down", "burn_down"),
             ("by_model_type", "spend_by_model_type"),
             ("by_day", "spend_by_day"),
             ("by_week", "spend_by_week"),
@@ -77,8 +77,19 @@ class ExportMixin:
             ("estimate_vs_actual", "estimate_vs_actual"),
             ("costliest_prompts", None),
         ]
+        first_chart = next((c for _, c in layout if c in charts), None)
         for table, chart in layout:
-            parts.append(f"<section><h3>{html.escape(_TITLES[table])}</h3>")
+            shown = self._display(table)
+            if (shown.empty and chart not in charts) or (
+                table == "burn_down" and not getattr(self, "projectable", True)
+            ):
+                continue  # nothing to show (or too little history to project): no section
+            top = chart is not None and chart == first_chart
+            title = html.escape(_TITLES[table])
+            # the headline and the top chart stay open; every other section is one click away
+            parts.append(
+                f"<section><h3>{title}</h3>" if top else f"<details><summary>{title}</summary>"
+            )
             limit, what = (_SHOWN_DAYS, "days") if table == "by_day" else (_SHOWN_ROWS, "rows")
             if len(self._tables[table]) > limit and table not in (
                 "by_week",
@@ -92,8 +103,14 @@ class ExportMixin:
                 )
             if chart in charts:
                 parts.append(self._img(chart))
-            parts.append(_table_html(self._display(table)))
-            parts.append("</section>")
+            if not shown.empty and top:  # the open section keeps its chart, the table folds
+                parts.append(
+                    f"<details><summary class='kz-sub'>the table ({len(shown)} rows)</summary>"
+                    f"{_table_html(shown)}</details>"
+                )
+            elif not shown.empty:
+                parts.append(_table_html(shown))
+            parts.append("</section>" if top else "</details>")
         parts.append("</div>")
         return _STYLE + "".join(parts)
 
@@ -113,8 +130,9 @@ class ExportMixin:
                 f"{s['failed_jobs']:,} ({_fmt(s['failed_credits'])} credits, {s['failed_share_pct']:.1f}% of spend)",
             ),
             ("Balance", "unknown" if s["balance"] is None else f"{_fmt(s['balance'])} credits"),
-            ("Burn-down", s["burn_sentence"]),
         ]
+        if s["balance"] is None:  # else the headline already says it (one "Burn-down" only)
+            rows.append(("Projection", s["burn_sentence"]))
         if s["undated"]:
             rows.append(
                 (
@@ -249,6 +267,7 @@ def _table_html(table: pd.DataFrame) -> str:
     if table.empty:
         return '<p class="kz-empty">Nothing to show.</p>'
     index = table.index.name is not None
+    table = table.rename(columns=lambda c: str(c).replace("_", " "))  # headers may wrap
     return table.to_html(
         classes="kz-table",
         border=0,
@@ -260,13 +279,15 @@ def _table_html(table: pd.DataFrame) -> str:
 
 
 _STYLE = """<style>
-.kz-report{font-family:system-ui,-apple-system,Segoe UI,sans-serif;max-width:960px;color:#222}
+.kz-report{font-family:system-ui,-apple-system,Segoe UI,sans-serif;max-width:960px;color:#222;box-sizing:border-box}
+.kz-report details{margin:.4em 0}.kz-report summary{cursor:pointer;font-weight:600;margin:.5em 0 .2em}
 .kz-report h2{margin:.2em 0}.kz-report h3{margin:1.2em 0 .3em;font-size:1.05em}
 .kz-headline{font-size:1.02em;line-height:1.4}
-.kz-report table{border-collapse:collapse;font-size:.85em;margin:.3em 0}
+.kz-report table{border-collapse:collapse;font-size:.85em;margin:.3em 0;max-width:100%}
 .kz-report th,.kz-report td{padding:3px 8px;border-bottom:1px solid #e5e5e5;text-align:right}
 .kz-report .kz-summary th,.kz-report .kz-summary td{text-align:left}
-.kz-report .kz-table td:first-child,.kz-report .kz-table th:first-child{text-align:left;white-space:nowrap}
-.kz-report section{overflow-x:auto}.kz-report figure{margin:.3em 0}.kz-report img{max-width:100%}
+.kz-report .kz-sub{font-weight:400;font-size:.9em;color:#555}
+.kz-report .kz-table td:first-child,.kz-report .kz-table th:first-child{text-align:left;overflow-wrap:anywhere}
+.kz-report figure{margin:.3em 0;max-width:100%}.kz-report img{max-width:100%;height:auto}
 .kz-empty,.kz-note{color:#777}.kz-note{font-size:.85em;margin:.2em 0}.kz-foot{color:#777;font-size:.8em;font-family:system-ui,sans-serif}
 </style>"""

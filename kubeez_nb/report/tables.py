@@ -48,6 +48,9 @@ _TITLES = {
     "spend_by_week": "Spend by week",
 }
 _WINDOWS = (7, 30)
+#: a burn-down projection needs at least this many days of history (five jobs in one minute
+#: would otherwise "last 142 days")
+MIN_PROJECTION_DAYS = 3.0
 _TOP_BARS = 15  # bars in a per-model chart; the rest are summed into "other"
 _SHOWN_DAYS = 31  # rows of the by-day table shown in HTML (the chart and the exports have all)
 _SHOWN_ROWS = 25  # rows of a per-model table shown in HTML
@@ -196,6 +199,12 @@ def _burn_sentence(s: dict[str, Any], burn: pd.DataFrame, note: str | None) -> s
     if s["balance"] is None:
         why = f" ({note})" if note else ""
         return f"No balance given{why}: pass balance= or client= for a burn-down."
+    span = s.get("span_days")
+    if span is not None and span < MIN_PROJECTION_DAYS:
+        return (
+            f"Balance: {_fmt(s['balance'])} credits. The history spans {_span_text(span)}, too "
+            f"short to project how long that lasts (the burn-down needs {MIN_PROJECTION_DAYS:g} days)."
+        )
     if s["credits_per_day"] is None:
         return f"No spend in any window, so the balance of {_fmt(s['balance'])} credits is not burning."
     parts = [
@@ -213,6 +222,14 @@ def _burn_sentence(s: dict[str, Any], burn: pd.DataFrame, note: str | None) -> s
     if others:
         parts.append(f"; {'; '.join(others)}")
     return "".join(parts) + "."
+
+
+def _span_text(days: float) -> str:
+    if days < 1 / 24:
+        return f"{max(days * 1440, 1):.0f} minutes"
+    if days < 1:
+        return f"{days * 24:.0f} hours"
+    return f"{days:.1f} days"
 
 
 def _rate_of(window: str) -> str:
@@ -237,10 +254,11 @@ def _headline(s: dict[str, Any]) -> str:
     if s["top_model"]:
         share = 100.0 * s["top_model_credits"] / s["credits"] if s["credits"] else 0.0
         text += (
-            f" The top model, {s['top_model']}, took {_fmt(s['top_model_credits'])} ({share:.0f}%)."
+            f" The top model, {s['top_model']}, took {_fmt(s['top_model_credits'])} credits"
+            f" ({share:.0f} %)."
         )
     if s["failed_jobs"]:
-        text += f" {s['failed_jobs']:,} failed jobs cost {_fmt(s['failed_credits'])} credits ({s['failed_share_pct']:.1f}%)."
+        text += f" {s['failed_jobs']:,} failed jobs cost {_fmt(s['failed_credits'])} credits ({s['failed_share_pct']:.1f} %)."
     if s["balance"] is not None:
         text += " " + s["burn_sentence"]
     return text
