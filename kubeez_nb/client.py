@@ -49,7 +49,7 @@ from kubeez_nb.errors import (
 )
 from kubeez_nb.job import Job, JobGroup, Observer
 from kubeez_nb.pipeline import Request
-from kubeez_nb.records import Asset, Balance, Captions
+from kubeez_nb.records import Asset, AssetList, Balance, Captions, Uploaded
 
 if TYPE_CHECKING:
     from kubeez_nb.contract.catalog import Catalog, Model
@@ -413,7 +413,7 @@ class Client:
                 urls = [data["url"]]
         if not isinstance(urls, list) or not all(isinstance(u, str) for u in urls):
             raise response_format_error(reply.status, data, "an upload answer with 'urls'")
-        return [self._transport.resolve(u) or u for u in urls]
+        return Uploaded(self._transport.resolve(u) or u for u in urls)
 
     def _connect_timeout(self) -> float:
         t = self._transport.timeout
@@ -425,7 +425,7 @@ class Client:
         rows = data.get("assets") if isinstance(data, Mapping) else data
         if not isinstance(rows, list):
             raise response_format_error(200, data, "an asset list")
-        return [Asset.from_json(r, self._transport.resolve) for r in rows]
+        return AssetList(Asset.from_json(r, self._transport.resolve) for r in rows)
 
     def add_asset(self, name: str, url: str) -> Asset:
         """``POST /v1/assets``: save a public URL under a stable ``name``."""
