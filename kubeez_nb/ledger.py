@@ -18,13 +18,14 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from dataclasses import fields, is_dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from kubeez_nb import _sqlite
 from kubeez_nb._config import LEDGER_LOCK_TIMEOUT_S, TERMINAL_FAILED, TERMINAL_OK
 from kubeez_nb.contract import wire
 from kubeez_nb.errors import LedgerError
@@ -101,18 +102,9 @@ class Ledger:
         self._lock = threading.RLock()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._conn = sqlite3.connect(
-                str(self.path),
-                timeout=LEDGER_LOCK_TIMEOUT_S,
-                check_same_thread=False,
-                isolation_level=None,
-            )
+            self._conn = _sqlite.connect(self.path, timeout=LEDGER_LOCK_TIMEOUT_S, schema=_SCHEMA)
             self._conn.row_factory = sqlite3.Row
             with self._lock:
-                self._conn.execute("PRAGMA journal_mode=WAL")
-                # NORMAL in WAL mode survives a process kill (not a power cut), keeps writes cheap.
-                self._conn.execute("PRAGMA synchronous=NORMAL")
-                self._conn.executescript(_SCHEMA)
                 # one writer at a time: two kernels opening an older ledger together would both
                 # see the columns missing and the second ALTER would fail
                 self._conn.execute("BEGIN IMMEDIATE")
@@ -146,26 +138,12 @@ class Ledger:
         with self._lock:
             self._conn.close()
 
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
+    def _tx(self) -> AbstractContextManager[sqlite3.Connection]:
         """One write transaction; any failure (disk full, read-only, locked past the timeout,
         damaged file, text SQLite cannot store) becomes a :class:`LedgerError` naming the file."""
-        with self._lock:
-            try:
-                self._conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.Error as exc:
-                raise self._error(exc, "could not be written") from None
-            try:
-                yield self._conn
-                self._conn.execute("COMMIT")
-            except BaseException as exc:
-                try:
-                    self._conn.execute("ROLLBACK")
-                except sqlite3.Error:
-                    pass
-                if isinstance(exc, (sqlite3.Error, UnicodeError, OSError)):
-                    raise self._error(exc, "could not be written") from None
-                raise
+        return _sqlite.transaction(
+            self._conn, self._lock, lambda exc: self._error(exc, "could not be written")
+        )
 
     # -- writes (called by the client) ---------------------------------------------------------
 

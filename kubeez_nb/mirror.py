@@ -25,12 +25,13 @@ import sqlite3
 import threading
 import time
 import warnings
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from kubeez_nb import _sqlite
 from kubeez_nb.contract import wire
 
 MIRROR_DIR = "mirror"
@@ -156,13 +157,8 @@ class Mirror:
             raise MirrorError(
                 f"the history mirror {self.path} could not be created: {exc}"
             ) from None
-        conn = sqlite3.connect(
-            str(self.path), timeout=LOCK_TIMEOUT_S, check_same_thread=False, isolation_level=None
-        )
+        conn = _sqlite.connect(self.path, timeout=LOCK_TIMEOUT_S, schema=_SCHEMA)
         try:
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.executescript(_SCHEMA)
             conn.execute("SELECT count(*) FROM rows").fetchone()
             check = conn.execute("PRAGMA quick_check").fetchone()
             if check is None or check[0] != "ok":
@@ -196,28 +192,11 @@ class Mirror:
         with self._lock:
             self._conn.close()
 
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            try:
-                self._conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.Error as exc:
-                raise MirrorError(
-                    f"the history mirror {self.path} could not be written: {exc}"
-                ) from None
-            try:
-                yield self._conn
-                self._conn.execute("COMMIT")
-            except BaseException as exc:
-                try:
-                    self._conn.execute("ROLLBACK")
-                except sqlite3.Error:
-                    pass
-                if isinstance(exc, sqlite3.Error):
-                    raise MirrorError(
-                        f"the history mirror {self.path} could not be written: {exc}"
-                    ) from None
-                raise
+    def _tx(self) -> AbstractContextManager[sqlite3.Connection]:
+        return _sqlite.transaction(self._conn, self._lock, self._write_error)
+
+    def _write_error(self, exc: BaseException) -> MirrorError:
+        return MirrorError(f"the history mirror {self.path} could not be written: {exc}")
 
     def _query(self, sql: str, args: Sequence[Any] = ()) -> list[Any]:
         with self._lock:
