@@ -38,12 +38,15 @@ studio: $(STAMP)
 binder-link:
 	$(PY) binder/link.py
 
-# the habits of the issue: lint, format, types, then the suite
+# the habits of the issue: lint, format, types, then the suite on every core (pytest-xdist: one
+# worker per core, a test file stays on one worker so its servers start once; TEST_JOBS=0 runs it
+# in this process)
+TEST_JOBS ?= 2
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy kubeez_nb
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_JOBS) --dist loadfile
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -19,6 +19,29 @@ CHROMIUM = shutil.which("chromium") or (
 )
 
 
+#: The slowest files first (seconds of one serial run on the 2-core CI box), so that with one
+#: xdist worker per core (``make test``: ``-n 2 --dist loadfile``) neither worker is left with a
+#: long file at the end while the other idles. Files not named keep their place after these.
+SLOW_FIRST = (
+    "test_browser_reopen.py",  # 195 s: every demo notebook run, saved and reopened
+    "test_proofs.py",  # 90 s: the fault suites
+    "test_browser_frontends.py",  # 73 s: Notebook 7 and a hub prefix
+    "test_packaging.py",  # 50 s: build, fresh venv, install
+    "test_browser_studio_actions.py",
+    "test_http.py",
+    "test_notebooks.py",
+    "test_nbconvert.py",
+    "test_schemathesis.py",
+    "test_browser_smoke.py",
+    "test_browser_make_lab.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {name: i for i, name in enumerate(SLOW_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: order kept within
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _kubeez_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """Keep every ledger and media cache of the run in a temp folder; no real key leaks in."""

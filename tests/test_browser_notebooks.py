@@ -6,13 +6,14 @@ The emulator runs inside the kernel on a random loopback port. On Binder or any 
 browser cannot reach that port, so any output that points the browser there is a broken medium.
 Barring every origin but Lab's (a Playwright route on the page's context) reproduces that here:
 the media must travel through the Jupyter server (``/files/``, data: URIs or widget messages).
+Each demo is run in Lab once, by ``test_browser_reopen.py``: it runs the check below, then saves
+the notebook and reopens it (one run of each notebook serves both).
 What each notebook must show, and the check itself, live in ``browser/notebooks.py`` (shared with
 the Notebook 7 and hub-prefix tests in ``test_browser_frontends.py``).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,7 +27,7 @@ from browser import (
     media_report,
     origin_key,
 )
-from browser.notebooks import EXPECT, Expect, check_demo_notebook
+from browser.notebooks import EXPECT
 
 pytestmark = pytest.mark.browser
 
@@ -34,12 +35,6 @@ pytestmark = pytest.mark.browser
 def test_every_demo_notebook_is_covered() -> None:
     on_disk = sorted(p.name for p in (REPO / "notebooks").glob("*.ipynb"))
     assert on_disk == sorted(e.notebook for e in EXPECT)
-
-
-@pytest.mark.timeout(300)
-@pytest.mark.parametrize("expect", EXPECT, ids=[Path(e.notebook).stem for e in EXPECT])
-def test_demo_notebook_in_jupyterlab(expect: Expect, lab: LabServer, page: Any) -> None:
-    check_demo_notebook(page, lab, expect)
 
 
 def test_the_bar_breaks_an_emulator_url_and_the_checks_name_it(
