@@ -17,7 +17,8 @@ import ipywidgets as W
 
 from kubeez_nb.contract.catalog import Model
 from kubeez_nb.errors import Problem
-from kubeez_nb.widgets.fields import Field, MediaField, TextField
+from kubeez_nb.widgets.fields import Field, TextField
+from kubeez_nb.widgets.media_field import MediaField
 from kubeez_nb.widgets.route_forms import route_fields
 
 
@@ -70,7 +71,11 @@ class ModelForm:
     def problems(self, found: Sequence[Problem] = ()) -> list[Problem]:
         """``found`` (the request's problems: ``client.prepare`` of ``params()``) plus the form's
         own: it is stricter than the wire, a text-to-media job needs words to work from."""
-        problems = list(found)
+        # a link's own problem, as the field shows it next to the box, stands for the request's
+        links = [p for f in self.media_fields() if self._active(f) for p in f.problems()]
+        bad = {(p.field, p.value) for p in links}
+        problems = [p for p in found if (p.field, p.value) not in bad]
+        problems += links
         named = {p.field for p in problems}
         for f in self.fields.values():
             if (
