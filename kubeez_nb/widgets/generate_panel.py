@@ -25,6 +25,7 @@ from kubeez_nb.widgets.form import ModelForm, problems_html, ui_words
 from kubeez_nb.widgets.live import JobProgress
 from kubeez_nb.widgets.media_field import MediaField
 from kubeez_nb.widgets.results import result_widgets
+from kubeez_nb.widgets.trace import Traced
 
 ALL = "all"
 _HIDDEN = "none"
@@ -54,7 +55,7 @@ def _reason(p: Problem, labels: dict[str, str]) -> str:
     return f"{labels.get(p.field) or p.field}: {ui_words(p.message, labels)}"
 
 
-class Panel(W.VBox):
+class Panel(Traced, W.VBox):
     """Generate panel for one request kind over a list of models (a picker when there are several).
 
     ``panel.form`` is the current model's :class:`ModelForm`; ``panel.generate()`` is what the

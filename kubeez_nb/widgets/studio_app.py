@@ -20,6 +20,7 @@ from kubeez_nb.widgets.library import AssetsTab
 from kubeez_nb.widgets.live import QueueStrip
 from kubeez_nb.widgets.login import demo_banner, with_client
 from kubeez_nb.widgets.studio_actions import StudioActions
+from kubeez_nb.widgets.trace import LIVE_CLASS, Traced
 
 #: (tab title, request kind or tab name), in display order.
 TABS: tuple[tuple[str, str], ...] = (
@@ -115,8 +116,12 @@ def _models_for(catalog: Catalog, kind: str) -> list[Model]:
     )
 
 
-class Studio(StudioActions, W.VBox):
-    """The studio app. ``studio.panel(kind)`` is the (lazily built) Panel of a job kind."""
+class Studio(Traced, StudioActions, W.VBox):
+    """The studio app. ``studio.panel(kind)`` is the (lazily built) Panel of a job kind.
+
+    Displayed, it also leaves a static trace of what it made in its cell (``trace.py``)."""
+
+    trace_title = "kubeez studio"
 
     def __init__(self, client: Any, **kw: Any) -> None:
         self.client = client
@@ -145,6 +150,7 @@ class Studio(StudioActions, W.VBox):
         )
         super().__init__([style, header, self.queue, self.tabs], **kw)
         self.add_class("kubeez-studio")
+        self.add_class(LIVE_CLASS)
         self.open_tab(0)
         self.balance.refresh()
         threading.Thread(target=self._load_assets, daemon=True, name="kubeez-assets").start()
@@ -251,6 +257,7 @@ class Studio(StudioActions, W.VBox):
     def _job_done(self, result: Any) -> None:
         if result is not None:
             self.remember(result)
+            self.trace_add(result)
         self.balance.refresh()
         if self.history_tab is not None:
             self.history_tab.refresh()
@@ -351,6 +358,9 @@ def panel(model_id: str, client: Any = None) -> W.Widget:
         model = catalog[model_id]  # KeyError names close ids
         kind = model.endpoint
         p = Panel(c, kind, [model], catalog=catalog)
+        p.trace_title = f"kubeez panel · {model.id}"
+        p.add_class(LIVE_CLASS)
+        p.on_done(p.trace_add)
         banner = demo_banner(c)
         if banner.value:
             p.children = (banner, *p.children)
