@@ -82,8 +82,8 @@ def trace_bundle(title: str, jobs: list[Any]) -> dict[str, str]:
         lines.append(" · ".join(x for x in (model, repr(prompt) if prompt else "", cost) if x))
     body = (
         f"<div class='kubeez-trace'>{style}<div><b>{html.escape(title)}</b>: {n} "
-        f"result{'s' if n != 1 else ''}{html.escape(more)} <small style='color:#666'>(a saved "
-        "trace; run the cell to open the live app)</small></div>"
+        f"result{'s' if n != 1 else ''}{html.escape(more)} <small style='color:#666'>(saved; run "
+        "the cell for the live app)</small></div>"
         f"<div style='display:flex;flex-wrap:wrap;gap:6px'>{''.join(tiles)}</div></div>"
     )
     return {"text/plain": "\n".join(lines), "text/html": body}
@@ -130,7 +130,11 @@ class Traced:
 
         self._trace_state()
         live = self._repr_mimebundle_()  # type: ignore[attr-defined]
-        if live:
+        if live:  # what a page without the widget shows (the trace follows it)
+            live = {
+                **live,
+                "text/plain": f"{self.trace_title} (a live app: it needs a running kernel)",
+            }
             display(live, raw=True)
         handle = display(self.trace_bundle(), raw=True, display_id=True)
         if handle is not None:
