@@ -207,8 +207,8 @@ def problems_html(
         allowed = _short(p.allowed)
         given = _short(p.value)
         extra = []
-        if given:
-            extra.append(f"given: {given}")
+        if given and html.escape(str(p.value)) not in html.escape(p.message):
+            extra.append(f"given: {given}")  # unless the message already quotes it
         if allowed:
             extra.append(f"allowed: {allowed}")
         tail = f" <span style='color:#666'>({'; '.join(extra)})</span>" if extra else ""
@@ -218,7 +218,7 @@ def problems_html(
     color = "#666" if quiet else "#b00020"
     return (
         f"<div class='kubeez-problems{' kubeez-todo' if quiet else ''}' style='color:{color}'>"
-        f"<ul style='margin:2px 0 2px 1em;padding:0'>{''.join(rows)}</ul></div>"
+        f"<ul style='margin:2px 0 2px 1em;padding:0;line-height:1.4'>{''.join(rows)}</ul></div>"
     )
 
 

@@ -22,7 +22,7 @@ from kubeez_nb.contract.catalog import split_sources
 from kubeez_nb.contract.kinds import MEDIA_KINDS
 from kubeez_nb.contract.wire import media_kind
 from kubeez_nb.errors import Problem
-from kubeez_nb.widgets.fields import _DESC, Callback, Field, _esc, _layout
+from kubeez_nb.widgets.fields import _DESC, _UNSET, Callback, Field, _esc, _layout
 
 #: Seconds of no typing before a URL box is checked and the form re-prepared.
 TYPING_PAUSE = 0.3
@@ -143,7 +143,7 @@ class MediaField(Field):
         self.note = W.HTML(layout=_layout(margin="0 0 0 134px"))
         self.note.add_class("kubeez-link-note")
         self.assets = W.Dropdown(
-            options=[("add an asset…", None)], value=None, layout=_layout(width="220px")
+            options=[("add an asset…", _UNSET)], value=_UNSET, layout=_layout(width="220px")
         )
         self.assets.observe(self._on_asset, "value")
         accept = ",".join(f"{k}/*" for k in self.limits) or "image/*,video/*,audio/*"
@@ -190,16 +190,14 @@ class MediaField(Field):
         for url in self.url_list():
             message = link_problem(url)
             if message is not None:
-                out.append(
-                    Problem(self.name, url, "public http(s) URLs", message, code="not_a_url")
-                )
+                out.append(Problem(self.name, url, None, message, code="not_a_url"))
         return out
 
     def check(self) -> list[Problem]:
         """Show the links' problems next to the box (nothing when they are fine)."""
         found = self.problems()
         self.note.value = (
-            "<div class='kubeez-link-problem' style='color:#b00020;font-size:90%'>"
+            "<div class='kubeez-link-problem' style='color:#b00020;font-size:90%;line-height:1.35'>"
             + "<br>".join(
                 f"<b>{html.escape(self.label)}</b>: {html.escape(p.message)}" for p in found
             )
@@ -255,18 +253,18 @@ class MediaField(Field):
 
     def set_assets(self, assets: Iterable[tuple[str, str, str | None]]) -> None:
         """Offer these ``(name, url, kind)`` in the "add asset" list (only kinds this field takes)."""
-        opts: list[tuple[str, Any]] = [("add an asset…", None)]
+        opts: list[tuple[str, Any]] = [("add an asset…", _UNSET)]  # a None value shows blank
         for name, url, kind in assets:
             if kind is None or not self.limits or kind in self.limits:
                 opts.append((name, (url, kind)))
         self.assets.options = opts
 
     def _on_asset(self, change: dict[str, Any]) -> None:
-        if change["new"] is None:
+        if change["new"] in (None, _UNSET):
             return
         url, kind = change["new"]
         self.add(url, kind)
-        self.assets.value = None
+        self.assets.value = _UNSET
 
     def _on_file(self, change: dict[str, Any]) -> None:
         files = change["new"]
