@@ -85,4 +85,5 @@ def test_a_panel_leaves_a_trace_too(shell: Any, here: Any) -> None:
     p.form.apply({"prompt": "a fox on a hill"})
     assert p.generate() and p.finished.wait(60)
     _until(lambda: "1 result" in p.trace_bundle()["text/plain"])
-    assert "a fox on a hill" in p.trace_bundle()["text/html"]
+    page = p.trace_bundle()["text/html"]
+    assert "a fox on a hill" in page and ">file 1</a>" in page and "<img" not in page

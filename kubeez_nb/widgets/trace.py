@@ -48,8 +48,20 @@ def _jobs(result: Any) -> list[Any]:
     return [result] if getattr(result, "outputs", None) else []
 
 
-def trace_bundle(title: str, jobs: list[Any]) -> dict[str, str]:
-    """The trace of ``jobs`` (newest first): a title line and a compact gallery."""
+def _links(outputs: list[Any]) -> str:
+    from kubeez_nb import render
+
+    out = []
+    for i, o in enumerate(outputs, 1):
+        src = render.safe_url(render.media_src(o, embed=False))
+        if src:
+            out.append(f"<a href='{html.escape(src)}' target='_blank'>file {i}</a>")
+    return f"<div>{' · '.join(out)}</div>" if out else ""
+
+
+def trace_bundle(title: str, jobs: list[Any], *, media: bool = True) -> dict[str, str]:
+    """The trace of ``jobs`` (newest first): a title line and a compact gallery (``media``
+    False: links to the files instead of players)."""
     from kubeez_nb import render
 
     style = f"<style>{TRACE_CSS}</style>"
@@ -68,15 +80,17 @@ def trace_bundle(title: str, jobs: list[Any]) -> dict[str, str]:
         model = str(getattr(job, "model", "") or getattr(job, "kind", "") or "?")
         cost = render.cost_text(job)
         prompt = _prompt(job)
-        media = "".join(
-            render.output_html(o, embed=False, caption=False)
-            for o in list(getattr(job, "outputs", None) or [])[:4]
+        outputs = list(getattr(job, "outputs", None) or [])[:4]
+        shown_media = (
+            "".join(render.output_html(o, embed=False, caption=False) for o in outputs)
+            if media
+            else _links(outputs)
         )
         meta = " · ".join(html.escape(x) for x in (model, cost) if x)
         words = f"<div class='kubeez-trace-prompt'>{html.escape(prompt)}</div>" if prompt else ""
         tiles.append(
             "<div class='kubeez-trace-tile' style='border:1px solid #ddd;padding:4px;"
-            f"max-width:{render.OPTIONS.tile_px + 10}px;font-size:85%'>{media}"
+            f"max-width:{render.OPTIONS.tile_px + 10}px;font-size:85%'>{shown_media}"
             f"<div><b>{meta}</b></div>{words}</div>"
         )
         lines.append(" · ".join(x for x in (model, repr(prompt) if prompt else "", cost) if x))
@@ -96,6 +110,8 @@ class Traced:
     result (a Job or a JobGroup) and updates every trace this app published."""
 
     trace_title = "kubeez"
+    #: players / thumbnails in the trace (False: links to the files)
+    trace_media = True
     _trace_jobs: list[Any]
     _trace_handles: list[Any]
     _trace_lock: threading.Lock
@@ -108,7 +124,7 @@ class Traced:
     def trace_bundle(self) -> dict[str, str]:
         """The trace as it stands now."""
         self._trace_state()
-        return trace_bundle(self.trace_title, list(self._trace_jobs))
+        return trace_bundle(self.trace_title, list(self._trace_jobs), media=self.trace_media)
 
     def trace_add(self, result: Any) -> None:
         """Record what ``result`` made and redraw the trace (called after every result)."""
@@ -118,7 +134,7 @@ class Traced:
             return
         with self._trace_lock:  # from the panel's worker thread: one redraw at a time
             self._trace_jobs[:0] = list(reversed(made))
-            bundle = trace_bundle(self.trace_title, list(self._trace_jobs))
+            bundle = trace_bundle(self.trace_title, list(self._trace_jobs), media=self.trace_media)
             for handle in self._trace_handles:
                 try:
                     handle.update(bundle, raw=True)
