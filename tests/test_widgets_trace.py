@@ -87,3 +87,30 @@ def test_a_panel_leaves_a_trace_too(shell: Any, here: Any) -> None:
     _until(lambda: "1 result" in p.trace_bundle()["text/plain"])
     page = p.trace_bundle()["text/html"]
     assert "a fox on a hill" in page and ">file 1</a>" in page and "<img" not in page
+
+
+def test_the_login_step_leaves_the_apps_trace(
+    shell: Any, emulator: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from IPython.utils.capture import capture_output
+
+    import kubeez_nb as kz
+
+    for name in ("KUBEEZ_API_KEY", "KUBEEZ_DEMO"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("KUBEEZ_BASE_URL", emulator.url)
+    monkeypatch.setenv("KUBEEZ_HOME", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    box = kz.studio()
+    cap = _shown(shell, box)
+    assert "kubeez studio — nothing generated yet" in cap.outputs[1].data["text/plain"]
+    with capture_output() as cap:
+        box.submit_key(emulator.api_key)
+        assert box.ready.wait(30), box.status.value
+        p = box.app.panel("media")
+        p.picker.value = "z-image"
+        p.form.apply({"prompt": "a fox behind a login"})
+        assert p.generate() and p.finished.wait(60)
+        _until(lambda: any("1 result" in o.data["text/plain"] for o in cap.outputs))
+    assert "a fox behind a login" in box.trace_bundle()["text/html"]
+    box.app.close_all()

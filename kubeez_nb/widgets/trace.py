@@ -127,10 +127,11 @@ class Traced:
         return trace_bundle(self.trace_title, list(self._trace_jobs), media=self.trace_media)
 
     def trace_add(self, result: Any) -> None:
-        """Record what ``result`` made and redraw the trace (called after every result)."""
+        """Record what ``result`` made and redraw the trace (called after every result;
+        ``None``: just redraw)."""
         self._trace_state()
         made = [j for j in _jobs(result) if getattr(j, "outputs", None)]
-        if not made:
+        if not made and result is not None:
             return
         with self._trace_lock:  # from the panel's worker thread: one redraw at a time
             self._trace_jobs[:0] = list(reversed(made))
