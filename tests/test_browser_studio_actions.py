@@ -10,69 +10,22 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser import (
-    LabServer,
-    cell_errors,
-    open_notebook,
-    run_all_cells,
-    screenshot,
-    wait_cells_done,
-    widget_error_count,
-)
+from browser import LabServer, cell_errors, screenshot, widget_error_count
+from studio_page import generate, open_studio, tab
 
 pytestmark = pytest.mark.browser
 
 REPO = Path(__file__).resolve().parent.parent
 DOCS = REPO / "docs"
-#: demo speed 18: the catalog's 180 s for veo3-1-text-to-video is 10 s of emulator time
-SETUP = "import os\nos.environ['KUBEEZ_DEMO_SPEED'] = '18'\nimport kubeez_nb as kz\nkz.studio()"
-
-
-def _label(model_id: str) -> str:
-    import json
-
-    from kubeez_nb.contract.catalog import Catalog
-    from kubeez_nb.widgets.generate_panel import model_label
-
-    catalog = Catalog.from_json(
-        json.loads((REPO / "kubeez_nb/emulator/data/models.json").read_text())
-    )
-    return model_label(catalog[model_id])
-
-
-def _tab(page: Any, title: str) -> None:
-    page.locator(".kubeez-studio .lm-TabBar-tab", has_text=title).first.click()
-
-
-def _generate(page: Any, model: str, prompt: str) -> Any:
-    panel = page.locator(".kubeez-studio .kubeez-panel").first
-    picker = panel.locator(".kubeez-picker select")
-    picker.select_option(label=_label(model))
-    panel.locator(".kubeez-model-info", has_text=model).wait_for(timeout=20_000)
-    box = panel.locator(".kubeez-field-prompt textarea")
-    box.fill(prompt)
-    box.press("Tab")
-    button = panel.locator("button.kubeez-generate")
-    page.wait_for_function("b => !b.disabled", arg=button.element_handle(), timeout=20_000)
-    button.click()
-    return panel
-
-
-def _open_studio(lab: LabServer, page: Any, name: str) -> None:
-    lab.write_notebook(name, [SETUP])
-    open_notebook(page, lab, name)
-    run_all_cells(page)
-    wait_cells_done(page)
-    page.locator(".kubeez-studio .kubeez-panel").first.wait_for(state="visible", timeout=60_000)
 
 
 @pytest.mark.timeout(420)
 def test_card_actions_progress_and_history(lab: LabServer, page: Any) -> None:
     page.context.grant_permissions(["clipboard-read", "clipboard-write"])
-    _open_studio(lab, page, "studio-actions/actions.ipynb")
+    open_studio(lab, page, "studio-actions/actions.ipynb")
 
     # an image: its card and the browser-side actions ---------------------------------------
-    panel = _generate(page, "z-image", "a red fox in fresh snow")
+    panel = generate(page, "z-image", "a red fox in fresh snow")
     card = panel.locator(".kubeez-card").first
     card.wait_for(state="visible", timeout=120_000)
     card.locator(".kubeez-act-vary").wait_for(timeout=20_000)
@@ -119,7 +72,7 @@ def test_card_actions_progress_and_history(lab: LabServer, page: Any) -> None:
     panel.locator(".kubeez-status", has_text="change the prompt").wait_for(timeout=10_000)
 
     # a 10 s video: the elapsed time and the bar move every second; a clear end state ----------
-    panel = _generate(page, "veo3-1-text-to-video", "waves on a beach at dusk")
+    panel = generate(page, "veo3-1-text-to-video", "waves on a beach at dusk")
     text_el = panel.locator(".kubeez-progress-text")
     text_el.filter(has_text="catalog estimate 3:00").wait_for(timeout=20_000)
     samples = []
@@ -145,7 +98,7 @@ def test_card_actions_progress_and_history(lab: LabServer, page: Any) -> None:
     )
 
     # History: tiles, a type filter, Open in form -------------------------------------------
-    _tab(page, "History")
+    tab(page, "History")
     grid = page.locator(".kubeez-history-grid")
     grid.locator(".kubeez-history-tile").first.wait_for(timeout=30_000)
     assert page.locator(".kubeez-history-img img, img.kubeez-history-img").count() >= 1
@@ -165,7 +118,7 @@ def test_card_actions_progress_and_history(lab: LabServer, page: Any) -> None:
 
     assert widget_error_count(page) == 0
     assert cell_errors(page) == []
-    _tab(page, "Image & video")
+    tab(page, "Image & video")
     page.set_viewport_size({"width": 1400, "height": 2000})
     page.locator(".kubeez-card").first.scroll_into_view_if_needed()
     page.wait_for_timeout(500)
@@ -188,18 +141,18 @@ _LAYOUT_JS = """() => {
 @pytest.mark.timeout(300)
 def test_studio_fits_800px(lab: LabServer, page: Any) -> None:
     page.set_viewport_size({"width": 800, "height": 1000})
-    _open_studio(lab, page, "studio-actions/layout.ipynb")
+    open_studio(lab, page, "studio-actions/layout.ipynb")
     # the notebook gets the page's width (left sidebar closed): an 800 px notebook column
     page.locator(".jp-SideBar.jp-mod-left .lm-TabBar-tab.lm-mod-current").first.click()
     page.wait_for_timeout(500)
     for title in ("Image & video", "Voice", "Captions", "Music"):
-        _tab(page, title)
+        tab(page, title)
         page.wait_for_timeout(800)
         got = page.evaluate(_LAYOUT_JS)
         assert got["studio"][0] <= got["studio"][1], (title, got)
         assert got["area"][0] <= got["area"][1], (title, got)
         assert got["clipped"] == [], (title, got)
-    _tab(page, "Image & video")
+    tab(page, "Image & video")
     page.set_viewport_size({"width": 800, "height": 1800})
     page.wait_for_timeout(500)
     screenshot(page, DOCS / "studio-800.png")
@@ -207,12 +160,16 @@ def test_studio_fits_800px(lab: LabServer, page: Any) -> None:
 
 @pytest.mark.timeout(300)
 def test_insert_code_in_notebook7(notebook7: LabServer, page: Any) -> None:
-    """Insert code works in Notebook 7 too (the same notebook widget and shortcuts), and Download
-    resolves under Notebook 7's /notebooks/ URL."""
-    _open_studio(notebook7, page, "studio-actions/nb7.ipynb")
-    panel = _generate(page, "z-image", "a fox in Notebook 7")
+    """Insert code works in Notebook 7 too (the same notebook widget and shortcuts), Download
+    resolves under Notebook 7's /notebooks/ URL, and the studio's trace is hidden there too."""
+    open_studio(notebook7, page, "studio-actions/nb7.ipynb")
+    panel = generate(page, "z-image", "a fox in Notebook 7")
     card = panel.locator(".kubeez-card").first
     card.locator(".kubeez-act-vary").wait_for(timeout=60_000)
+    # the cell's static trace followed the result, hidden next to the live studio here too
+    trace = page.locator(".kubeez-trace", has_text="1 result").first
+    trace.wait_for(state="attached", timeout=20_000)
+    assert not trace.is_visible()
     link = card.locator("a.kubeez-act-download")
     link.dispatch_event("mousedown")
     href = link.get_attribute("href") or ""

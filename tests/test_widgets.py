@@ -17,12 +17,12 @@ from kubeez_nb.widgets.fields import (  # noqa: E402
     BoolField,
     ChoiceField,
     InfoField,
-    MediaField,
     NumberField,
     RangeField,
     TextField,
 )
 from kubeez_nb.widgets.form import ModelForm  # noqa: E402
+from kubeez_nb.widgets.media_field import MediaField  # noqa: E402
 
 CATALOG_PATH = Path(__file__).resolve().parent.parent / "kubeez_nb/emulator/data/models.json"
 SHARED = Catalog.from_json(json.loads(CATALOG_PATH.read_text()))

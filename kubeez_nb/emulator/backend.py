@@ -22,6 +22,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
+from kubeez_nb.contract.htmltable import amount
 from kubeez_nb.emulator import generation
 from kubeez_nb.emulator.clock import Clock
 from kubeez_nb.emulator.errors import (
@@ -239,7 +240,7 @@ class Backend:
         with self.lock:
             if acc.credits + 1e-9 < credits:
                 raise InsufficientCredits(
-                    f"This request costs {credits:g} credits but the balance is {acc.credits:g}. "
+                    f"This request costs {amount(credits)} credits but the balance is {amount(acc.credits)}. "
                     "Top up at https://kubeez.com/billing.",
                     status=self.knobs.credits_error_status,
                     extra={"required": credits, "balance": acc.credits},

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import IO, Any
 
+from kubeez_nb.contract.htmltable import amount
 from kubeez_nb.contract.kinds import KINDS
 from kubeez_nb.emulator.context import (
     MULTIPART_SLACK,
@@ -401,7 +402,7 @@ def list_models(ctx: Ctx) -> Reply:
 def balance(ctx: Ctx) -> Reply:
     credits = ctx.acc.credits
     msg = (
-        f"You have {credits:g} credits."
+        f"You have {amount(credits)} credits."
         if credits > 0
         else "You are out of credits. Top up at https://kubeez.com/billing."
     )

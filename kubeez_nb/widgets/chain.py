@@ -22,13 +22,13 @@ from kubeez_nb.widgets.fields import (
     ChoiceField,
     Field,
     InfoField,
-    MediaField,
     RangeField,
     TextField,
     _esc,
     _label,
     _Nothing,
 )
+from kubeez_nb.widgets.media_field import MediaField
 
 Maker = Callable[[str, Any, Model], "Field | _Nothing | None"]
 

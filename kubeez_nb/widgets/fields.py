@@ -3,19 +3,16 @@
 A :class:`Field` wraps the widget shown and converts to and from the body value: ``get()`` is the
 value sent (``None`` = left out), ``set(value)`` applies a value only when it fits and says so.
 Which fields a model gets is decided in ``chain.py`` (media models, from capabilities) and
-``route_forms.py`` (the other routes).
+``route_forms.py`` (the other routes). The reference-media field is in ``media_field.py``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import ipywidgets as W
 
-from kubeez_nb.contract.catalog import split_sources
-from kubeez_nb.contract.kinds import MEDIA_KINDS
-from kubeez_nb.contract.wire import media_kind
 from kubeez_nb.contract.wire import seconds as parse_seconds
 
 #: Options lists at most this long (and short labels) become toggle buttons, longer ones a dropdown.
@@ -419,168 +416,6 @@ class InfoField(Field):
         return None
 
 
-class MediaField(Field):
-    """Reference media from URLs, the asset library or local files, counted against the limits.
-
-    One URL per line in the text box; "add asset" appends an asset's URL; a local file is
-    uploaded through ``uploader`` (set by the panel: ``client.upload``) and its URL appended.
-    ``single`` fields (``media_url``) send one string; the others a list of entries, with the
-    media type attached where it is known (assets, uploads) so the server need not guess.
-    """
-
-    def __init__(
-        self,
-        name: str,
-        limits: dict[str, int],
-        *,
-        single: bool = False,
-        required: bool = False,
-        description: str | None = None,
-    ) -> None:
-        self.limits = {k: v for k, v in limits.items() if v > 0}
-        self.single = single
-        self.required = required
-        self.kinds: dict[str, str] = {}  # url -> media kind, where we know it
-        self.uploader: Callable[[bytes, str], str] | None = None
-        label = description or ("Media URL" if single else "References")
-        self.urls = W.Textarea(
-            value="",
-            description=label,
-            placeholder="https://… (one per line)" if not single else "https://…",
-            continuous_update=False,
-            style=_DESC,
-            layout=_layout(width="95%", height="2.4em" if single else "4em"),
-        )
-        self._value_widget = self.urls
-        self.assets = W.Dropdown(
-            options=[("add an asset…", None)], value=None, layout=_layout(width="220px")
-        )
-        self.assets.observe(self._on_asset, "value")
-        accept = ",".join(f"{k}/*" for k in self.limits) or "image/*,video/*,audio/*"
-        self.file = W.FileUpload(
-            accept=accept,
-            multiple=not single,
-            description="Upload file",
-            layout=_layout(width="140px"),
-        )
-        self.file.observe(self._on_file, "value")
-        self.counter = W.HTML(self._count_text())
-        self.urls.observe(lambda _ch: setattr(self.counter, "value", self._count_text()), "value")
-        row = W.HBox([self.assets, self.file, self.counter], layout=_layout(margin="0 0 0 134px"))
-        super().__init__(name, W.VBox([self.urls, row]))
-
-    # values -----------------------------------------------------------------------------------
-    def url_list(self) -> list[str]:
-        return [u.strip() for u in self.urls.value.splitlines() if u.strip()]
-
-    def get(self) -> Any:
-        urls = self.url_list()
-        if not urls:
-            return None
-        if self.single:
-            return urls[0] if len(urls) == 1 else urls  # more than one: let validation say so
-        return [{"url": u, "type": self.kinds[u]} if u in self.kinds else u for u in urls]
-
-    def set(self, value: Any) -> bool:
-        if value is None:
-            self.urls.value = ""
-            return True
-        sources, bad = split_sources(value)
-        if bad:
-            return False
-        kept: list[str] = []
-        counts = dict.fromkeys(MEDIA_KINDS, 0)
-        for s in sources:
-            kind = s.kind or (next(iter(self.limits)) if len(self.limits) == 1 else None)
-            if kind is not None and counts.get(kind, 0) >= self.limits.get(kind, 0):
-                continue  # over this model's limit for that kind: drop it, keep the rest
-            if kind is not None:
-                counts[kind] += 1
-                if s.declared:
-                    self.kinds[s.url] = kind
-            kept.append(s.url)
-            if self.single:
-                break
-        self.urls.value = "\n".join(kept)
-        return bool(kept)
-
-    def add(self, url: str, kind: str | None = None) -> None:
-        """Append one URL (from an asset, an upload or the studio's "use as reference")."""
-        if kind:
-            self.kinds[url] = kind
-        if self.single:
-            self.urls.value = url
-        elif url not in self.url_list():
-            self.urls.value = "\n".join([*self.url_list(), url])
-
-    def set_assets(self, assets: Iterable[tuple[str, str, str | None]]) -> None:
-        """Offer these ``(name, url, kind)`` in the "add asset" list (only kinds this field takes)."""
-        opts: list[tuple[str, Any]] = [("add an asset…", None)]
-        for name, url, kind in assets:
-            if kind is None or not self.limits or kind in self.limits:
-                opts.append((name, (url, kind)))
-        self.assets.options = opts
-
-    def _on_asset(self, change: dict[str, Any]) -> None:
-        if change["new"] is None:
-            return
-        url, kind = change["new"]
-        self.add(url, kind)
-        self.assets.value = None
-
-    def _on_file(self, change: dict[str, Any]) -> None:
-        files = change["new"]
-        if not files:
-            return
-        # The bytes sit in widget state until we clear it: take them, clear at once.
-        items = [(bytes(f["content"]), str(f["name"]), str(f.get("type") or "")) for f in files]
-        self.file.value = ()
-        if self.uploader is None:
-            self.counter.value = "<small style='color:#b00020'>no upload available here</small>"
-            return
-        self.counter.value = "<small>uploading…</small>"
-        for data, filename, mime in items:
-            try:
-                url = self.uploader(data, filename)
-            except Exception as err:  # shown in the field; the form stays usable
-                self.counter.value = (
-                    f"<small style='color:#b00020'>upload failed: {_esc(str(err))}</small>"
-                )
-                return
-            self.add(url, media_kind(filename, mime or None))
-        self.counter.value = self._count_text()
-
-    def _count_text(self) -> str:
-        if not hasattr(self, "urls"):
-            return ""
-        counts = dict.fromkeys(MEDIA_KINDS, 0)
-        unknown = 0
-        for u in self.url_list():
-            kind = self.kinds.get(u) or media_kind(u)
-            if kind is None and len(self.limits) == 1:
-                kind = next(iter(self.limits))
-            if kind is None:
-                unknown += 1
-            else:
-                counts[kind] += 1
-        parts = []
-        for kind, cap in self.limits.items():
-            over = counts[kind] > cap
-            cap_text = "" if cap >= 1000 else f" / {cap}"
-            style = "color:#b00020" if over else "color:#666"
-            parts.append(
-                f"<span style='{style}'>{counts[kind]}{cap_text} {kind}{'s' if cap != 1 else ''}</span>"
-            )
-        for kind in MEDIA_KINDS:
-            if kind not in self.limits and counts[kind]:
-                parts.append(
-                    f"<span style='color:#b00020'>{counts[kind]} {kind} (not taken)</span>"
-                )
-        if unknown:
-            parts.append(f"<span style='color:#b00020'>{unknown} of unknown type</span>")
-        return "<small class='kubeez-count'>" + " · ".join(parts) + "</small>"
-
-
 def _esc(text: str) -> str:
     import html
 
@@ -593,7 +428,6 @@ __all__ = [
     "ChoiceField",
     "Field",
     "InfoField",
-    "MediaField",
     "NumberField",
     "RangeField",
     "TextField",

@@ -17,7 +17,8 @@ import ipywidgets as W
 
 from kubeez_nb.contract.catalog import Model
 from kubeez_nb.errors import Problem
-from kubeez_nb.widgets.fields import Field, MediaField, TextField
+from kubeez_nb.widgets.fields import Field, TextField
+from kubeez_nb.widgets.media_field import MediaField
 from kubeez_nb.widgets.route_forms import route_fields
 
 
@@ -70,7 +71,11 @@ class ModelForm:
     def problems(self, found: Sequence[Problem] = ()) -> list[Problem]:
         """``found`` (the request's problems: ``client.prepare`` of ``params()``) plus the form's
         own: it is stricter than the wire, a text-to-media job needs words to work from."""
-        problems = list(found)
+        # a link's own problem, as the field shows it next to the box, stands for the request's
+        links = [p for f in self.media_fields() if self._active(f) for p in f.problems()]
+        bad = {(p.field, p.value) for p in links}
+        problems = [p for p in found if (p.field, p.value) not in bad]
+        problems += links
         named = {p.field for p in problems}
         for f in self.fields.values():
             if (
@@ -202,8 +207,8 @@ def problems_html(
         allowed = _short(p.allowed)
         given = _short(p.value)
         extra = []
-        if given:
-            extra.append(f"given: {given}")
+        if given and html.escape(str(p.value)) not in html.escape(p.message):
+            extra.append(f"given: {given}")  # unless the message already quotes it
         if allowed:
             extra.append(f"allowed: {allowed}")
         tail = f" <span style='color:#666'>({'; '.join(extra)})</span>" if extra else ""
@@ -213,7 +218,7 @@ def problems_html(
     color = "#666" if quiet else "#b00020"
     return (
         f"<div class='kubeez-problems{' kubeez-todo' if quiet else ''}' style='color:{color}'>"
-        f"<ul style='margin:2px 0 2px 1em;padding:0'>{''.join(rows)}</ul></div>"
+        f"<ul style='margin:2px 0 2px 1em;padding:0;line-height:1.4'>{''.join(rows)}</ul></div>"
     )
 
 

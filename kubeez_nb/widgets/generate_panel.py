@@ -20,10 +20,12 @@ import ipywidgets as W
 from kubeez_nb.contract.catalog import Catalog, Model
 from kubeez_nb.errors import Problem
 from kubeez_nb.widgets.cards import cards_for
-from kubeez_nb.widgets.fields import ChoiceField, MediaField
-from kubeez_nb.widgets.form import ModelForm, problems_html
+from kubeez_nb.widgets.fields import ChoiceField
+from kubeez_nb.widgets.form import ModelForm, problems_html, ui_words
 from kubeez_nb.widgets.live import JobProgress
+from kubeez_nb.widgets.media_field import MediaField
 from kubeez_nb.widgets.results import result_widgets
+from kubeez_nb.widgets.trace import Traced
 
 ALL = "all"
 _HIDDEN = "none"
@@ -48,7 +50,12 @@ def _error_html(err: BaseException) -> str:
     return f"<div style='color:#b00020' class='kubeez-error'>{out}</div>"
 
 
-class Panel(W.VBox):
+def _reason(p: Problem, labels: dict[str, str]) -> str:
+    """Generate's tooltip: why it is disabled, in the form's words."""
+    return f"{labels.get(p.field) or p.field}: {ui_words(p.message, labels)}"
+
+
+class Panel(Traced, W.VBox):
     """Generate panel for one request kind over a list of models (a picker when there are several).
 
     ``panel.form`` is the current model's :class:`ModelForm`; ``panel.generate()`` is what the
@@ -89,6 +96,7 @@ class Panel(W.VBox):
         self._pending: Any = None  # the Request waiting for confirmation
         self._acted = False  # Generate was pressed: problems are shown in red from now on
         self.request: Any = None  # the Request the form holds now (client.prepare)
+        self._refreshing = threading.RLock()
         self.form: ModelForm = None  # type: ignore[assignment]  # set by select() below
 
         # picker row -------------------------------------------------------------------------
@@ -313,7 +321,12 @@ class Panel(W.VBox):
         return getattr(self.request, "estimate", None)
 
     def refresh(self) -> None:
-        """Prepare the request once and show its price and problems (on every edit)."""
+        """Prepare the request once and show its price and problems (on every edit; a URL box
+        calls it when the typing pauses, from its timer thread: hence the lock)."""
+        with self._refreshing:
+            self._refresh()
+
+    def _refresh(self) -> None:
         form = self.form
         if form is None:
             return
@@ -341,7 +354,7 @@ class Panel(W.VBox):
             self.generate_button.tooltip = (
                 "a job from this panel is running"
                 if self.busy
-                else ("fix the problems listed above" if problems else "")
+                else (_reason(problems[0], form.labels()) if problems else "")
             )
 
     # generate -----------------------------------------------------------------------------------

@@ -21,10 +21,10 @@ from kubeez_nb.widgets.fields import (
     BoolField,
     ChoiceField,
     Field,
-    MediaField,
     NumberField,
     TextField,
 )
+from kubeez_nb.widgets.media_field import MediaField
 
 
 def _cap(model: Model | None) -> int | None:

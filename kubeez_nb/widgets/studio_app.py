@@ -18,8 +18,9 @@ from kubeez_nb.widgets.generate_panel import Panel
 from kubeez_nb.widgets.history_tab import HistoryTab
 from kubeez_nb.widgets.library import AssetsTab
 from kubeez_nb.widgets.live import QueueStrip
-from kubeez_nb.widgets.login import demo_banner, with_client
+from kubeez_nb.widgets.login import LoginBox, client_from_env, demo_banner
 from kubeez_nb.widgets.studio_actions import StudioActions
+from kubeez_nb.widgets.trace import LIVE_CLASS, Traced
 
 #: (tab title, request kind or tab name), in display order.
 TABS: tuple[tuple[str, str], ...] = (
@@ -115,8 +116,12 @@ def _models_for(catalog: Catalog, kind: str) -> list[Model]:
     )
 
 
-class Studio(StudioActions, W.VBox):
-    """The studio app. ``studio.panel(kind)`` is the (lazily built) Panel of a job kind."""
+class Studio(Traced, StudioActions, W.VBox):
+    """The studio app. ``studio.panel(kind)`` is the (lazily built) Panel of a job kind.
+
+    Displayed, it also leaves a static trace of what it made in its cell (``trace.py``)."""
+
+    trace_title = "kubeez studio"
 
     def __init__(self, client: Any, **kw: Any) -> None:
         self.client = client
@@ -145,6 +150,7 @@ class Studio(StudioActions, W.VBox):
         )
         super().__init__([style, header, self.queue, self.tabs], **kw)
         self.add_class("kubeez-studio")
+        self.add_class(LIVE_CLASS)
         self.open_tab(0)
         self.balance.refresh()
         threading.Thread(target=self._load_assets, daemon=True, name="kubeez-assets").start()
@@ -251,6 +257,7 @@ class Studio(StudioActions, W.VBox):
     def _job_done(self, result: Any) -> None:
         if result is not None:
             self.remember(result)
+            self.trace_add(result)
         self.balance.refresh()
         if self.history_tab is not None:
             self.history_tab.refresh()
@@ -334,13 +341,42 @@ def close_tree(widget: W.Widget) -> None:
     widget.close()
 
 
+class TracedLogin(Traced, LoginBox):
+    """The login step of an app, leaving the app's trace: once logged in, the app's results
+    redraw the trace this box published."""
+
+    def _ready(self, client: Any, note: str) -> None:
+        super()._ready(client, note)
+        app = self.app
+        if isinstance(app, Traced):
+            self._trace_state()
+            app._trace_state()
+            app._trace_jobs, app._trace_handles = self._trace_jobs, self._trace_handles
+            app._trace_lock = self._trace_lock
+            self.trace_title, self.trace_media = app.trace_title, app.trace_media
+            app.trace_add(None)
+
+
+def _with_login(build: Any, client: Any, title: str, *, media: bool = True) -> W.Widget:
+    """``build(client)`` with the given client, the environment's, or after a login step that
+    leaves a trace named ``title`` too (``login.with_client`` with a traced login)."""
+    if client is None:
+        client = client_from_env()
+    if client is not None:
+        return build(client)
+    box = TracedLogin(build)
+    box.add_class(LIVE_CLASS)
+    box.trace_title, box.trace_media = title, media
+    return box
+
+
 def studio(client: Any = None) -> W.Widget:
     """The Kubeez studio: a tab per job kind, built from the live catalog.
 
     ``client``: a :class:`~kubeez_nb.Client`; default: ``kz.connect()`` when demo mode or
     ``KUBEEZ_API_KEY`` is set, else a login step that asks for the key once.
     """
-    return with_client(Studio, client)
+    return _with_login(Studio, client, Studio.trace_title)
 
 
 def panel(model_id: str, client: Any = None) -> W.Widget:
@@ -351,12 +387,17 @@ def panel(model_id: str, client: Any = None) -> W.Widget:
         model = catalog[model_id]  # KeyError names close ids
         kind = model.endpoint
         p = Panel(c, kind, [model], catalog=catalog)
+        p.trace_title = f"kubeez panel · {model.id}"
+        # links, not players: the browser tests count a panel cell's media as the live ones
+        p.trace_media = False
+        p.add_class(LIVE_CLASS)
+        p.on_done(p.trace_add)
         banner = demo_banner(c)
         if banner.value:
             p.children = (banner, *p.children)
         return p
 
-    return with_client(build, client)
+    return _with_login(build, client, f"kubeez panel · {model_id}", media=False)
 
 
 __all__ = ["BalanceBar", "Studio", "close_tree", "panel", "studio"]
