@@ -3,9 +3,9 @@
 Every demo notebook is run in JupyterLab (``browser.notebooks.check_demo_notebook``: it runs to
 the end with no widget or cell error, every medium loads through the Jupyter server only), saved,
 and its saved copy reopened with **No Kernel** and with a fresh kernel that ran nothing: what a
-colleague sees opening the file later. No output may say "Error displaying widget" outside the
-studio / panel cells (those are live apps; their static trace is the studio's business), and
-every medium of the saved outputs still loads through the Jupyter server.
+colleague sees opening the file later. No output may say "Error displaying widget", the studio
+and panel cells included (they leave a static trace of what they made), and every medium of the
+saved outputs still loads through the Jupyter server.
 
 The cost report cell of ``05-cost-report.ipynb`` (2,000 generations) must stay under 2,500 px
 tall with its sections collapsed, and its HTML export must have no element wider than the
@@ -14,25 +14,23 @@ element that contains it, at 800 and 1,400 px.
 
 from __future__ import annotations
 
-import json
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
-from browser import LabServer, bar_all_but, wait_kernel_idle, wait_media
-from browser.notebooks import EXPECT, Expect, cell_selector, check_demo_notebook
+from browser import LabServer, bar_all_but, wait_media
+from browser.notebooks import EXPECT, Expect, cell_selector, check_demo_notebook, reopen, save
 
 pytestmark = pytest.mark.browser
 
-LIVE_APPS = ("kz.studio(", "kz.panel(")  # widget apps: a saved copy cannot run them
+#: cells whose expected media are the live widget's (``blob:`` URLs), not in a saved copy
+LIVE_APPS = ("kz.studio(", "kz.panel(")
 
-_WIDGET_ERRORS_JS = """(apps) => {
+_WIDGET_ERRORS_JS = """() => {
     const panel = document.querySelector('[data-kz-active]') || document;
     const out = [];
     panel.querySelectorAll('.jp-CodeCell').forEach((cell, i) => {
         const src = (cell.querySelector('.jp-InputArea-editor') || cell).innerText;
-        if (apps.some(a => src.includes(a))) return;
         const shown = (cell.querySelector('.jp-OutputArea') || {innerText: ''}).innerText;
         if (shown.includes('Error displaying widget')) out.push(i + ': ' + src.slice(0, 80));
     });
@@ -53,51 +51,8 @@ _TOO_WIDE_JS = """() => {
 }"""
 
 
-def _save(page: Any, lab: LabServer, name: str, timeout: float = 30.0) -> dict[str, Any]:
-    """Save the notebook in view (Ctrl+S) and return the saved file once it holds outputs."""
-    path = lab.root / name
-    before = path.stat().st_mtime
-    page.locator("[data-kz-active] .jp-Notebook").first.click(position={"x": 5, "y": 5})
-    page.keyboard.press("Escape")
-    page.keyboard.press("Control+s")
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if path.stat().st_mtime > before:
-            saved = json.loads(path.read_text())
-            if any(c.get("outputs") for c in saved["cells"]):
-                return saved
-        page.wait_for_timeout(250)
-    raise AssertionError(f"{name} was not saved with its outputs within {timeout:.0f} s")
-
-
-def _reopen(page: Any, lab: LabServer, saved: dict[str, Any], name: str, *, kernel: bool) -> None:
-    """Open a copy of ``saved``: with ``kernel`` a fresh one (what opening a saved file does:
-    none of the old widget models exist), else No Kernel (no kernelspec, No Kernel chosen)."""
-    saved = json.loads(json.dumps(saved))
-    if not kernel:
-        saved["metadata"].pop("kernelspec", None)
-        saved["metadata"].pop("language_info", None)  # Lab would pick a kernel by language
-    copy = f"reopened-{'fresh-' if kernel else ''}{name}"
-    (lab.root / copy).write_text(json.dumps(saved))
-    page.goto(lab.notebook_url(copy), wait_until="domcontentloaded")
-    if not kernel:
-        try:
-            page.locator(".jp-Dialog button", has_text="No Kernel").first.click(timeout=30_000)
-        except Exception:  # some Lab versions open it kernel-less without asking
-            pass
-    page.wait_for_function(
-        "() => !!document.querySelector('[data-kz-active] .jp-Notebook .jp-Cell, .jp-Notebook .jp-Cell')",
-        timeout=60_000,
-    )
-    if kernel:
-        wait_kernel_idle(page)
-    page.wait_for_timeout(2000)  # outputs render (and widget views fail) asynchronously
-    status = page.locator(".jp-Notebook-ExecutionIndicator, .jp-KernelName").first.inner_text()
-    assert ("No Kernel" not in status) == kernel, f"kernel status {status!r}"
-
-
 def _check_saved_outputs(page: Any, lab: LabServer, expect: Expect) -> None:
-    broken = page.evaluate(_WIDGET_ERRORS_JS, list(LIVE_APPS))
+    broken = page.evaluate(_WIDGET_ERRORS_JS)
     assert broken == [], f"saved outputs that reopen as 'Error displaying widget': {broken}"
     need: dict[str, int] = {}
     for cell in expect.cells:
@@ -139,9 +94,9 @@ def test_a_demo_notebook_runs_in_lab_and_reopens_without_a_kernel_with_no_widget
     check_demo_notebook(page, lab, expect)  # runs to the end, media through the server only
     if expect.notebook in AFTER_RUN:
         AFTER_RUN[expect.notebook](page, lab, chromium)
-    saved = _save(page, lab, expect.notebook)
+    saved = save(page, lab, expect.notebook)
     blocked = bar_all_but(page, lab.base)
     for kernel in (False, True):
-        _reopen(page, lab, saved, expect.notebook, kernel=kernel)
+        reopen(page, lab, saved, expect.notebook, kernel=kernel)
         _check_saved_outputs(page, lab, expect)
     assert blocked == []

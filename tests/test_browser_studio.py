@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 from browser import LabServer, bar_all_but, cell_errors, screenshot, widget_error_count
+from browser.notebooks import reopen, save
 from studio_page import REPO, SHOTS, catalog, enabled, open_studio, pick
-from test_browser_reopen import _reopen, _save
 
 pytestmark = pytest.mark.browser
 
@@ -82,10 +82,10 @@ def test_studio_renders_generates_and_shows_the_image(lab: LabServer, page: obje
     screenshot(page, SHOT)
 
     # saved and reopened with no kernel: the trace alone, its image served by Jupyter
-    saved = _save(page, lab, name)
+    saved = save(page, lab, name)
     blocked = bar_all_but(page, lab.base)
     started = time.monotonic()
-    _reopen(page, lab, saved, name, kernel=False)
+    reopen(page, lab, saved, name, kernel=False)
     trace = page.locator(".kubeez-trace").first
     trace.wait_for(state="visible", timeout=30_000)
     text = trace.inner_text()

@@ -366,7 +366,7 @@ class KubeezMagics(LookupMixin, Magics):
             empty=f"No models{what}.",
             limit=500,
             search=True,
-            caption=f"<b>{len(frame)} models</b>{tables.esc(what)}; hover a price for its note",
+            caption=f"<b>{len(frame)} model{'' if len(frame) == 1 else 's'}</b>{tables.esc(what)}; hover a price for its note",
         )
 
     def _cmd_balance(self, p: _Parsed) -> Any:

@@ -473,8 +473,8 @@ class Panel(Traced, W.VBox):
             self.status_html.value = _error_html(err)
         finally:
             self.busy = False
+            self.refresh()  # Generate usable again before a waiter (panel.wait()) hears "finished"
             self.finished.set()
-            self.refresh()
             for cb in list(self._listeners):
                 try:
                     cb(result)

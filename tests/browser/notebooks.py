@@ -9,7 +9,9 @@ Jupyter server (``/files/`` under its base URL, data: URIs or widget messages).
 
 from __future__ import annotations
 
+import json
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +27,7 @@ from browser import (
     loopback_references,
     origin_key,
     run_notebook,
+    wait_kernel_idle,
     wait_media,
     widget_error_count,
 )
@@ -222,3 +225,49 @@ NOTEBOOK7_NOISE: tuple[re.Pattern[str], ...] = (
     ),
     re.compile(r"^\[pageerror\] Cannot read properties of undefined \(reading 'schema'\)$"),
 )
+
+
+# -- a saved notebook, reopened ------------------------------------------------------------------
+
+
+def save(page: Any, lab: LabServer, name: str, timeout: float = 30.0) -> dict[str, Any]:
+    """Save the notebook in view (Ctrl+S) and return the saved file once it holds outputs."""
+    path = lab.root / name
+    before = path.stat().st_mtime
+    page.locator("[data-kz-active] .jp-Notebook").first.click(position={"x": 5, "y": 5})
+    page.keyboard.press("Escape")
+    page.keyboard.press("Control+s")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if path.stat().st_mtime > before:
+            saved = json.loads(path.read_text())
+            if any(c.get("outputs") for c in saved["cells"]):
+                return saved
+        page.wait_for_timeout(250)
+    raise AssertionError(f"{name} was not saved with its outputs within {timeout:.0f} s")
+
+
+def reopen(page: Any, lab: LabServer, saved: dict[str, Any], name: str, *, kernel: bool) -> None:
+    """Open a copy of ``saved``: with ``kernel`` a fresh one (what opening a saved file does:
+    none of the old widget models exist), else No Kernel (no kernelspec, No Kernel chosen)."""
+    saved = json.loads(json.dumps(saved))
+    if not kernel:
+        saved["metadata"].pop("kernelspec", None)
+        saved["metadata"].pop("language_info", None)  # Lab would pick a kernel by language
+    copy = f"reopened-{'fresh-' if kernel else ''}{name}"
+    (lab.root / copy).write_text(json.dumps(saved))
+    page.goto(lab.notebook_url(copy), wait_until="domcontentloaded")
+    if not kernel:
+        try:
+            page.locator(".jp-Dialog button", has_text="No Kernel").first.click(timeout=30_000)
+        except Exception:  # some Lab versions open it kernel-less without asking
+            pass
+    page.wait_for_function(
+        "() => !!document.querySelector('[data-kz-active] .jp-Notebook .jp-Cell, .jp-Notebook .jp-Cell')",
+        timeout=60_000,
+    )
+    if kernel:
+        wait_kernel_idle(page)
+    page.wait_for_timeout(2000)  # outputs render (and widget views fail) asynchronously
+    status = page.locator(".jp-Notebook-ExecutionIndicator, .jp-KernelName").first.inner_text()
+    assert ("No Kernel" not in status) == kernel, f"kernel status {status!r}"
