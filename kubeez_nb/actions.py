@@ -29,6 +29,7 @@ import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from kubeez_nb._call_code import call_code, literal
 from kubeez_nb.contract.kinds import KINDS
@@ -154,8 +155,11 @@ def download_html(output: Any) -> str:
     if rel is None:
         return "<small style='color:#666' title='not in the cache yet'>no local copy</small>"
     name = Path(rel).name
+    # a relative href: JupyterLab resolves it against the notebook's folder into a /files/ URL
+    # even when the output is untrusted; the handler makes the same URL where nothing resolves
+    # it (a widget's HTML in the studio)
     return (
-        f"<a class='kubeez-act-download' href='#' download='{_attr(name)}' "
+        f"<a class='kubeez-act-download' href='{_attr(quote(rel))}' download='{_attr(name)}' "
         f'data-rel=\'{_attr(rel)}\' onmousedown="{_FILES_JS}" onfocus="{_FILES_JS}" '
         f"style='{_LINK}'>⬇ Download</a>"
     )
@@ -187,11 +191,11 @@ def insert_html(
     )
 
 
-def row_html(parts: Iterable[str], *, width: int = 420) -> str:
+def row_html(parts: Iterable[str], *, width: int = 600) -> str:
     """The row holding action links / buttons (one click handler for all of them)."""
     return (
         f"<div class='kubeez-actions' onclick=\"{_ROW_JS}\" style='display:flex;"
-        f"flex-wrap:wrap;align-items:center;max-width:{width}px;margin:2px 0'>"
+        f"flex-wrap:wrap;align-items:center;max-width:{width}px;margin:2px 0;clear:both'>"
         f"{''.join(parts)}</div>"
     )
 
@@ -351,7 +355,7 @@ def _buttons(job: Any, output: Any, names: list[str], index: int) -> list[str]:
     return parts
 
 
-def output_actions_html(job: Any, output: Any, *, index: int = 0, width: int = 420) -> str:
+def output_actions_html(job: Any, output: Any, *, index: int = 0, width: int = 600) -> str:
     """The action row of one finished output ("" when nothing fits)."""
     try:
         parts = _buttons(job, output, fitting(job, output), index)

@@ -261,7 +261,7 @@ def outputs_html(
 def _actions(job: Any, output: Any, index: int, width: int | None = None) -> str:
     from kubeez_nb.actions import output_actions_html
 
-    return output_actions_html(job, output, index=index, width=width or OPTIONS.tile_px + 100)
+    return output_actions_html(job, output, index=index, width=width or 600)
 
 
 # -- jobs ----------------------------------------------------------------------------------------

@@ -109,11 +109,12 @@ def test_each_kind_shows_the_actions_that_fit(
 
 def test_download_goes_through_the_server_not_the_loopback(image: Job) -> None:
     html = _shown(image)
+    rel = f"kubeez-data/media/{image.id}/0.png"
     link = re.search(
-        r"<a class='kubeez-act-download' href='#' download='0.png' data-rel='([^']*)'", html
+        r"<a class='kubeez-act-download' href='([^']*)' download='0.png' data-rel='([^']*)'", html
     )
-    assert link and link.group(1) == f"kubeez-data/media/{image.id}/0.png"
-    assert "onmousedown=" in html and "files/" in html  # the href is made in the page
+    assert link and link.group(1) == link.group(2) == rel  # relative: Lab serves it via /files/
+    assert "onmousedown=" in html and "files/" in html  # the page makes it absolute
     assert re.search(r"data-url='http://127\.0\.0\.1[^']*'", html)  # Copy URL: the output's URL
 
 
