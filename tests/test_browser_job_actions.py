@@ -56,15 +56,19 @@ def test_displayed_jobs_bar_and_actions(lab: LabServer, page: Any) -> None:
     ui.run_all_cells(page)
 
     # the clip runs ~6 s: its bar fills against the catalog's ETA, the clock ticks ------------
-    bar = _cell(page, 2).locator("progress.kubeez-job-bar")
-    bar.wait_for(timeout=60_000)
-    first = float(bar.get_attribute("value") or 0)
-    text = _cell(page, 2).locator(".kubeez-job-running").inner_text()
-    assert "of usually ~1 min 30 s" in text, text
+    clip = _cell(page, 2)
+    clip.locator("progress.kubeez-job-bar").wait_for(timeout=60_000)
+    read = (  # [bar value, running text, action rows] at one instant (None once it ended)
+        "c => { const b = c.querySelector('progress.kubeez-job-bar'); if (!b) return null;"
+        " return [+b.value, c.querySelector('.kubeez-job-running').innerText,"
+        " c.querySelectorAll('.kubeez-actions').length]; }"
+    )
+    first = page.evaluate(read, clip.element_handle())
+    assert first and "of usually ~1 min 30 s" in first[1] and 0 < first[0] < 1, first
+    assert first[2] == 0  # no actions while running
     time.sleep(1.5)  # the display's own 1 s tick
-    if bar.count():
-        assert float(bar.get_attribute("value") or 0) > first
-    assert _cell(page, 2).locator(".kubeez-actions").count() == 0  # no actions while running
+    later = page.evaluate(read, clip.element_handle())
+    assert later is None or (later[0] > first[0] and later[1] != first[1]), (first, later)
     ui.wait_cells_done(page)
     rows = page.locator(".jp-OutputArea .kubeez-actions")
     page.wait_for_function(  # every job ended: image, clip, 2 songs, speech
