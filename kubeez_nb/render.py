@@ -16,7 +16,9 @@ Every ``src`` / ``href`` passes ``safe_url``: only ``http(s)``, relative paths a
 "unsafe URL omitted".
 
 ``watch(job)`` displays a job and keeps that display up to date from the job's own background
-poller, leaving the kernel free.
+poller, leaving the kernel free: while it runs a bar against the catalog's ETA and a ticking
+clock; once done, each output with its action row (``kubeez_nb.actions``: plain HTML, so a saved
+notebook reopens with the card, never a dead widget).
 """
 
 from __future__ import annotations
@@ -397,8 +399,8 @@ def job_bundle(
 
 
 def job_tile_html(job: Any, *, embed: bool | None = None) -> str:
-    """A job in a gallery: its outputs (once done, each with its action row), else its status;
-    a failed job's error with Re-run / Insert code."""
+    """A job in a gallery: its outputs (once done, each with its action row), while it runs its
+    bar; a failed job's error with Re-run / Insert code."""
     from kubeez_nb.actions import failed_actions_html
 
     status = str(_get(job, "status") or "unknown")
@@ -409,6 +411,8 @@ def job_tile_html(job: Any, *, embed: bool | None = None) -> str:
         + (_actions(job, o, i, OPTIONS.tile_px) if done else "")
         for i, o in enumerate(items)
     )
+    if not done:
+        inner += _running_clock(job)
     if _get(job, "error"):
         inner += f"<div style='color:#c62828'><small>{_esc(_get(job, 'error'))}</small></div>"
     if status in TERMINAL_FAILED:

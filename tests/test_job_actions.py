@@ -208,6 +208,7 @@ def test_running_shows_a_bar_and_no_actions(nb_client: Client) -> None:
     job.submitted_at = time.time() - 600  # far past the estimate: never a full bar
     bar = re.search(r"value='([0-9.]+)'", _shown(job))
     assert bar and float(bar.group(1)) < 1.0
+    assert "kubeez-job-bar" in _shown(JobGroup([job]))  # a gallery tile has the bar too
     job.model = "not-in-the-catalog"  # no ETA: an indeterminate bar
     html = _shown(job)
     assert "<progress class='kubeez-job-bar' max='1' style" in html and "value=" not in html
