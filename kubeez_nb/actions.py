@@ -112,7 +112,8 @@ _COPY_JS = (
 )
 #: Insert a cell: select this output's cell, run the notebook's "insert cell below" (b in command
 #: mode), enter the new cell (Enter), type the code; then select ``data-select`` (Vary's prompt)
-#: or, with ``data-run``, leave edit mode and run it (Ctrl+Enter in command mode).
+#: or, with ``data-run``, run it (Ctrl+Enter in edit mode; Notebook 7 ignores a synthetic one,
+#: and the button then says to run the inserted cell).
 _INSERT_JS = (
     "var code=JSON.parse(s.dataset.code),run=s.dataset.run==='1',sel=s.dataset.select;"
     "var cell=s.closest('.jp-Cell');if(!cell){prompt('Copy this code',code);return;}"
@@ -128,7 +129,9 @@ _INSERT_JS = (
     "a.focus();key(a,'Enter','Enter',13);"
     "setTimeout(function(){var ed=a.querySelector('.cm-content');if(!ed)return;ed.focus();"
     "document.execCommand('insertText',false,code);"
-    "if(run){key(ed,'Escape','Escape',27);a.focus();key(a,'Enter','Enter',13,true);}"
+    "if(run){key(ed,'Enter','Enter',13,true);setTimeout(function(){"
+    "var p=a.querySelector('.jp-InputPrompt');if(p&&/\\[ \\]/.test(p.textContent))"
+    "s.textContent='Inserted: run it';},500);}"
     "else if(sel){var w=document.createTreeWalker(ed,NodeFilter.SHOW_TEXT),n;"
     "while((n=w.nextNode())){var i=n.data.indexOf(sel);if(i>=0){var r=document.createRange();"
     "r.setStart(n,i);r.setEnd(n,i+sel.length);var g=getSelection();g.removeAllRanges();"
