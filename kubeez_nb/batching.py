@@ -263,11 +263,8 @@ def _cell_html(item: BatchItem | None) -> str:
         return f"<small style='color:#c62828'>{media._esc(item.error)}</small>"
     parts = []
     for job in item.jobs:
-        if job.outputs:
-            parts.append("".join(media.output_html(o, caption=False) for o in job.outputs))
-        if job.error:
-            parts.append(f"<small style='color:#c62828'>{media._esc(job.error)}</small>")
-        elif not job.outputs:
+        parts.append(media.job_tile_html(job))
+        if not job.outputs and not job.error:
             parts.append(f"<small>{media._esc(job.status)}</small>")
     cost = media.cost_text(item.job) if len(item.jobs) == 1 else ""
     return "".join(parts) + (f"<br><small>{media._esc(cost)}</small>" if cost else "")

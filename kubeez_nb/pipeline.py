@@ -12,7 +12,6 @@ functions; nothing else validates, prices, guards or posts a generate request.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import threading
@@ -24,6 +23,7 @@ from dataclasses import dataclass
 from types import MappingProxyType, SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
+from kubeez_nb._call_code import call_code
 from kubeez_nb._config import TERMINAL_FAILED, TERMINAL_OK
 from kubeez_nb._http import Reply
 from kubeez_nb.contract import wire
@@ -53,25 +53,6 @@ log = logging.getLogger("kubeez_nb.pipeline")
 INFLIGHT_KEYS: set[int] = set()
 _INFLIGHT_LOCK = threading.Lock()
 
-#: request kind -> the client method that makes it (``Request.code``)
-_METHODS = {
-    "media": "generate_media",
-    "music": "generate_music",
-    "dialogue": "generate_dialogue",
-    "captions": "captions",
-    "separation": "separate",
-    "extend": "extend",
-    "ad-copy": "ad_copy",
-}
-#: request kind -> body fields passed positionally by ``Request.code`` (after the model, if any)
-_POSITIONAL = {
-    "dialogue": ("text",),
-    "captions": ("media_url",),
-    "separation": ("media_url",),
-    "extend": ("source_task_id", "prompt"),
-    "ad-copy": ("reference_ad_url",),
-}
-
 
 @dataclass(frozen=True)
 class Request:
@@ -96,41 +77,14 @@ class Request:
 
     def code(self, client: str = "client") -> str:
         """The Python call that makes this request (running it gives the same body and price)."""
-        body = dict(self.body)
-        args: list[str] = []
-        kwargs: dict[str, Any] = {}
-        model_id = self.model.id if self.model else body.get("model")
-        body.pop("model", None)
-        if self.kind in ("media", "music"):
-            args.append(_lit(model_id))
-        elif model_id is not None:
-            kwargs["model"] = model_id
-        for name in _POSITIONAL.get(self.kind, ()):
-            args.append(_lit(body.pop(name, None)))
-        kwargs = {**body, **kwargs}
-        parts = args + [f"{k}={_lit(v)}" for k, v in kwargs.items()]
-        return f"{client}.{_METHODS.get(self.kind, 'submit')}({', '.join(parts)})"
+        return call_code(
+            self.kind, self.body, model=self.model.id if self.model else None, client=client
+        )
 
     def __repr__(self) -> str:
         price = f"{float(self.estimate):g} credits" if self.estimate is not None else "no price"
         state = "ok" if self.ok else f"{len(self.problems)} problem(s)"
         return f"Request({self.kind}, {self.model.id if self.model else None}, {price}, {state})"
-
-
-def _lit(value: Any) -> str:
-    """A Python literal of a JSON value (strings in double quotes, like the guide's examples)."""
-    if isinstance(value, str):
-        try:
-            text = json.dumps(value, ensure_ascii=False)
-            text.encode("utf-8")
-            return text
-        except UnicodeEncodeError:
-            return repr(value)
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_lit(v) for v in value) + "]"
-    if isinstance(value, Mapping):
-        return "{" + ", ".join(f"{_lit(k)}: {_lit(v)}" for k, v in value.items()) + "}"
-    return repr(value)
 
 
 # ---- prepare ---------------------------------------------------------------------------------

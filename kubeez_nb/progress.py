@@ -17,6 +17,9 @@ import time
 from typing import Protocol, TextIO
 
 _BAR_WIDTH = 24
+#: Where a bar stops while the job is not finished (it never claims 100 % early).
+_CAP = 0.95
+_START = {"submitting": 0.02, "pending": 0.05, "queued": 0.05}
 
 
 class Progress(Protocol):
@@ -54,6 +57,14 @@ def clock_text(elapsed: float | None, eta: float | None = None) -> str:
     if eta is not None and eta > 0:
         text += f" of usually ~{short(eta)}"
     return text
+
+
+def fraction(elapsed: float, eta: float | None, status: str) -> float:
+    """The bar's fill for a running job: elapsed / ETA, capped below 1; at least the status's floor."""
+    floor = _START.get(status, 0.1)
+    if eta is None:  # no estimate: creep towards the cap so the bar still moves
+        return min(_CAP, floor + (1 - floor) * (1 - 1 / (1 + elapsed / 30)))
+    return min(_CAP, floor + (1 - floor) * elapsed / eta)
 
 
 def track(description: str, *, stream: TextIO | None = None, eta: float | None = None) -> Progress:

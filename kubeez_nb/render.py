@@ -16,7 +16,9 @@ Every ``src`` / ``href`` passes ``safe_url``: only ``http(s)``, relative paths a
 "unsafe URL omitted".
 
 ``watch(job)`` displays a job and keeps that display up to date from the job's own background
-poller, leaving the kernel free.
+poller, leaving the kernel free: while it runs a bar against the catalog's ETA and a ticking
+clock; once done, each output with its action row (``kubeez_nb.actions``: plain HTML, so a saved
+notebook reopens with the card, never a dead widget).
 """
 
 from __future__ import annotations
@@ -157,8 +159,9 @@ def _relative(path: Path) -> str | None:
 
 
 def _expired(output: Any) -> bool:
-    when = epoch_seconds(_get(output, "url_expires_at"))
-    return when is not None and when <= time.time()
+    from kubeez_nb.actions import url_expired
+
+    return url_expired(output)
 
 
 def _data_uri(path: Path, media_type: Any) -> str | None:
@@ -238,18 +241,29 @@ def output_bundle(
 
 
 def outputs_html(
-    outputs: Sequence[Any], kind: str | None = None, *, embed: bool | None = None
+    outputs: Sequence[Any], kind: str | None = None, *, embed: bool | None = None, job: Any = None
 ) -> str:
-    """Several outputs: a grid of tiles; separation stems as labelled players; songs as a list."""
+    """Several outputs: a grid of tiles; separation stems as labelled players; songs as a list.
+    With ``job`` (finished), each output carries its action row (``kubeez_nb.actions``)."""
     if not outputs:
         return ""
+
+    def tile(i: int, o: Any) -> str:
+        return output_html(o, embed=embed) + (_actions(job, o, i) if job is not None else "")
+
     if kind == "separation" or all(_kind(o) == "audio" for o in outputs):
         rows = "".join(
-            f"<div style='margin:4px 0'>{output_html(o, embed=embed)}</div>" for o in outputs
+            f"<div style='margin:4px 0'>{tile(i, o)}</div>" for i, o in enumerate(outputs)
         )
         return f"<div>{rows}</div>"
-    tiles = "".join(output_html(o, embed=embed) for o in outputs)
+    tiles = "".join(f"<div>{tile(i, o)}</div>" for i, o in enumerate(outputs))
     return f"<div style='display:flex;flex-wrap:wrap;gap:6px'>{tiles}</div>"
+
+
+def _actions(job: Any, output: Any, index: int, width: int | None = None) -> str:
+    from kubeez_nb.actions import output_actions_html
+
+    return output_actions_html(job, output, index=index, width=width or 600)
 
 
 # -- jobs ----------------------------------------------------------------------------------------
@@ -272,22 +286,26 @@ def elapsed_seconds(job: Any) -> float | None:
 def eta_seconds(job: Any) -> float | None:
     """The catalog's usual duration of the job's model (``estimated_time_seconds``), from the
     client's cached catalog only: a display never fetches."""
-    try:
-        catalog = getattr(_get(job, "client"), "_catalog", None)
-        model = catalog.get(_get(job, "model")) if catalog is not None else None
-        eta = getattr(model, "estimated_time_seconds", None)
-        return float(eta) if eta else None
-    except Exception:
-        return None
+    from kubeez_nb.actions import model_of
+
+    eta = getattr(model_of(job), "estimated_time_seconds", None)
+    return float(eta) if isinstance(eta, (int, float)) and eta > 0 else None
 
 
 def _running_clock(job: Any) -> str:
-    """``running · 12 s of usually ~40 s`` while a job runs, else ""."""
-    from kubeez_nb.progress import clock_text
+    """``running… 12 s of usually ~40 s`` and a bar (elapsed / the catalog's ETA, never full;
+    without an ETA an indeterminate bar) while a job runs, else ""."""
+    from kubeez_nb.progress import clock_text, fraction
 
-    if str(_get(job, "status") or "") in TERMINAL_OK | TERMINAL_FAILED:
+    status = str(_get(job, "status") or "")
+    if status in TERMINAL_OK | TERMINAL_FAILED:
         return ""
-    return clock_text(elapsed_seconds(job), eta_seconds(job))
+    elapsed, eta = elapsed_seconds(job), eta_seconds(job)
+    value = f" value='{fraction(elapsed or 0.0, eta, status):.3f}'" if eta else ""
+    bar = (f"<progress class='kubeez-job-bar' max='1'{value} style='width:200px;height:10px;"
+           "vertical-align:middle;margin-right:6px'></progress>")  # fmt: skip
+    clock = _esc(clock_text(elapsed, eta))
+    return f"<div class='kubeez-job-running'>{bar}<small style='color:#888'>running… {clock}</small></div>"
 
 
 def _credits(value: Any) -> str | None:
@@ -334,8 +352,11 @@ def job_text(job: Any) -> str:
     return "\n".join(lines)
 
 
-def job_html(job: Any, *, embed: bool | None = None, outputs: bool = True) -> str:
-    """HTML card of a job."""
+def job_html(
+    job: Any, *, embed: bool | None = None, outputs: bool = True, actions: bool = True
+) -> str:
+    """HTML card of a job: while it runs a ticking bar; once done its outputs, each with its
+    action row (a failed job: Re-run and Insert code)."""
     status = str(_get(job, "status") or "unknown")
     colour = _STATUS_COLOURS.get(status, _RUNNING_COLOUR)
     el = elapsed_seconds(job)
@@ -353,11 +374,17 @@ def job_html(job: Any, *, embed: bool | None = None, outputs: bool = True) -> st
         body += (f"<div style='color:#c62828'>{_esc(_get(job, 'error'))}<br>"
                  f"<small>→ {_esc(_failure_hint(job))}</small></div>")  # fmt: skip
     items = list(_get(job, "outputs") or [])
+    done = status in TERMINAL_OK | TERMINAL_FAILED
     if outputs and items:
-        body += outputs_html(items, str(_get(job, "kind") or ""), embed=embed)
-    elif status not in TERMINAL_OK | TERMINAL_FAILED:
-        clock = _running_clock(job)
-        body += f"<small style='color:#888'>running… {_esc(clock)}</small>"
+        body += outputs_html(
+            items, str(_get(job, "kind") or ""), embed=embed, job=job if done and actions else None
+        )
+    elif not done:
+        body += _running_clock(job)
+    if status in TERMINAL_FAILED and actions:
+        from kubeez_nb.actions import failed_actions_html
+
+        body += failed_actions_html(job)
     return f"<div style='border-left:3px solid {colour};padding:2px 8px'><div>{' · '.join(meta)}{ident}</div>{body}</div>"
 
 
@@ -371,17 +398,36 @@ def job_bundle(
 # -- groups (ad-copy variants, several jobs) -----------------------------------------------------
 
 
+def job_tile_html(job: Any, *, embed: bool | None = None) -> str:
+    """A job in a gallery: its outputs (once done, each with its action row), while it runs its
+    bar; a failed job's error with Re-run / Insert code."""
+    from kubeez_nb.actions import failed_actions_html
+
+    status = str(_get(job, "status") or "unknown")
+    done = status in TERMINAL_OK | TERMINAL_FAILED
+    items = list(_get(job, "outputs") or [])
+    inner = "".join(
+        output_html(o, embed=embed, caption=False)
+        + (_actions(job, o, i, OPTIONS.tile_px) if done else "")
+        for i, o in enumerate(items)
+    )
+    if not done:
+        inner += _running_clock(job)
+    if _get(job, "error"):
+        inner += f"<div style='color:#c62828'><small>{_esc(_get(job, 'error'))}</small></div>"
+    if status in TERMINAL_FAILED:
+        inner += failed_actions_html(job)
+    return inner
+
+
 def group_html(jobs: Iterable[Any], *, embed: bool | None = None) -> str:
     """A gallery: one tile per job (its outputs and a one-line status)."""
     tiles = []
     for job in jobs:
         status = str(_get(job, "status") or "unknown")
         colour = _STATUS_COLOURS.get(status, _RUNNING_COLOUR)
-        items = list(_get(job, "outputs") or [])
-        inner = "".join(output_html(o, embed=embed, caption=False) for o in items) if items else ""
-        if _get(job, "error"):
-            inner += f"<div style='color:#c62828'><small>{_esc(_get(job, 'error'))}</small></div>"
         head = f"<small style='color:{colour}'>● {_esc(status)}</small>"
+        inner = job_tile_html(job, embed=embed)
         tiles.append(f"<div style='border:1px solid #ddd;padding:4px'>{head}{inner}</div>")
     return f"<div style='display:flex;flex-wrap:wrap;gap:6px'>{''.join(tiles)}</div>"
 

@@ -18,25 +18,16 @@ from typing import Any
 
 import ipywidgets as W
 
+from kubeez_nb.progress import fraction
+
 #: Seconds between redraws while a job runs.
 TICK_S = 0.5
-#: Where the bar stops while the job is not finished (it never claims 100 % early).
-_CAP = 0.95
-_START = {"submitting": 0.02, "pending": 0.05, "queued": 0.05}
 
 
 def eta_of(model: Any) -> float | None:
     """The catalog's estimated time of a model, in seconds (None when it gives none)."""
     eta = getattr(model, "estimated_time_seconds", None)
     return float(eta) if isinstance(eta, (int, float)) and eta > 0 else None
-
-
-def fraction(elapsed: float, eta: float | None, status: str) -> float:
-    """The bar's fill for a running job: elapsed / ETA, capped below 1; at least the status's floor."""
-    floor = _START.get(status, 0.1)
-    if eta is None:  # no estimate: creep towards the cap so the bar still moves
-        return min(_CAP, floor + (1 - floor) * (1 - 1 / (1 + elapsed / 30)))
-    return min(_CAP, floor + (1 - floor) * elapsed / eta)
 
 
 def _clock(seconds: float, tenths: bool = False) -> str:
