@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # Jupyter refuses root unless told; containers and CI often run as root
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: lab studio test lint bench clean binder-link
+.PHONY: lab studio test lint bench clean binder-link screenshots
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -47,6 +47,11 @@ test: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy kubeez_nb
 	$(BIN)/python -m pytest -q -n $(TEST_JOBS) --dist loadfile
+
+# Rewrite the README's screenshots in docs/ (a plain test run writes them to a temp folder)
+screenshots: $(STAMP)
+	KUBEEZ_UPDATE_DOCS=1 $(BIN)/python -m pytest -q tests/test_browser_studio.py \
+	  tests/test_browser_studio_actions.py tests/test_browser_job_actions.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import json
 import time
-from pathlib import Path
 from typing import Any
 
 import browser as ui
@@ -19,7 +18,6 @@ from browser import LabServer
 
 pytestmark = pytest.mark.browser
 
-DOCS = Path(__file__).resolve().parent.parent / "docs"
 #: demo speed 15: the catalog's 90 s of veo3-1-fast-text-to-video is 6 s, V5's 120 s is 8 s
 CELLS = [
     "import os\nos.environ['KUBEEZ_DEMO_SPEED'] = '15'\nimport kubeez_nb as kz\nclient = kz.connect()",
@@ -98,7 +96,7 @@ def test_displayed_jobs_bar_and_actions(lab: LabServer, page: Any) -> None:
 
     page.locator(CELL).last.scroll_into_view_if_needed()
     page.wait_for_timeout(300)
-    ui.screenshot(page, DOCS / "job-actions.png")
+    ui.screenshot(page, ui.doc_shot("job-actions.png"))
     page.set_viewport_size({"width": 800, "height": 1600})
     page.wait_for_timeout(300)
     width = page.evaluate(

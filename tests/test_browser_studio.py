@@ -9,13 +9,12 @@ import time
 from typing import Any
 
 import pytest
-from browser import LabServer, bar_all_but, cell_errors, screenshot, widget_error_count
+from browser import LabServer, bar_all_but, cell_errors, doc_shot, screenshot, widget_error_count
 from browser.notebooks import reopen, save
-from studio_page import REPO, SHOTS, catalog, enabled, open_studio, pick
+from studio_page import SHOTS, catalog, enabled, open_studio, pick
 
 pytestmark = pytest.mark.browser
 
-SHOT = REPO / "docs" / "studio.png"
 STUDIO = "import kubeez_nb as kz\nkz.studio()"
 
 
@@ -79,7 +78,7 @@ def test_studio_renders_generates_and_shows_the_image(lab: LabServer, page: obje
     assert not page.locator(".kubeez-trace").first.is_visible()
     assert widget_error_count(page) == 0
     assert cell_errors(page) == []
-    screenshot(page, SHOT)
+    screenshot(page, doc_shot("studio.png"))
 
     # saved and reopened with no kernel: the trace alone, its image served by Jupyter
     saved = save(page, lab, name)

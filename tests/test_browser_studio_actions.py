@@ -10,13 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser import LabServer, cell_errors, screenshot, widget_error_count
+from browser import LabServer, cell_errors, doc_shot, screenshot, widget_error_count
 from studio_page import generate, open_studio, tab
 
 pytestmark = pytest.mark.browser
 
 REPO = Path(__file__).resolve().parent.parent
-DOCS = REPO / "docs"
 
 
 @pytest.mark.timeout(420)
@@ -109,7 +108,7 @@ def test_card_actions_progress_and_history(lab: LabServer, page: Any) -> None:
         timeout=20_000,
     )
     page.locator(".kubeez-history").first.scroll_into_view_if_needed()
-    screenshot(page, DOCS / "studio-history.png")
+    screenshot(page, doc_shot("studio-history.png"))
     page.locator(".kubeez-history-tile .kubeez-history-open").first.click()
     media = page.locator(".kubeez-studio .kubeez-panel").first
     media.locator(".kubeez-model-info", has_text="veo3-1-text-to-video").wait_for(timeout=20_000)
@@ -122,7 +121,7 @@ def test_card_actions_progress_and_history(lab: LabServer, page: Any) -> None:
     page.set_viewport_size({"width": 1400, "height": 2000})
     page.locator(".kubeez-card").first.scroll_into_view_if_needed()
     page.wait_for_timeout(500)
-    screenshot(page, DOCS / "studio-1400.png")
+    screenshot(page, doc_shot("studio-1400.png"))
 
 
 _LAYOUT_JS = """() => {
@@ -155,7 +154,7 @@ def test_studio_fits_800px(lab: LabServer, page: Any) -> None:
     tab(page, "Image & video")
     page.set_viewport_size({"width": 800, "height": 1800})
     page.wait_for_timeout(500)
-    screenshot(page, DOCS / "studio-800.png")
+    screenshot(page, doc_shot("studio-800.png"))
 
 
 @pytest.mark.timeout(300)

@@ -340,6 +340,20 @@ def widget_error_count(page: Any) -> int:
     )
 
 
+def doc_shot(name: str) -> Path:
+    """Where a screenshot the README shows is written: ``docs/name`` when ``KUBEEZ_UPDATE_DOCS=1``
+    (``make screenshots``), else the folder of the other shots (``$KUBEEZ_BROWSER_SHOTS`` or
+    ``<tmp>/kubeez-shots``), so a test run leaves ``git status`` clean."""
+    if os.environ.get("KUBEEZ_UPDATE_DOCS") == "1":
+        return REPO / "docs" / name
+    import tempfile
+
+    return (
+        Path(os.environ.get("KUBEEZ_BROWSER_SHOTS") or Path(tempfile.gettempdir()) / "kubeez-shots")
+        / name
+    )
+
+
 def screenshot(page: Any, path: str | Path) -> Path:
     """Save a PNG of the page (parents created); returns the path."""
     path = Path(path)
