@@ -209,8 +209,8 @@ def problems_html(
         extra = []
         if given and html.escape(str(p.value)) not in html.escape(p.message):
             extra.append(f"given: {given}")  # unless the message already quotes it
-        if allowed:
-            extra.append(f"allowed: {allowed}")
+        if allowed and allowed.lower() not in p.message.lower():
+            extra.append(f"allowed: {allowed}")  # unless the message already says it
         tail = f" <span style='color:#666'>({'; '.join(extra)})</span>" if extra else ""
         field = (labels or {}).get(p.field) or p.field
         message = ui_words(p.message, labels)
