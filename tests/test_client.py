@@ -297,15 +297,25 @@ def test_reattach_to_a_job_by_id(client: Client) -> None:
         client.job("00000000-0000-0000-0000-000000000000")
 
 
-def test_connect_demo_mode_is_announced(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_connect_demo_mode_is_announced(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kubeez_nb import client as client_module
     from kubeez_nb import connect
 
+    # The demo emulator is process-wide and announced once: another test in this worker may
+    # have started it already, so this test starts its own (the old one is back after it).
+    monkeypatch.setattr(client_module, "_DEMO", None)
     client = connect(demo=True, home=tmp_path)
-    first = capsys.readouterr().out
-    again = connect(demo=True, home=tmp_path)
-    assert again.base_url == client.base_url and capsys.readouterr().out == ""
-    assert "Kubeez demo mode: local emulator at 127.0.0.1:" in first and "no credits spent" in first
-    assert client.balance().credits > 0
+    try:
+        first = capsys.readouterr().out
+        again = connect(demo=True, home=tmp_path)
+        assert again.base_url == client.base_url and capsys.readouterr().out == ""
+        assert "Kubeez demo mode: local emulator at 127.0.0.1:" in first
+        assert "no credits spent" in first
+        assert client.balance().credits > 0
+    finally:
+        client_module._DEMO.stop()
 
 
 def test_connect_from_env_without_demo(monkeypatch: pytest.MonkeyPatch) -> None:
