@@ -112,8 +112,12 @@ _COPY_JS = (
 )
 #: Insert a cell: select this output's cell, run the notebook's "insert cell below" (b in command
 #: mode), enter the new cell (Enter), type the code; then select ``data-select`` (Vary's prompt)
-#: or, with ``data-run``, run it (Ctrl+Enter in edit mode; Notebook 7 ignores a synthetic one,
-#: and the button then says to run the inserted cell).
+#: or, with ``data-run``, run it: Ctrl+Enter in its editor ("run cell", JupyterLab 4 and
+#: Notebook 7 alike). Right after typing, Notebook 7 can run the cell before the editor's text
+#: reached the cell's model: an empty cell, which runs nothing and keeps its ``[ ]`` prompt. So
+#: the run is checked (a cell sent to the kernel shows ``[*]`` at once) and Ctrl+Enter is sent
+#: again, a few times 0.3 s apart; the button says "Inserted and run", else (or when the run was
+#: dropped, e.g. no kernel: ``[ ]`` again) "Inserted: run it".
 _INSERT_JS = (
     "var code=JSON.parse(s.dataset.code),run=s.dataset.run==='1',sel=s.dataset.select;"
     "var cell=s.closest('.jp-Cell');if(!cell){prompt('Copy this code',code);return;}"
@@ -129,14 +133,17 @@ _INSERT_JS = (
     "a.focus();key(a,'Enter','Enter',13);"
     "setTimeout(function(){var ed=a.querySelector('.cm-content');if(!ed)return;ed.focus();"
     "document.execCommand('insertText',false,code);"
-    "if(run){key(ed,'Enter','Enter',13,true);setTimeout(function(){"
-    "var p=a.querySelector('.jp-InputPrompt');if(p&&/\\[ \\]/.test(p.textContent))"
-    "s.textContent='Inserted: run it';},500);}"
+    "s.textContent='Inserted';s.classList.add('kubeez-inserted');"
+    "if(run){var tries=0,go=function(){var p=a.querySelector('.jp-InputPrompt');"
+    "if(p&&!/\\[ \\]/.test(p.textContent)){s.textContent='Inserted and run';"
+    "setTimeout(function(){if(/\\[ \\]/.test(p.textContent))s.textContent='Inserted: run it';"
+    "},1500);return;}"
+    "if(!p||tries++>=6){s.textContent='Inserted: run it';return;}"
+    "ed.focus();key(ed,'Enter','Enter',13,true);setTimeout(go,300);};go();}"
     "else if(sel){var w=document.createTreeWalker(ed,NodeFilter.SHOW_TEXT),n;"
     "while((n=w.nextNode())){var i=n.data.indexOf(sel);if(i>=0){var r=document.createRange();"
     "r.setStart(n,i);r.setEnd(n,i+sel.length);var g=getSelection();g.removeAllRanges();"
     "g.addRange(r);break;}}}"
-    "s.textContent=run?'Inserted and run':'Inserted';s.classList.add('kubeez-inserted');"
     "},80);},80);"
 )
 #: One handler per row (not per button): Copy URL and the code buttons of the row.

@@ -20,6 +20,8 @@ _BAR_WIDTH = 24
 #: Where a bar stops while the job is not finished (it never claims 100 % early).
 _CAP = 0.95
 _START = {"submitting": 0.02, "pending": 0.05, "queued": 0.05}
+#: The widget bar's clock (a test moves it).
+_now = time.monotonic
 
 
 class Progress(Protocol):
@@ -159,7 +161,8 @@ class TextProgress:
 
 class WidgetProgress:
     """An ipywidgets ``FloatProgress`` + ``Label`` in an ``HBox``, displayed once, ticking each
-    second; replaced by static output (nothing when it succeeded) when it closes."""
+    second; replaced by static output (nothing when it succeeded) when it closes. Without a
+    fraction from the caller it fills by ``fraction`` (as the displayed job and the studio)."""
 
     def __init__(self, description: str, *, eta: float | None = None) -> None:
         import ipywidgets as w
@@ -174,9 +177,10 @@ class WidgetProgress:
         self.description = description
         self.eta = eta
         self._text = ""
-        self._start = time.monotonic()
+        self._start = _now()
         self._closed = False
         self._indeterminate = True
+        self._status: str | None = None  # the job's status once told (no fraction given)
         self._stop = threading.Event()
         self._handle = display(self.box, display_id=True)
         self._ticker = threading.Thread(target=self._tick, name="kubeez-progress", daemon=True)
@@ -190,22 +194,20 @@ class WidgetProgress:
                 return
 
     def _draw(self) -> None:
-        elapsed = time.monotonic() - self._start
-        if self._indeterminate and self.eta:
-            # no fraction from the server: the usual duration gives a fair idea, never 100 %
-            self.bar.value = min(0.95, elapsed / self.eta)
+        elapsed = _now() - self._start
+        if self._indeterminate and (self._status is not None or self.eta):
+            # no fraction from the caller (a job's wait): the one formula of every job bar
+            self.bar.value = fraction(elapsed, self.eta, self._status or "")
         clock = clock_text(elapsed, self.eta)
         self.label.value = f"{self._text} · {clock}" if self._text else clock
 
     def update(self, text: str, fraction: float | None = None) -> None:
+        """``fraction`` None: ``text`` is the job's status, the bar follows ``progress.fraction``
+        (elapsed vs the catalog's usual duration) as the displayed job and the studio do."""
         if self._closed:
             return
         if fraction is None:
-            if not self.eta:
-                # no fraction known: a slowly filling bar shows life without claiming progress
-                self.bar.value = (
-                    min(0.95, self.bar.value + 0.02) if self._indeterminate else self.bar.value
-                )
+            self._status = text
         else:
             self._indeterminate = False
             self.bar.value = min(1.0, max(0.0, float(fraction)))
@@ -223,7 +225,7 @@ class WidgetProgress:
         if self._handle is None:
             return
         # the result's own card says how it ended; a failed or interrupted wait keeps one line
-        took = clock_text(time.monotonic() - self._start)
+        took = clock_text(_now() - self._start)
         text = "" if ok else f"{self.description}: {self._text or 'stopped'} after {took}"
         try:
             self._handle.update({"text/plain": text}, raw=True)

@@ -3,7 +3,7 @@ runs, then each finished output's action row (static HTML, no widget): Download 
 server's ``/files/``, Insert code (a new cell, not run), Re-run and Caption this (a new cell that
 runs and shows its result), Vary (the prompt selected); no "Error displaying widget", also once
 saved and reopened untrusted without a kernel; nothing wider than the page at 800 px; the
-screenshot `docs/job-actions.png` at 1400 px."""
+screenshot `docs/job-actions.png` at 1400 px. In Notebook 7 too: Re-run inserts and runs."""
 
 from __future__ import annotations
 
@@ -43,6 +43,35 @@ def _wait_output(page: Any, index: int, pattern: str, timeout: float = 60.0) -> 
         " return !!o && new RegExp(p).test(o.innerText); }",
         arg=[_cell(page, index).element_handle(), pattern],
         timeout=timeout * 1000,
+    )
+
+
+def _settled(page: Any, index: int) -> None:
+    """Wait until cell ``index``'s finished display stopped changing: its action row has the
+    Download link (the file is cached) and is the same node for 1.5 s (the display redraws on
+    its own 1 s tick and once the file is cached, each redraw makes new buttons)."""
+    page.wait_for_function(
+        "c => { const r = c.querySelector('.kubeez-actions');"
+        " if (!r || !r.querySelector('a.kubeez-act-download')) return false;"
+        " if (c.kzRow !== r) { c.kzRow = r; c.kzSince = performance.now(); }"
+        " return performance.now() - c.kzSince > 1500; }",
+        arg=_cell(page, index).element_handle(),
+        timeout=60_000,
+        polling=100,
+    )
+
+
+def _assert_ran(page: Any, index: int, button: Any, pattern: str) -> None:
+    """The inserted cell ``index`` was run by the button (no keypress of ours): its output
+    matches ``pattern``, it ends with an execution count, and the button says so."""
+    _wait_output(page, index, pattern)
+    page.wait_for_function(  # [*] while the job runs, then its number
+        "c => /^\\[\\d+\\]/.test(c.querySelector('.jp-InputPrompt').innerText.trim())",
+        arg=_cell(page, index).element_handle(),
+        timeout=60_000,
+    )
+    page.wait_for_function(  # the button checks the run every 0.3 s
+        "b => b.textContent === 'Inserted and run'", arg=button.element_handle(), timeout=5_000
     )
 
 
@@ -117,19 +146,21 @@ def test_displayed_jobs_bar_and_actions(lab: LabServer, page: Any) -> None:
     assert _cell(page, 2).locator(".jp-OutputArea-output").count() == 0  # left to the user
 
     # Re-run: the same cell, run at once: a new job of the same request ----------------------
-    image.locator("button.kubeez-act-rerun").click()
+    rerun = image.locator("button.kubeez-act-rerun")
+    rerun.click()
     page.locator(".kubeez-act-rerun.kubeez-inserted").wait_for(timeout=10_000)
     assert page.locator(CELL).count() == cells + 2
     assert 'client.generate_media("z-image", prompt="a red fox in fresh snow"' in _source(page, 2)
-    _wait_output(page, 2, "z-image")
+    _assert_ran(page, 2, rerun, "z-image")
     _cell(page, 2).locator(".kubeez-actions").wait_for(timeout=60_000)  # it finished, with actions
 
     # Caption this on the clip (now cell 4): captions of its speech in a new cell ------------
     clip = _cell(page, 4)
-    clip.locator("button.kubeez-act-caption").click()
+    caption = clip.locator("button.kubeez-act-caption")
+    caption.click()
     clip.locator(".kubeez-act-caption.kubeez-inserted").wait_for(timeout=10_000)
     assert "client.captions(" in _source(page, 5)
-    _wait_output(page, 5, "Captions: \\d+ cue")
+    _assert_ran(page, 5, caption, "Captions: \\d+ cue")
 
     # Vary: the code with the prompt on its own line, selected for typing over; not run ------
     speech = _cell(page, 7)
@@ -166,3 +197,27 @@ def test_displayed_jobs_bar_and_actions(lab: LabServer, page: Any) -> None:
     assert page.locator(".jp-OutputArea .kubeez-actions button.kubeez-act-code").count() >= 5
     href = page.locator(".jp-OutputArea a.kubeez-act-download").first.get_attribute("href") or ""
     assert "/files/" in href and "kubeez-data/media/" in href, href  # still the server's file
+
+
+@pytest.mark.timeout(180)
+def test_rerun_runs_at_once_in_notebook7(notebook7: LabServer, page: Any) -> None:
+    """Notebook 7: Re-run inserts the request's cell below and runs it too (no keypress of
+    ours), its new job's card shows up with its own action row."""
+    cells = [
+        "import os\nos.environ['KUBEEZ_DEMO_SPEED'] = '100'\nimport kubeez_nb as kz\n"
+        "client = kz.connect()",
+        'img = client.generate_media("z-image", "a fox in Notebook 7")\nimg',
+    ]
+    notebook7.write_notebook("job-actions/nb7.ipynb", cells)
+    ui.run_notebook(page, notebook7, "job-actions/nb7.ipynb")
+    image = _cell(page, 1)
+    _settled(page, 1)
+    rerun = image.locator("button.kubeez-act-rerun")
+    rerun.click()
+    page.locator(".kubeez-act-rerun.kubeez-inserted").wait_for(timeout=10_000)
+    assert page.locator(CELL).count() == 3
+    assert 'client.generate_media("z-image", prompt="a fox in Notebook 7"' in _source(page, 2)
+    _assert_ran(page, 2, rerun, "z-image")
+    _cell(page, 2).locator(".kubeez-actions").wait_for(timeout=60_000)  # finished, with actions
+    assert _cell(page, 2).locator(".kubeez-act-rerun").count() == 1
+    assert ui.cell_errors(page) == [] and ui.widget_error_count(page) == 0

@@ -83,6 +83,31 @@ def test_a_closed_bar_leaves_static_output_not_a_widget(monkeypatch: pytest.Monk
     assert last["text/plain"].startswith("kling 99: failed after")
 
 
+@pytest.mark.parametrize("eta", [40.0, None])
+def test_a_waiting_job_bar_fills_with_time_as_every_job_bar(
+    monkeypatch: pytest.MonkeyPatch, eta: float | None
+) -> None:
+    """``job.wait()``'s bar (told only the status) fills by ``progress.fraction``, the formula of
+    the displayed job's bar and the studio's: it moves with the elapsed time, stays below 100 %
+    however long the job takes, and is full once the job ended well."""
+    now = [1000.0]
+    monkeypatch.setattr(progress, "_now", lambda: now[0])
+    monkeypatch.setattr(progress, "in_kernel", lambda: True)
+    monkeypatch.setattr("IPython.display.display", lambda obj, **kw: _Handle())
+    bar = progress.track("veo3-1 1234abcd", eta=eta)
+    assert isinstance(bar, progress.WidgetProgress)
+    fills = []
+    for elapsed in (0, 10, 20, 35, 120, 3600):
+        now[0] = 1000.0 + elapsed
+        bar.update("processing")
+        fills.append(bar.bar.value)
+        assert bar.bar.value == pytest.approx(progress.fraction(elapsed, eta, "processing"))
+    assert fills[0] < fills[1] < fills[2] < fills[3] and fills == sorted(fills), fills
+    assert fills[-1] < 1.0, fills  # an overdue job is not shown as done
+    bar.close(ok=True)
+    assert bar.bar.value == 1.0 and bar.bar.bar_style == "success"
+
+
 def test_clock_text_reads_like_a_person_would_say_it() -> None:
     assert progress.clock_text(12.4) == "12 s"
     assert progress.clock_text(65, 40) == "1 min 5 s of usually ~40 s"
