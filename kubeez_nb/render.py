@@ -506,14 +506,18 @@ def watch(job: Any) -> Any:
     def finished() -> bool:
         return all(str(_get(j, "status")) in TERMINAL_OK | TERMINAL_FAILED for j in members)
 
-    handle = display(bundle(job), raw=True, display_id=True)
+    shown = [bundle(job)]
+    handle = display(shown[0], raw=True, display_id=True)
     if handle is None or finished():
         return handle
     lock = threading.Lock()
 
     def redraw(_changed: Any = None) -> None:
         with lock:  # a tick never publishes an older state after the final one
-            handle.update(bundle(job), raw=True)
+            now = bundle(job)
+            if now != shown[0]:  # an unchanged card keeps its buttons (and what a click did)
+                shown[0] = now
+                handle.update(now, raw=True)
 
     def tick() -> None:  # the elapsed time moves each second; stops once every job ended
         while not finished():

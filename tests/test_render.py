@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -159,6 +160,9 @@ def test_watch_updates_the_display_in_the_background(
     assert "running" in shown[0]["text/html"] or "queued" in shown[0]["text/plain"]
     assert handle.finished.wait(30), "the display was never updated to the finished job"
     assert f"kubeez-data/media/{job.id}/0.png" in handle.updates[-1]["text/html"]
+    time.sleep(1.5)  # the 1 s tick and late callbacks after the end
+    pairs = zip(handle.updates, handle.updates[1:], strict=False)
+    assert all(a != b for a, b in pairs), "a card was republished unchanged (its buttons reset)"
 
 
 # ---- only safe URLs reach src / href -----------------------------------------------------------
