@@ -22,7 +22,6 @@ Opened untrusted, the handlers are stripped and the buttons are inert, nothing w
 from __future__ import annotations
 
 import html
-import json
 import os
 import sys
 import time
@@ -89,6 +88,12 @@ def _attr(value: str) -> str:
     return html.escape(value, quote=True)
 
 
+def _sq(value: str) -> str:
+    """``value`` for a single-quoted attribute: double quotes stay as they are (code is full of
+    them, and each ``&quot;`` would cost six bytes of the saved notebook)."""
+    return html.escape(value, quote=False).replace("'", "&#x27;")
+
+
 # -- the browser side ----------------------------------------------------------------------------
 # Inline handlers (an HTML output and ipywidgets' HTML view set innerHTML: attributes survive,
 # <script> tags do not run). No double quote inside: they sit in double-quoted attributes.
@@ -119,7 +124,7 @@ _COPY_JS = (
 #: again, a few times 0.3 s apart; the button says "Inserted and run", else (or when the run was
 #: dropped, e.g. no kernel: ``[ ]`` again) "Inserted: run it".
 _INSERT_JS = (
-    "var code=JSON.parse(s.dataset.code),run=s.dataset.run==='1',sel=s.dataset.select;"
+    "var code=s.dataset.code,run=s.dataset.run==='1',sel=s.dataset.select;"
     "var cell=s.closest('.jp-Cell');if(!cell){prompt('Copy this code',code);return;}"
     "var key=function(el,k,c,n,ctl){var e=new KeyboardEvent('keydown',{key:k,code:c,"
     "ctrlKey:!!ctl,bubbles:true,cancelable:true});"
@@ -152,32 +157,37 @@ _ROW_JS = (
     "if(!s||!this.contains(s)||s.tagName==='A')return;event.preventDefault();"
     f"if(s.dataset.code){{{_INSERT_JS}}}else{{{_COPY_JS}}}"
 )
+#: The look of every action link / button: one rule per row (``row_html``), not one per button,
+#: so a saved notebook carries it once per result. Opened untrusted, the rule is stripped and the
+#: buttons keep the browser's own look.
 _LINK = (
     "display:inline-block;padding:2px 8px;margin:2px;border:1px solid #bbb;border-radius:3px;"
     "font-size:12px;line-height:16px;text-decoration:none;color:inherit;background:#f5f5f5;"
     "cursor:pointer;font-family:inherit"
 )
+_ROW_CSS = f"<style>.kubeez-actions>a,.kubeez-actions>button{{{_LINK}}}</style>"
 
 
-def download_html(output: Any) -> str:
-    """A Download link to the cached file through ``/files/`` (href made in the browser)."""
+def download_html(output: Any, *, widget: bool = False) -> str:
+    """A Download link to the cached file through ``/files/``.
+
+    The href is relative: JupyterLab and Notebook 7 resolve it against the notebook's folder into
+    a ``/files/`` URL, even when the output is untrusted. ``widget``: the link sits in a widget's
+    HTML (the studio), which nothing resolves, so the browser makes the same URL on press."""
     rel = notebook_relative(getattr(output, "local_path", None))
     if rel is None:
         return "<small style='color:#666' title='not in the cache yet'>no local copy</small>"
     name = Path(rel).name
-    # a relative href: JupyterLab resolves it against the notebook's folder into a /files/ URL
-    # even when the output is untrusted; the handler makes the same URL where nothing resolves
-    # it (a widget's HTML in the studio)
+    handler = f' onmousedown="{_FILES_JS}" onfocus="{_FILES_JS}"' if widget else ""
     return (
         f"<a class='kubeez-act-download' href='{_attr(quote(rel))}' download='{_attr(name)}' "
-        f'data-rel=\'{_attr(rel)}\' onmousedown="{_FILES_JS}" onfocus="{_FILES_JS}" '
-        f"style='{_LINK}'>⬇ Download</a>"
+        f"data-rel='{_attr(rel)}'{handler}>⬇ Download</a>"
     )
 
 
 def copy_html(url: str) -> str:
     return (
-        f"<button class='kubeez-act-copy' data-url='{_attr(url)}' style='{_LINK}' "
+        f"<button class='kubeez-act-copy' data-url='{_attr(url)}' "
         "title='copy the output URL'>Copy URL</button>"
     )
 
@@ -194,10 +204,10 @@ def insert_html(
     """A button that inserts ``code`` in a new cell below (and runs it with ``run``)."""
     extra = " data-run='1'" if run else ""
     if select:
-        extra += f" data-select='{_attr(select)}'"
+        extra += f" data-select='{_sq(select)}'"
     return (
-        f"<button class='kubeez-act-{_attr(name)}' data-code='{_attr(json.dumps(code))}'"
-        f"{extra} style='{_LINK}' title='{_attr(tip)}'>{html.escape(label)}</button>"
+        f"<button class='kubeez-act-{_attr(name)}' data-code='{_sq(code)}'"
+        f"{extra} title='{_attr(tip)}'>{html.escape(label)}</button>"
     )
 
 
@@ -206,7 +216,7 @@ def row_html(parts: Iterable[str], *, width: int = 600) -> str:
     return (
         f"<div class='kubeez-actions' onclick=\"{_ROW_JS}\" style='display:flex;"
         f"flex-wrap:wrap;align-items:center;max-width:{width}px;margin:2px 0;clear:both'>"
-        f"{''.join(parts)}</div>"
+        f"{_ROW_CSS}{''.join(parts)}</div>"
     )
 
 

@@ -50,6 +50,9 @@ class RenderOptions:
     embed_max_bytes: int = 512 * 1024
     #: largest width of one image / video tile, CSS pixels
     tile_px: int = 320
+    #: an action row under each finished result (Download, Copy URL, Insert code, Re-run ...):
+    #: about 4 KB of a saved notebook per result; False keeps only the media and the status line
+    actions: bool = True
 
 
 OPTIONS = RenderOptions()
@@ -261,9 +264,19 @@ def outputs_html(
 
 
 def _actions(job: Any, output: Any, index: int, width: int | None = None) -> str:
+    if not OPTIONS.actions:
+        return ""
     from kubeez_nb.actions import output_actions_html
 
     return output_actions_html(job, output, index=index, width=width or 600)
+
+
+def _failed_actions(job: Any) -> str:
+    if not OPTIONS.actions:
+        return ""
+    from kubeez_nb.actions import failed_actions_html
+
+    return failed_actions_html(job)
 
 
 # -- jobs ----------------------------------------------------------------------------------------
@@ -382,9 +395,7 @@ def job_html(
     elif not done:
         body += _running_clock(job)
     if status in TERMINAL_FAILED and actions:
-        from kubeez_nb.actions import failed_actions_html
-
-        body += failed_actions_html(job)
+        body += _failed_actions(job)
     return f"<div style='border-left:3px solid {colour};padding:2px 8px'><div>{' · '.join(meta)}{ident}</div>{body}</div>"
 
 
@@ -401,8 +412,6 @@ def job_bundle(
 def job_tile_html(job: Any, *, embed: bool | None = None) -> str:
     """A job in a gallery: its outputs (once done, each with its action row), while it runs its
     bar; a failed job's error with Re-run / Insert code."""
-    from kubeez_nb.actions import failed_actions_html
-
     status = str(_get(job, "status") or "unknown")
     done = status in TERMINAL_OK | TERMINAL_FAILED
     items = list(_get(job, "outputs") or [])
@@ -416,7 +425,7 @@ def job_tile_html(job: Any, *, embed: bool | None = None) -> str:
     if _get(job, "error"):
         inner += f"<div style='color:#c62828'><small>{_esc(_get(job, 'error'))}</small></div>"
     if status in TERMINAL_FAILED:
-        inner += failed_actions_html(job)
+        inner += _failed_actions(job)
     return inner
 
 

@@ -117,10 +117,10 @@ def test_displayed_jobs_bar_and_actions(lab: LabServer, page: Any) -> None:
 
     # Download: through the Jupyter server, never the kernel's loopback ---------------------
     link = image.locator("a.kubeez-act-download")
-    link.dispatch_event("mousedown")
-    href = link.get_attribute("href") or ""
-    assert "/files/" in href and "kubeez-data/media/" in href and "127.0.0.1" not in href, href
-    reply = page.request.get(href if href.startswith("http") else lab.url(href.lstrip("/")))
+    href = link.evaluate("a => a.href")  # Lab resolved the relative href itself (no script)
+    # the Jupyter server's own /files/ route, never the kernel's emulator on another port
+    assert href.startswith(lab.base + "/files/") and "kubeez-data/media/" in href, href
+    reply = page.request.get(href)
     assert reply.ok and reply.body().startswith(b"\x89PNG")
 
     page.locator(CELL).last.scroll_into_view_if_needed()

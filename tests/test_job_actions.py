@@ -7,7 +7,6 @@ estimate); Caption / Separate / Extend / Use as reference / Save as asset make t
 from __future__ import annotations
 
 import html as htmllib
-import json
 import re
 from pathlib import Path
 from typing import Any
@@ -42,7 +41,7 @@ def _codes(html: str) -> dict[str, tuple[str, bool]]:
     """action -> (the inserted cell's code, runs at once) as the browser reads them."""
     out = {}
     for m in re.finditer(r"<button class='kubeez-act-([a-z]+)' data-code='([^']*)'([^>]*)>", html):
-        out[m.group(1)] = (json.loads(htmllib.unescape(m.group(2))), "data-run='1'" in m.group(3))
+        out[m.group(1)] = (htmllib.unescape(m.group(2)), "data-run='1'" in m.group(3))
     return out
 
 
@@ -107,6 +106,19 @@ def test_each_kind_shows_the_actions_that_fit(
     assert cards.actions_for is act.actions_for
 
 
+def test_the_action_rows_can_be_turned_off_for_lean_notebooks(
+    image: Job, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kubeez_nb import render
+
+    with_rows = _shown(image)
+    monkeypatch.setattr(render.OPTIONS, "actions", False)
+    bare = _shown(image)
+    assert _actions(bare) == [] and "kubeez-actions" not in bare
+    assert f"kubeez-data/media/{image.id}/0.png" in bare  # the result itself is still shown
+    assert len(with_rows) - len(bare) > 1500  # what the row costs a saved notebook
+
+
 def test_download_goes_through_the_server_not_the_loopback(image: Job) -> None:
     html = _shown(image)
     rel = f"kubeez-data/media/{image.id}/0.png"
@@ -114,7 +126,11 @@ def test_download_goes_through_the_server_not_the_loopback(image: Job) -> None:
         r"<a class='kubeez-act-download' href='([^']*)' download='0.png' data-rel='([^']*)'", html
     )
     assert link and link.group(1) == link.group(2) == rel  # relative: Lab serves it via /files/
-    assert "onmousedown=" in html and "files/" in html  # the page makes it absolute
+    assert "onmousedown=" not in html  # JupyterLab / Notebook 7 resolve it: no script needed
+    from kubeez_nb.actions import download_html
+
+    in_widget = download_html(image.outputs[0], widget=True)  # the studio's card: nothing
+    assert "onmousedown=" in in_widget and "files/" in in_widget  # resolves it, the page does
     assert re.search(r"data-url='http://127\.0\.0\.1[^']*'", html)  # Copy URL: the output's URL
 
 
@@ -190,7 +206,7 @@ def test_a_failed_job_offers_rerun_and_insert_code_only(fresh_emulator: Any, tmp
     assert job.failed
     html = _shown(job)
     assert _actions(html) == ["rerun", "code"]
-    assert "client.generate_media(\\&quot;z-image\\&quot;" in html
+    assert 'client.generate_media("z-image"' in html
 
 
 def test_running_shows_a_bar_and_no_actions(nb_client: Client) -> None:

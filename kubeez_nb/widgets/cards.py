@@ -87,7 +87,7 @@ class ResultCard(W.VBox):
             if name not in self.actions:
                 continue
             if name == "download":
-                parts.append(download_html(output))
+                parts.append(download_html(output, widget=True))
             elif name == "copy":
                 parts.append(copy_html(self.url))
             elif name == "code" and code is not None:
