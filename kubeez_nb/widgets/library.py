@@ -16,6 +16,7 @@ from typing import Any
 
 import ipywidgets as W
 
+from kubeez_nb.contract.htmltable import size
 from kubeez_nb.contract.wire import media_kind
 
 #: Largest asset whose thumbnail is fetched and shown.
@@ -33,16 +34,6 @@ def _err(err: BaseException) -> str:
     text = str(err).split("\n→ ")
     hint = f"<br>→ {html.escape(text[1])}" if len(text) > 1 else ""
     return f"<span style='{_RED}'>{html.escape(text[0])}{hint}</span>"
-
-
-def _size(n: Any) -> str:
-    if not isinstance(n, (int, float)):
-        return ""
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return ""
 
 
 class _Loading(W.VBox):
@@ -138,7 +129,7 @@ class AssetsTab(_Loading):
         use.on_click(lambda _b: self.use(asset))
         delete = W.Button(description="Delete", icon="trash", layout=W.Layout(width="90px"))
         delete.on_click(lambda b: self.delete(asset, b))
-        info = W.HTML(f"<small>{html.escape(kind)} · {_size(asset.size_bytes)}</small>")
+        info = W.HTML(f"<small>{html.escape(kind)} · {size(asset.size_bytes)}</small>")
         return W.HBox(
             [thumb, name, rename, info, use, delete], layout=W.Layout(align_items="center")
         )
