@@ -17,6 +17,7 @@ import math
 import re
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from kubeez_nb.contract.catalog import Model, suggest
 from kubeez_nb.contract.wire import Source as Source
@@ -71,10 +72,29 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
+def link_problem(value: Any) -> str | None:
+    """Why ``value`` is not a link the service can take, or None when it is one: ``"space"``
+    (whitespace inside), ``"scheme"`` (not http(s), a root-relative path or a ``data:`` URL) or
+    ``"host"`` (``https://`` with no host). Local syntax only: nothing is fetched."""
+    if not isinstance(value, str):
+        return "scheme"
+    text = value.strip()
+    if any(ch.isspace() for ch in text):
+        return "space"
+    if re.match(r"^data:\S", text, re.IGNORECASE):
+        return None
+    try:
+        parts = urlsplit(text)
+        host = parts.hostname
+    except ValueError:  # a malformed port or IPv6 literal
+        return "scheme"
+    if parts.scheme.lower() not in ("http", "https"):
+        return "scheme"
+    return None if host else "host"
+
+
 def _looks_like_url(value: Any) -> bool:
-    return isinstance(value, str) and bool(
-        re.match(r"^(https?://\S+|/\S+|data:\S+)$", value.strip())
-    )
+    return link_problem(value) is None
 
 
 def _documented_in(name: str, notes: str) -> bool:

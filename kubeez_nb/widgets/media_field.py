@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 import ipywidgets as W
 
+from kubeez_nb.contract import checks
 from kubeez_nb.contract.catalog import split_sources
 from kubeez_nb.contract.kinds import MEDIA_KINDS
 from kubeez_nb.contract.wire import media_kind
@@ -32,25 +33,18 @@ FIX = "paste an https:// link or use the Upload file button"
 
 
 def link_problem(url: str) -> str | None:
-    """What is wrong with ``url`` as a link the service can fetch (None: nothing).
-
-    Local syntax only: an http(s) scheme (or a ``data:`` URL), a host, no spaces."""
+    """What is wrong with ``url`` as a link, in the form's words (None: nothing); the rule is the
+    contract's (``contract.checks.link_problem``: local syntax only)."""
+    why = checks.link_problem(url)
+    if why is None:
+        return None
     text = url.strip()
     shown = text if len(text) <= 60 else text[:59] + "…"
-    if any(ch.isspace() for ch in text):
+    if why == "space":
         return f"'{shown}' has a space in it (one link per line); {FIX}"
-    if text.lower().startswith("data:") and len(text) > 5:
-        return None
-    try:
-        parts = urlsplit(text)
-        host = parts.hostname
-    except ValueError:  # a malformed port or IPv6 literal
-        return f"'{shown}' is not a link; {FIX}"
-    if parts.scheme.lower() not in ("http", "https"):
-        return f"'{shown}' is not a link; {FIX}"
-    if not host:
-        return f"'{shown}' has no host after {parts.scheme}://; {FIX}"
-    return None
+    if why == "host":
+        return f"'{shown}' has no host after {urlsplit(text).scheme}://; {FIX}"
+    return f"'{shown}' is not a link; {FIX}"
 
 
 class Debounce:
