@@ -347,14 +347,8 @@ class TracedLogin(Traced, LoginBox):
 
     def _ready(self, client: Any, note: str) -> None:
         super()._ready(client, note)
-        app = self.app
-        if isinstance(app, Traced):
-            self._trace_state()
-            app._trace_state()
-            app._trace_jobs, app._trace_handles = self._trace_jobs, self._trace_handles
-            app._trace_lock = self._trace_lock
-            self.trace_title, self.trace_media = app.trace_title, app.trace_media
-            app.trace_add(None)
+        if isinstance(self.app, Traced):
+            self.app.adopt_traces(self)
 
 
 def _with_login(build: Any, client: Any, title: str, *, media: bool = True) -> W.Widget:

@@ -142,6 +142,18 @@ class Traced:
                 except Exception:  # a closed kernel channel must not fail the job
                     pass
 
+    def adopt_traces(self, other: Traced) -> None:
+        """Take over the traces ``other`` published (a login step handing over to the app it
+        built): they show this app's results from now on, as does ``other`` if shown again."""
+        self._trace_state()
+        other._trace_state()
+        with self._trace_lock:
+            self._trace_handles.extend(other._trace_handles)
+        other._trace_jobs, other._trace_handles = self._trace_jobs, self._trace_handles
+        other._trace_lock = self._trace_lock
+        other.trace_title, other.trace_media = self.trace_title, self.trace_media
+        self.trace_add(None)
+
     def _ipython_display_(self) -> None:
         from IPython.display import display
 
